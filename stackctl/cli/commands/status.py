@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import typer
+
+from stackctl import stack
+from stackctl.cli import console
+from stackctl.cli.options import ConfigOpt, JsonOpt, ProjectOpt, RuntimeOpt, config_from
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("status")
+    def status(json: JsonOpt = False, runtime: RuntimeOpt = None, project: ProjectOpt = None, config: ConfigOpt = None) -> None:
+        """Each service's state: healthy, unhealthy, starting, stopped or absent."""
+        cfg = config_from(config, runtime=runtime, project=project)
+        statuses = stack.status(cfg)
+        if json:
+            console.json_out(stack.statuses_as_dicts(statuses))
+        else:
+            console.table(["service", "state", "url", "detail"], [(s.service, s.state, s.url, s.detail) for s in statuses], state_column="state")

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import time
+from typing import Annotated, Optional
+
+import typer
+
+from stackctl import stack
+from stackctl.cli import console
+from stackctl.cli.options import ConfigOpt, ProjectOpt, RuntimeOpt, ServicesOpt, config_from
+from stackctl.health import Progress
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("up")
+    def up(
+        runtime: RuntimeOpt = None,
+        services: ServicesOpt = None,
+        timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds to wait for every service to be healthy.")] = None,
+        keep_on_failure: Annotated[bool, typer.Option("--keep-on-failure", help="Leave started services running when up fails.")] = False,
+        project: ProjectOpt = None,
+        config: ConfigOpt = None,
+    ) -> None:
+        """Start the stack and wait until every service is healthy."""
+        cfg = config_from(config, runtime=runtime, services=services, project=project, timeout=timeout)
+        started = time.monotonic()
+        with console.LiveTable(["service", "state", "elapsed", "probe"], state_column="state") as live:
+            def show(progress: list[Progress]) -> None:
+                live.update([(p.service, p.state, f"{p.elapsed:.1f}s", p.detail) for p in progress])
+
+            statuses = stack.up(cfg, timeout=timeout, keep_on_failure=keep_on_failure, on_progress=show, on_message=console.info)
+        console.table(["service", "state", "url"], [(s.service, s.state, s.url) for s in statuses], state_column="state")
+        console.success(f"stack {cfg.project} is up in {time.monotonic() - started:.1f}s")

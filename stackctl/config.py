@@ -1,0 +1,331 @@
+"""Configuration, layered: built-in defaults < stackctl.yaml < environment < flags.
+
+``load_config()`` is the only place that reads the environment or the config file; the
+result is a frozen ``Config`` every other module takes as data.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from stackctl.assets import asset_path
+from stackctl.errors import ConfigError
+from stackctl.services import SERVICES, USER_SERVICES, parse_services
+from stackctl.yamlfile import LocatedYaml, read_yaml, suggest, validate
+
+CONFIG_FILENAME = "stackctl.yaml"
+RuntimeName = Literal["auto", "docker", "native"]
+_PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# docker's reference grammar, simplified: [registry[:port]/]path[:tag][@digest]
+_IMAGE_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$")
+
+
+class ScrapeTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    target: str
+    job: str | None = None
+    path: str = "/metrics"
+    interval: str = "5s"
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("target")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r} is not host:port (e.g. localhost:8000)")
+        return value
+
+
+class AlertmanagerSection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    config: str | None = None  # a whole alertmanager.yml replacing the built-in one
+    receivers: list[dict[str, Any]] = Field(default_factory=list)
+    routes: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class FileModel(BaseModel):
+    """The shape of stackctl.yaml; every key optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    project: str | None = None
+    runtime: RuntimeName | None = None
+    services: list[str] | None = None
+    bind: str | None = None
+    ports: dict[str, int] | None = None
+    images: dict[str, str] | None = None
+    state_dir: str | None = None
+    timeout: float | None = Field(default=None, gt=0)
+    packs: list[str] | None = None
+    scrape: list[ScrapeTarget] = Field(default_factory=list)
+    dashboards: list[str] = Field(default_factory=list)
+    rules: list[str] = Field(default_factory=list)
+    alertmanager: AlertmanagerSection | None = None
+    grafana_anonymous: bool | None = None
+    redis_password_env: str | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    project: str
+    runtime: str
+    services: tuple[str, ...]
+    bind: str
+    ports: Mapping[str, int]
+    images: Mapping[str, str]
+    state_dir: Path
+    timeout: float
+    packs: tuple[str, ...] | None  # None: every built-in pack
+    scrape: tuple[ScrapeTarget, ...] = ()
+    dashboards: tuple[Path, ...] = ()
+    rules: tuple[Path, ...] = ()
+    alertmanager: AlertmanagerSection | None = None
+    grafana_anonymous: bool = False
+    redis_password: str | None = field(default=None, repr=False)
+    config_file: Path | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)  # key -> where its value came from
+
+    def port(self, service: str) -> int:
+        return int(self.ports[service])
+
+    def url(self, service: str) -> str:
+        return SERVICES[service].url(self.bind, self.port(service))
+
+    def with_(self, **changes: Any) -> "Config":
+        return replace(self, **changes)
+
+    def public_dict(self) -> dict[str, Any]:
+        """What `stackctl config` shows: never a secret."""
+        return {
+            "project": self.project,
+            "runtime": self.runtime,
+            "services": list(self.services),
+            "bind": self.bind,
+            "ports": {s: self.ports[s] for s in self.services},
+            "images": {s: self.images[s] for s in self.services},
+            "state_dir": str(self.state_dir),
+            "timeout": self.timeout,
+            "packs": list(self.packs) if self.packs is not None else "all",
+            "config_file": str(self.config_file) if self.config_file else None,
+            "redis_password": "set" if self.redis_password else "not set",
+            "sources": dict(self.sources),
+        }
+
+
+@lru_cache(maxsize=1)
+def default_images() -> dict[str, str]:
+    """Pinned official images, read from the compose definition's ``${STACKCTL_IMAGE_X:-default}``."""
+    text = asset_path("compose", "docker-compose.yml").read_text(encoding="utf-8")
+    found = dict(re.findall(r"\$\{STACKCTL_IMAGE_([A-Z_]+):-([^}]+)\}", text))
+    return {name: found[name.upper().replace("-", "_")] for name in SERVICES}
+
+
+def default_state_dir(project: str, env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "stackctl" / project
+
+
+def _check_project(name: str, source: str) -> str:
+    if not _PROJECT_RE.match(name):
+        raise ConfigError(
+            f"{source}: project name {name!r} is not valid",
+            hint="use lowercase letters, digits, '-' and '_' (it becomes the compose project name)",
+        )
+    return name
+
+
+def _check_bind(value: str, source: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ConfigError(f"{source}: bind address {value!r} is not an IP address", hint="use 127.0.0.1 (default) or 0.0.0.0 to listen on every interface") from None
+    return value
+
+
+def _check_port(service: str, value: Any, source: str) -> int:
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: port for {service} must be a number, got {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"{source}: port {port} for {service} is out of range", hint="use a port between 1024 and 65535")
+    return port
+
+
+def _check_image(service: str, value: str, source: str) -> str:
+    if not _IMAGE_RE.match(value):
+        raise ConfigError(
+            f"{source}: {value!r} is not a valid image reference for {service}",
+            hint="images look like prom/prometheus:v3.5.0 or registry.local:5000/prometheus:v3",
+        )
+    return value
+
+
+def _known_service(name: str, source: str) -> str:
+    key = name.lower().replace("_", "-")
+    if key not in SERVICES:
+        raise ConfigError(f"{source}: unknown service {name!r}{suggest(key, USER_SERVICES)}", hint=f"services are: {', '.join(USER_SERVICES)}")
+    return key
+
+
+def find_config_file(explicit: str | None, env: Mapping[str, str], cwd: Path) -> Path | None:
+    """--config wins, then STACKCTL_CONFIG, then ./stackctl.yaml if present."""
+    chosen = explicit or env.get("STACKCTL_CONFIG")
+    if chosen:
+        path = Path(chosen).expanduser()
+        path = path if path.is_absolute() else cwd / path
+        if not path.exists():
+            raise ConfigError(f"config file {path} does not exist", hint="check --config / STACKCTL_CONFIG, or run `stackctl init` to write one")
+        return path
+    default = cwd / CONFIG_FILENAME
+    return default if default.is_file() else None
+
+
+def _read_file(path: Path) -> FileModel:
+    doc: LocatedYaml = read_yaml(path, ConfigError)
+    return validate(doc, FileModel, ConfigError, hint=f"see the configuration table in stackctl's README; fix {path.name} and retry")
+
+
+def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    simple = {"STACKCTL_PROJECT": "project", "STACKCTL_RUNTIME": "runtime", "STACKCTL_BIND": "bind",
+              "STACKCTL_STATE_DIR": "state_dir", "STACKCTL_TIMEOUT": "timeout", "STACKCTL_SERVICES": "services",
+              "STACKCTL_PACKS": "packs"}
+    for var, key in simple.items():
+        if env.get(var, "") != "":
+            layer[key] = (env[var], f"env {var}")
+    for prefix, key in (("STACKCTL_PORT_", "ports"), ("STACKCTL_IMAGE_", "images")):
+        for var, value in env.items():
+            if var.startswith(prefix) and value != "":
+                service = _known_service(var[len(prefix):], f"env {var}")
+                layer.setdefault(key, {})[service] = (value, f"env {var}")
+    return layer
+
+
+def _file_layer(model: FileModel, path: Path) -> dict[str, Any]:
+    src = f"{path.name}"
+    layer: dict[str, Any] = {}
+    for key in ("project", "runtime", "services", "bind", "state_dir", "timeout", "packs"):
+        value = getattr(model, key)
+        if value is not None:
+            layer[key] = (value, src)
+    for key in ("ports", "images"):
+        for service, value in (getattr(model, key) or {}).items():
+            layer.setdefault(key, {})[_known_service(service, f"{path}: {key}")] = (value, src)
+    return layer
+
+
+def _merge(layers: list[dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if key in ("ports", "images"):
+                merged.setdefault(key, {}).update(value)
+            else:
+                merged[key] = value
+    return merged
+
+
+def _resolve_paths(items: list[str], base: Path, what: str, source: Path) -> tuple[Path, ...]:
+    out = []
+    for item in items:
+        path = Path(item).expanduser()
+        path = path if path.is_absolute() else base / path
+        if not path.exists():
+            raise ConfigError(f"{source}: {what} path {item!r} does not exist (resolved to {path})", hint="paths in stackctl.yaml are relative to the file")
+        out.append(path.resolve())
+    return tuple(out)
+
+
+def _list_value(value: Any) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else [str(v) for v in value]
+
+
+def load_config(
+    config_path: str | None = None,
+    flags: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Config:
+    """Build the effective configuration. ``flags`` holds command-line values (None = not given)."""
+    env = dict(os.environ if env is None else env)
+    cwd = cwd or Path.cwd()
+    path = find_config_file(config_path, env, cwd)
+    model = _read_file(path) if path else FileModel()
+    flag_layer = {k: (v, f"flag --{k.replace('_', '-')}") for k, v in (flags or {}).items() if v is not None}
+    for key in ("ports", "images"):
+        if key in flag_layer:
+            flag_layer[key] = {s: (v, f"flag --{key}") for s, v in flag_layer[key][0].items()}
+    merged = _merge([_file_layer(model, path) if path else {}, _env_layer(env), flag_layer])
+    return _build(merged, model, path, env)
+
+
+def _pick(merged: dict[str, Any], key: str, default: Any, sources: dict[str, str]) -> Any:
+    if key in merged:
+        value, src = merged[key]
+        sources[key] = src
+        return value
+    sources[key] = "default"
+    return default
+
+
+def _build(merged: dict[str, Any], model: FileModel, path: Path | None, env: Mapping[str, str]) -> Config:
+    sources: dict[str, str] = {}
+    project = _check_project(str(_pick(merged, "project", "stackctl", sources)), sources["project"])
+    runtime = str(_pick(merged, "runtime", "auto", sources))
+    if runtime not in ("auto", "docker", "native"):
+        raise ConfigError(f"{sources['runtime']}: runtime {runtime!r} is not one of auto, docker, native{suggest(runtime, ['auto', 'docker', 'native'])}")
+    services = parse_services(_list_value(_pick(merged, "services", list(USER_SERVICES), sources)), sources["services"])
+    bind = _check_bind(str(_pick(merged, "bind", "127.0.0.1", sources)), sources["bind"])
+    ports = {name: spec.default_port for name, spec in SERVICES.items()}
+    for service, (value, src) in merged.get("ports", {}).items():
+        ports[service] = _check_port(service, value, src)
+        sources[f"ports.{service}"] = src
+    _check_duplicate_ports(ports, services)
+    images = default_images()
+    for service, (value, src) in merged.get("images", {}).items():
+        images[service] = _check_image(service, str(value), src)
+        sources[f"images.{service}"] = src
+    state_raw = _pick(merged, "state_dir", None, sources)
+    state_dir = Path(str(state_raw)).expanduser() if state_raw else default_state_dir(project, env)
+    timeout_raw = _pick(merged, "timeout", 120.0, sources)
+    try:
+        timeout = float(timeout_raw)
+        assert timeout > 0
+    except (TypeError, ValueError, AssertionError):
+        raise ConfigError(f"{sources['timeout']}: timeout must be a positive number of seconds, got {timeout_raw!r}") from None
+    packs_raw = _pick(merged, "packs", None, sources)
+    packs = tuple(_list_value(packs_raw)) if packs_raw is not None else None
+    base = path.parent if path else Path.cwd()
+    password_env = model.redis_password_env or "STACKCTL_REDIS_PASSWORD"
+    return Config(
+        project=project, runtime=runtime, services=services, bind=bind, ports=ports, images=images,
+        state_dir=state_dir.resolve() if state_dir.is_absolute() else (Path.cwd() / state_dir).resolve(),
+        timeout=timeout, packs=packs, scrape=tuple(model.scrape),
+        dashboards=_resolve_paths(model.dashboards, base, "dashboards", path) if path else (),
+        rules=_resolve_paths(model.rules, base, "rules", path) if path else (),
+        alertmanager=model.alertmanager, grafana_anonymous=bool(model.grafana_anonymous),
+        redis_password=env.get(password_env) or None, config_file=path, sources=sources,
+    )
+
+
+def _check_duplicate_ports(ports: Mapping[str, int], services: tuple[str, ...]) -> None:
+    from stackctl.services import with_internal
+
+    seen: dict[int, str] = {}
+    for service in with_internal(services):
+        port = ports[service]
+        if port in seen:
+            raise ConfigError(
+                f"{seen[port]} and {service} are both configured on port {port}",
+                hint=f"give one of them another port, e.g. STACKCTL_PORT_{service.upper().replace('-', '_')}={port + 1000}",
+            )
+        seen[port] = service

@@ -1,0 +1,151 @@
+"""Readiness probes run from the host, and the one wait loop every runtime uses.
+
+Health means ready, not "started": Prometheus/Alertmanager/Pushgateway ``/-/ready``, Grafana
+``/api/health``, Loki ``/ready``, Redis ``PING``. Only declared transient failures (refused
+connections, timeouts, non-2xx while starting) are retried; the loop says which service and
+which probe timed out.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Protocol
+
+import requests
+
+log = logging.getLogger("stackctl.health")
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    ok: bool
+    detail: str
+
+
+class Probe(Protocol):
+    description: str
+
+    def check(self) -> ProbeResult: ...
+
+
+@dataclass
+class HttpProbe:
+    url: str
+    timeout: float = 1.0
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        self.description = self.description or f"GET {self.url}"
+
+    def check(self) -> ProbeResult:
+        try:
+            resp = requests.get(self.url, timeout=self.timeout)
+        except requests.ConnectionError:
+            return ProbeResult(False, "connection refused")
+        except requests.Timeout:
+            return ProbeResult(False, f"no answer within {self.timeout:.0f}s")
+        except requests.RequestException as exc:
+            return ProbeResult(False, str(exc))
+        if 200 <= resp.status_code < 300:
+            return ProbeResult(True, f"HTTP {resp.status_code}")
+        return ProbeResult(False, f"HTTP {resp.status_code}: {resp.text.strip()[:120]}")
+
+
+@dataclass
+class RedisProbe:
+    host: str
+    port: int
+    password: str | None = None
+    timeout: float = 1.0
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        self.description = self.description or f"redis PING {self.host}:{self.port}"
+
+    def check(self) -> ProbeResult:
+        try:
+            with socket.create_connection((self.host, self.port), timeout=self.timeout) as sock:
+                if self.password:
+                    sock.sendall(_resp("AUTH", self.password))
+                    if not sock.recv(256).startswith(b"+OK"):
+                        return ProbeResult(False, "AUTH rejected")
+                sock.sendall(_resp("PING"))
+                reply = sock.recv(256)
+        except OSError as exc:
+            return ProbeResult(False, exc.strerror or str(exc))
+        if reply.startswith(b"+PONG"):
+            return ProbeResult(True, "PONG")
+        return ProbeResult(False, reply.decode(errors="replace").strip()[:120])
+
+
+def _resp(*words: str) -> bytes:
+    out = [f"*{len(words)}\r\n".encode()]
+    for w in words:
+        raw = w.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
+    return b"".join(out)
+
+
+@dataclass
+class Progress:
+    service: str
+    state: str = "starting"  # starting | healthy | unhealthy | exited
+    elapsed: float = 0.0
+    detail: str = ""
+    probe: str = ""
+
+
+@dataclass
+class WaitOutcome:
+    progress: dict[str, Progress] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[Progress]:
+        return [p for p in self.progress.values() if p.state != "healthy"]
+
+
+def wait_healthy(
+    probes: Mapping[str, Probe],
+    timeout: float,
+    *,
+    exited: Callable[[str], str | None] = lambda _s: None,
+    on_update: Callable[[list[Progress]], None] = lambda _p: None,
+    interval: float = 0.25,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> WaitOutcome:
+    """Poll every probe until all pass, one exits, or ``timeout`` seconds pass.
+
+    ``exited(service)`` returns a message when the service's process/container is gone, which
+    ends the wait for it at once instead of at the timeout.
+    """
+    start = clock()
+    outcome = WaitOutcome({s: Progress(s, probe=p.description) for s, p in probes.items()})
+    while True:
+        now = clock() - start
+        for service, probe in probes.items():
+            prog = outcome.progress[service]
+            if prog.state in ("healthy", "exited"):
+                continue
+            prog.elapsed = now
+            result = probe.check()
+            prog.detail = result.detail
+            if result.ok:
+                prog.state = "healthy"
+                continue
+            gone = exited(service)
+            if gone:
+                prog.state, prog.detail = "exited", gone
+        on_update(list(outcome.progress.values()))
+        pending = [p for p in outcome.progress.values() if p.state == "starting"]
+        if not pending:
+            return outcome
+        if clock() - start >= timeout:
+            for p in pending:
+                p.state = "unhealthy"
+            on_update(list(outcome.progress.values()))
+            return outcome
+        sleep(interval)

@@ -1,0 +1,1 @@
+"""stackctl's pytest plugin (registered through the pytest11 entry point)."""

@@ -1,0 +1,234 @@
+"""Renders the effective configuration into ``<state_dir>/rendered``.
+
+Both runtimes read the rendered tree: the docker runtime mounts its folders read-only, the
+native runtime points its processes at them. The tree is built from the shipped assets plus
+the user's additions (packs chosen, scrape targets, rules, dashboards, Alertmanager routes);
+for the native runtime, service hostnames and container paths are rewritten too.
+
+Files are synced in place (write-if-changed, delete stale) rather than swapping the folder,
+so a running container's directory mounts see the new files on reload.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import yaml
+
+from stackctl import dashboards as dash
+from stackctl.assets import asset_path
+from stackctl.config import Config
+from stackctl.errors import ConfigError
+from stackctl.services import SERVICES, with_internal
+from stackctl.state import ensure_dir, write_atomic
+
+TEXT_SUFFIXES = {".yml", ".yaml", ".json"}
+SECRET_ENV = {"slack": "SLACK_WEBHOOK_URL", "pagerduty": "PAGERDUTY_ROUTING_KEY"}
+
+
+@dataclass(frozen=True)
+class RenderedTree:
+    root: Path
+    files: tuple[Path, ...]
+
+
+def rendered_root(cfg: Config) -> Path:
+    return cfg.state_dir / "rendered"
+
+
+def connect_host(cfg: Config) -> str:
+    return "127.0.0.1" if cfg.bind in ("0.0.0.0", "::") else cfg.bind
+
+
+def render(cfg: Config, runtime: str, env: Mapping[str, str] | None = None) -> RenderedTree:
+    """Build every config file into memory, then sync the rendered folder to it."""
+    env = dict(os.environ if env is None else env)
+    files: dict[str, bytes | Path] = {}
+    _prometheus(cfg, runtime, files)
+    _alertmanager(cfg, env, files, runtime)
+    _grafana(cfg, files)
+    files["loki/loki.yml"] = asset_path("loki", "loki.yml")
+    _copy_dir(asset_path("alertmanager", "sink"), "alertmanager/sink", files)
+    if runtime == "native":
+        rewrite = native_rewriter(cfg)
+        # Dashboards are content, not config: "/data" in a panel title must stay as it is.
+        files = {rel: content if rel.startswith("grafana/dashboards/") else _rewrite_file(rel, content, rewrite)
+                 for rel, content in files.items()}
+    root = rendered_root(cfg)
+    written = _sync(root, files)
+    return RenderedTree(root, tuple(written))
+
+
+def _copy_dir(src: Path, rel: str, files: dict[str, bytes | Path]) -> None:
+    if not src.is_dir():
+        return
+    for path in sorted(src.rglob("*")):
+        if path.is_file():
+            files[f"{rel}/{path.relative_to(src).as_posix()}"] = path
+
+
+def _dump(data: Any) -> bytes:
+    return ("# Rendered by stackctl from the shipped assets; edits here are overwritten.\n"
+            + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)).encode()
+
+
+def _prometheus(cfg: Config, runtime: str, files: dict[str, bytes | Path]) -> None:
+    doc = yaml.safe_load(asset_path("prometheus", "prometheus.yml").read_text(encoding="utf-8"))
+    enabled = set(with_internal(cfg.services))
+    doc["scrape_configs"] = [s for s in doc.get("scrape_configs", []) if s.get("job_name") not in SERVICES or s["job_name"] in enabled]
+    if "alertmanager" not in enabled:
+        doc.pop("alerting", None)
+    for target in cfg.scrape:
+        doc["scrape_configs"].append(scrape_config(target, runtime))
+    files["prometheus/prometheus.yml"] = _dump(doc)
+    for rel, path in _rule_files(cfg).items():
+        files[f"prometheus/rules/{rel}"] = path
+
+
+def scrape_config(target: Any, runtime: str) -> dict[str, Any]:
+    """A user's ``localhost:8000`` becomes host.docker.internal (docker) or 127.0.0.1 (native)."""
+    host, _, port = target.target.rpartition(":")
+    if host in ("localhost", "127.0.0.1", "::1", "[::1]"):
+        host = "host.docker.internal" if runtime == "docker" else "127.0.0.1"
+    job = target.job or f"app-{target.target.replace(':', '-')}"
+    static: dict[str, Any] = {"targets": [f"{host}:{port}"]}
+    if target.labels:
+        static["labels"] = dict(target.labels)
+    return {"job_name": job, "metrics_path": target.path, "scrape_interval": target.interval, "static_configs": [static]}
+
+
+def _rule_files(cfg: Config) -> dict[str, Path]:
+    rules_dir = asset_path("prometheus", "rules")
+    if cfg.packs is None:
+        chosen = {p.name: p for p in sorted(rules_dir.glob("*.yml"))}
+    else:
+        from stackctl.packs import get_pack
+
+        chosen = {}
+        for name in cfg.packs:
+            path = rules_dir / get_pack(name).rule_file.removeprefix("rules/")
+            chosen[path.name] = path
+    for user_path in cfg.rules:
+        sources = sorted(p for p in user_path.rglob("*") if p.suffix in (".yml", ".yaml")) if user_path.is_dir() else [user_path]
+        for path in sources:
+            chosen[f"user-{path.stem}{path.suffix}"] = path
+    return chosen
+
+
+def _alertmanager(cfg: Config, env: Mapping[str, str], files: dict[str, bytes | Path], runtime: str) -> None:
+    section = cfg.alertmanager
+    base_path = Path(section.config) if section and section.config else asset_path("alertmanager", "alertmanager.yml")
+    if section and section.config and cfg.config_file and not base_path.is_absolute():
+        base_path = cfg.config_file.parent / base_path
+    try:
+        doc = yaml.safe_load(base_path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"alertmanager config {base_path}: {exc}", hint="fix the file named by `alertmanager.config` in stackctl.yaml") from None
+    active = {name: env[var] for name, var in SECRET_ENV.items() if env.get(var)}
+    external = asset_path("alertmanager", "external-receivers.yml")
+    if active and external.is_file():
+        _merge_external(doc, yaml.safe_load(external.read_text(encoding="utf-8")) or {}, set(active))
+        if runtime == "native":
+            # Alertmanager reads secrets from files (api_url_file / routing_key_file): mode 0600,
+            # owned by the user running it. The docker runtime injects them as compose secrets
+            # from the environment instead, so no copy ever lands on the host's disk.
+            for name, value in active.items():
+                files[f"alertmanager/secrets/{secret_file(name)}"] = value.encode()
+    if section:
+        doc.setdefault("receivers", []).extend(section.receivers)
+        doc.setdefault("route", {}).setdefault("routes", [])[:0] = section.routes
+    text = _dump(doc)
+    if runtime == "docker":
+        # compose secrets are copied into /run/secrets (the config folder is mounted read-only)
+        text = text.replace(b"/etc/alertmanager/secrets/", b"/run/secrets/")
+    files["alertmanager/alertmanager.yml"] = text
+
+
+def secret_file(name: str) -> str:
+    return {"slack": "slack_webhook_url", "pagerduty": "pagerduty_routing_key"}[name]
+
+
+def _merge_external(doc: dict[str, Any], external: dict[str, Any], active: set[str]) -> None:
+    """Add the Slack/PagerDuty receivers whose secret is set, and the routes that use them."""
+    receivers = [r for r in external.get("receivers", []) if r.get("name") in active]
+    names = {r["name"] for r in receivers}
+    routes = [r for r in external.get("routes", []) if r.get("receiver") in names]
+    doc.setdefault("receivers", []).extend(receivers)
+    doc.setdefault("route", {}).setdefault("routes", [])[:0] = routes
+
+
+def _grafana(cfg: Config, files: dict[str, bytes | Path]) -> None:
+    _copy_dir(asset_path("grafana", "provisioning"), "grafana/provisioning", files)
+    dash_root = asset_path("grafana", "dashboards")
+    if cfg.packs is None:
+        pack_dirs = sorted(p for p in dash_root.iterdir() if p.is_dir()) if dash_root.is_dir() else []
+    else:
+        from stackctl.packs import get_pack
+
+        pack_dirs = [dash_root / get_pack(n).dashboards_dir for n in cfg.packs]
+    for folder in pack_dirs:
+        _copy_dir(folder, f"grafana/dashboards/{folder.name}", files)
+    for folder in cfg.dashboards:
+        for path in sorted(folder.rglob("*.json")) if folder.is_dir() else [folder]:
+            files[f"grafana/dashboards/{folder.name}/{path.name}"] = dash.prepare_user_dashboard(path)
+
+
+def native_rewriter(cfg: Config) -> Callable[[str], str]:
+    """Rewrite ``<service>:<container port>`` to the host address, and container paths to host paths."""
+    from stackctl.runtime.native import container_path_map
+
+    host = connect_host(cfg)
+    hosts = [(re.compile(rf"(?<![\w.-]){re.escape(name)}:{spec.container_port}\b"), f"{host}:{cfg.port(name)}")
+             for name, spec in SERVICES.items()]
+    paths = path_rewriter(container_path_map(cfg))
+
+    def rewrite(text: str) -> str:
+        for pattern, repl in hosts:
+            text = pattern.sub(repl, text)
+        return paths(text)
+
+    return rewrite
+
+
+def path_rewriter(mapping: Mapping[str, Path]) -> Callable[[str], str]:
+    """Replace whole container paths (never a substring of a longer path), longest first."""
+    ordered = sorted(mapping.items(), key=lambda kv: -len(kv[0]))
+    patterns = [(re.compile(rf"(?<![\w.-]){re.escape(target)}(?=$|[/\s\"',:;\]}}]|\*)"), str(host)) for target, host in ordered]
+
+    def rewrite(text: str) -> str:
+        for pattern, repl in patterns:
+            text = pattern.sub(lambda _m, r=repl: r, text)
+        return text
+
+    return rewrite
+
+
+def _rewrite_file(rel: str, content: bytes | Path, rewrite: Callable[[str], str]) -> bytes | Path:
+    if Path(rel).suffix not in TEXT_SUFFIXES:
+        return content
+    text = content.read_text(encoding="utf-8") if isinstance(content, Path) else content.decode()
+    return rewrite(text).encode()
+
+
+def _sync(root: Path, files: dict[str, bytes | Path]) -> list[Path]:
+    ensure_dir(root)
+    wanted = set()
+    for rel, content in sorted(files.items()):
+        dest = root / rel
+        wanted.add(dest)
+        data = content.read_bytes() if isinstance(content, Path) else content
+        secret = rel.startswith("alertmanager/secrets/")
+        mode = 0o600 if secret else (0o755 if isinstance(content, Path) and os.access(content, os.X_OK) else 0o644)
+        if not dest.is_file() or dest.read_bytes() != data or (dest.stat().st_mode & 0o777) != mode:
+            write_atomic(dest, data, mode)
+    for path in sorted(root.rglob("*"), reverse=True):
+        if path.is_file() and path not in wanted:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return sorted(wanted)

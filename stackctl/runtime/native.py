@@ -1,0 +1,217 @@
+"""The native runtime: the same stack as local processes, from the same definition.
+
+Each service's command, environment and mounts come from compose/docker-compose.yml; container
+paths become state-dir paths (rendered configs, data dirs) and every process listens on the
+configured bind address and host port. Processes run detached in their own session; pid
+records, logs and data live under the project's state dir.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+from stackctl.config import Config
+from stackctl.definition import ServiceDef, load_definition
+from stackctl.errors import BinaryNotFoundError, StateError
+from stackctl.render import path_rewriter, rendered_root
+from stackctl.runtime import pids
+from stackctl.runtime.base import RawState
+from stackctl.runtime.proc import last_lines, spawn_detached
+from stackctl.services import SERVICES
+from stackctl.state import ensure_dir, secret
+
+
+def data_dir(cfg: Config, volume: str) -> Path:
+    return cfg.state_dir / "data" / volume.removesuffix("-data")
+
+
+def container_path_map(cfg: Config) -> dict[str, Path]:
+    """Every container mount target -> its host path, across all services."""
+    mapping: dict[str, Path] = {}
+    for sdef in load_definition().values():
+        for mount in sdef.mounts:
+            host = data_dir(cfg, mount.source) if mount.named else rendered_root(cfg) / mount.source
+            mapping.setdefault(mount.target, host)
+    return mapping
+
+
+def find_binary(service: str) -> Path | None:
+    for name in SERVICES[service].binaries:
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    try:
+        from stackctl.install import cached_binary, default_cache_dir
+    except ImportError:
+        return None
+    return cached_binary(service, default_cache_dir())
+
+
+def missing_binary_error(service: str) -> BinaryNotFoundError:
+    spec = SERVICES[service]
+    ways = [f"`stackctl install {service}`"]
+    if spec.apt_package:
+        ways.append(f"the Debian/Ubuntu package `{spec.apt_package}` (apt-get install {spec.apt_package})")
+    ways.append(f"leave it out: --services without {service}")
+    return BinaryNotFoundError(
+        f"no {spec.title} binary for the native runtime: looked for {', '.join(spec.binaries)} on PATH and in stackctl's cache",
+        hint="get it with " + ", or ".join(ways),
+    )
+
+
+class NativeRuntime:
+    name = "native"
+
+    def available(self) -> tuple[bool, str]:
+        return True, "local processes need no engine"
+
+    # -- paths -----------------------------------------------------------------------------
+    def _run_dir(self, cfg: Config) -> Path:
+        return cfg.state_dir / "run"
+
+    def log_file(self, cfg: Config, service: str) -> Path:
+        return cfg.state_dir / "logs" / f"{service}.log"
+
+    # -- contract --------------------------------------------------------------------------
+    def prepare(self, cfg: Config, services: tuple[str, ...]) -> None:
+        for service in services:
+            if service != "notify-sink" and find_binary(service) is None:
+                raise missing_binary_error(service)
+
+    def start(self, cfg: Config, services: tuple[str, ...]) -> None:
+        ensure_dir(self._run_dir(cfg))
+        ensure_dir(cfg.state_dir / "logs")
+        for service in services:
+            rec = pids.load(self._run_dir(cfg), service)
+            if rec and pids.is_ours(rec):
+                continue  # idempotent: already running
+            self._spawn(cfg, service)
+
+    def _spawn(self, cfg: Config, service: str) -> None:
+        argv, env = self.command(cfg, service)
+        for mount in load_definition()[service].mounts:
+            if mount.named:
+                ensure_dir(data_dir(cfg, mount.source))
+        log_file = self.log_file(cfg, service)
+        _mark_log(log_file)
+        proc = spawn_detached(argv, log_file=log_file, env=env, cwd=cfg.state_dir)
+        pids.save(self._run_dir(cfg), pids.record_for(service, proc.pid, argv[0], cfg.port(service)))
+
+    def command(self, cfg: Config, service: str) -> tuple[list[str], dict[str, str]]:
+        """The argv and extra environment for ``service``, derived from its compose definition."""
+        sdef = load_definition()[service]
+        rewrite = path_rewriter(container_path_map(cfg))
+        spec = SERVICES[service]
+        listen = spec.native_listen(cfg.bind, cfg.port(service)) if spec.native_listen else []
+        env = {k: rewrite(v) for k, v in sdef.environment.items()}
+        if service == "notify-sink":
+            store = data_dir(cfg, "notify-sink") / "notifications.jsonl"
+            return [sys.executable, "-m", "stackctl.notify_sink", "--store", str(store), *listen], env
+        binary = find_binary(service)
+        if binary is None:
+            raise missing_binary_error(service)
+        args = [rewrite(a) for a in sdef.argv_tail()]
+        if service == "grafana":
+            return self._grafana(cfg, binary, env)
+        if service == "redis" and cfg.redis_password:
+            env["REDISCLI_AUTH"] = cfg.redis_password
+            args += ["--requirepass", cfg.redis_password]
+        return [str(binary), *args, *listen], env
+
+    def _grafana(self, cfg: Config, binary: Path, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        home = binary.resolve().parent.parent
+        data = data_dir(cfg, "grafana-data")
+        env.update({
+            "GF_SERVER_HTTP_ADDR": cfg.bind, "GF_SERVER_HTTP_PORT": str(cfg.port("grafana")),
+            "GF_PATHS_DATA": str(data), "GF_PATHS_LOGS": str(data / "log"), "GF_PATHS_PLUGINS": str(data / "plugins"),
+            "GF_SECURITY_ADMIN_PASSWORD": secret(cfg.state_dir, "grafana_admin_password"),
+            "GF_AUTH_ANONYMOUS_ENABLED": "true" if cfg.grafana_anonymous else "false",
+        })
+        sub = ["server"] if binary.name == "grafana" else []
+        return [str(binary), *sub, f"--homepath={home}"], env
+
+    def exited(self, cfg: Config, service: str) -> str | None:
+        rec = pids.load(self._run_dir(cfg), service)
+        if rec is None:
+            return "it was never started"
+        if pids.is_ours(rec):
+            return None
+        pids._reap(rec.pid)
+        tail = last_lines(_read_since_mark(self.log_file(cfg, service)), 20)
+        return f"the process exited; its last output:\n{tail}" if tail else "the process exited without output"
+
+    def stop(self, cfg: Config, services: tuple[str, ...] | None, volumes: bool) -> list[str]:
+        run_dir = self._run_dir(cfg)
+        names = list(services) if services is not None else list(SERVICES)
+        stopped = []
+        for service in reversed(names):
+            rec = pids.load(run_dir, service)
+            if rec is None:
+                continue
+            if pids.is_ours(rec):
+                pids.terminate(rec)
+                stopped.append(service)
+            pids.forget(run_dir, service)
+        if volumes:
+            self._remove_data(cfg, names)
+        return stopped
+
+    def _remove_data(self, cfg: Config, services: list[str]) -> None:
+        for service in services:
+            for mount in load_definition()[service].mounts if service in load_definition() else ():
+                if mount.named:
+                    shutil.rmtree(data_dir(cfg, mount.source), ignore_errors=True)
+
+    def raw_status(self, cfg: Config, services: tuple[str, ...]) -> list[RawState]:
+        out = []
+        for service in services:
+            rec = pids.load(self._run_dir(cfg), service)
+            if rec is None:
+                out.append(RawState(service, "absent"))
+            elif pids.is_ours(rec):
+                out.append(RawState(service, "running", detail=f"pid {rec.pid}, up {time.time() - rec.started_at:.0f}s"))
+            else:
+                out.append(RawState(service, "stopped", detail="process gone"))
+        return out
+
+    def running_services(self, cfg: Config) -> tuple[str, ...]:
+        return tuple(s.service for s in self.raw_status(cfg, tuple(SERVICES)) if s.state == "running")
+
+    def logs(self, cfg: Config, service: str, tail: int, follow: bool) -> Iterator[str]:
+        path = self.log_file(cfg, service)
+        if not path.exists():
+            raise StateError(f"no logs for {service} in {path.parent}", hint="has the stack been started with --runtime native?")
+        yield from _tail(path, tail, follow)
+
+
+def _mark_log(path: Path) -> None:
+    """Separate runs in the appended log so "last lines" show this run only."""
+    ensure_dir(path.parent)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(f"\n--- stackctl start {time.strftime('%Y-%m-%dT%H:%M:%S')} ---\n")
+
+
+def _read_since_mark(path: Path) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return text.rsplit("--- stackctl start", 1)[-1].split("\n", 1)[-1]
+
+
+def _tail(path: Path, n: int, follow: bool) -> Iterator[str]:
+    with open(path, errors="replace") as fh:
+        lines = fh.readlines()
+        for line in lines[-n:] if n > 0 else lines:
+            yield line.rstrip("\n")
+        while follow:
+            line = fh.readline()
+            if line:
+                yield line.rstrip("\n")
+            else:
+                time.sleep(0.2)

@@ -1,0 +1,258 @@
+"""Stack orchestration over the Runtime protocol: up, down, status, logs, URLs.
+
+Everything both runtimes share lives here: choosing the runtime, rendering, the port
+preflight, the project lock, waiting for readiness, and tearing down what a failed or
+interrupted ``up`` started.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Callable, Iterator
+
+import requests
+
+from stackctl.config import Config
+from stackctl.errors import EngineError, PortInUseError, ServiceUnhealthyError, StackctlError, UsageError
+from stackctl.health import HttpProbe, Probe, Progress, RedisProbe, wait_healthy
+from stackctl.ports import port_free, port_holder
+from stackctl.render import connect_host, render
+from stackctl.runtime.base import RawState, Runtime
+from stackctl.services import SERVICES, with_internal
+from stackctl.state import ensure_dir, project_lock, read_json, write_json
+
+log = logging.getLogger("stackctl.stack")
+ProgressFn = Callable[[list[Progress]], None]
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    service: str
+    state: str  # healthy | unhealthy | starting | stopped | absent
+    url: str
+    detail: str = ""
+
+    def public(self) -> dict[str, str]:
+        return {"service": self.service, "state": self.state, "url": self.url}
+
+
+@dataclass(frozen=True)
+class RuntimeChoice:
+    runtime: Runtime
+    reason: str
+
+
+def _docker() -> Runtime:
+    from stackctl.runtime.compose import DockerRuntime
+
+    return DockerRuntime()
+
+
+def _native() -> Runtime:
+    from stackctl.runtime.native import NativeRuntime
+
+    return NativeRuntime()
+
+
+def choose_runtime(cfg: Config) -> RuntimeChoice:
+    """docker/native as asked; ``auto``: the runtime already running this project, else docker
+    when an engine answers, else native."""
+    if cfg.runtime == "native":
+        return RuntimeChoice(_native(), f"runtime native requested ({cfg.sources.get('runtime', 'default')})")
+    docker = _docker()
+    if cfg.runtime == "docker":
+        ok, why = docker.available()
+        if not ok:
+            raise EngineError(f"the docker runtime is not usable: {why}", hint="start Docker, fix DOCKER_HOST, or use --runtime native")
+        return RuntimeChoice(docker, f"runtime docker requested ({cfg.sources.get('runtime', 'default')})")
+    recorded = (read_json(cfg.state_dir / "stack.json") or {}).get("runtime")
+    if recorded in ("docker", "native"):
+        chosen = docker if recorded == "docker" else _native()
+        if chosen.running_services(cfg):
+            return RuntimeChoice(chosen, f"auto: this project is already running on {recorded}")
+    ok, why = docker.available()
+    if ok:
+        return RuntimeChoice(docker, f"auto: a Docker engine answers ({why})")
+    return RuntimeChoice(_native(), f"auto: no Docker engine answers ({why}), using native processes")
+
+
+def probe_for(cfg: Config, service: str) -> Probe:
+    spec = SERVICES[service]
+    host, port = connect_host(cfg), cfg.port(service)
+    if spec.probe == "redis":
+        return RedisProbe(host, port, cfg.redis_password)
+    return HttpProbe(f"http://{host}:{port}{spec.health_path}")
+
+
+def service_urls(cfg: Config) -> dict[str, str]:
+    """Base URL of every enabled service (redis as redis://host:port)."""
+    return {s: cfg.url(s) for s in with_internal(cfg.services)}
+
+
+def _select(cfg: Config, services: tuple[str, ...] | None) -> tuple[str, ...]:
+    chosen = services or cfg.services
+    unknown = [s for s in chosen if s not in SERVICES]
+    if unknown:
+        raise UsageError(f"unknown service {unknown[0]!r}")
+    return with_internal(tuple(chosen))
+
+
+def _check_ports(cfg: Config, services: tuple[str, ...], running: tuple[str, ...]) -> None:
+    for service in services:
+        if service in running:
+            continue
+        port = cfg.port(service)
+        if not port_free(cfg.bind, port):
+            holder = port_holder(port)
+            var = f"STACKCTL_PORT_{service.upper().replace('-', '_')}"
+            raise PortInUseError(
+                f"port {port} on {cfg.bind} is already taken{f' by {holder}' if holder else ''}; {service} needs it",
+                hint=f"stop that process, or give {service} another port: {var}={port + 10000} or ports.{service} in stackctl.yaml",
+            )
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM during `up` cleans up exactly like Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def up(
+    cfg: Config,
+    services: tuple[str, ...] | None = None,
+    *,
+    timeout: float | None = None,
+    keep_on_failure: bool = False,
+    on_progress: ProgressFn = lambda _p: None,
+    on_message: Callable[[str], None] = lambda _m: None,
+) -> list[ServiceStatus]:
+    """Render, start and wait until every requested service is ready.
+
+    On failure or interruption, the services this call started are stopped again (unless
+    ``keep_on_failure``); services that were already running are left alone.
+    """
+    wanted = _select(cfg, services)
+    timeout = timeout or cfg.timeout
+    with project_lock(cfg.state_dir, wait=0, what="up"):
+        choice = choose_runtime(cfg)
+        runtime = choice.runtime
+        on_message(f"runtime: {runtime.name} ({choice.reason})")
+        running = runtime.running_services(cfg)
+        _check_ports(cfg, wanted, running)
+        render(cfg, runtime.name)
+        runtime.prepare(cfg, wanted)
+        write_json(cfg.state_dir / "stack.json", {"runtime": runtime.name, "services": list(wanted), "project": cfg.project, "updated": time.time()})
+        started = tuple(s for s in wanted if s not in running)
+        with _sigterm_as_interrupt():
+            try:
+                runtime.start(cfg, wanted)
+                _reload(cfg, tuple(s for s in wanted if s in running))
+                _wait(cfg, runtime, wanted, timeout, on_progress)
+            except (Exception, KeyboardInterrupt):
+                if not keep_on_failure and started:
+                    on_message(f"cleaning up: stopping {', '.join(started)}")
+                    runtime.stop(cfg, started, volumes=False)
+                raise
+    return status(cfg, runtime)
+
+
+def _reload(cfg: Config, services: tuple[str, ...]) -> None:
+    """Services that were already running re-read their rendered configs."""
+    for service in services:
+        if service in ("prometheus", "alertmanager"):
+            try:
+                requests.post(f"{cfg.url(service)}/-/reload", timeout=10).raise_for_status()
+            except requests.RequestException as exc:
+                raise StackctlError(f"{service} did not reload its configuration: {exc}", hint=f"check `stackctl logs {service}`") from None
+
+
+def _wait(cfg: Config, runtime: Runtime, services: tuple[str, ...], timeout: float, on_progress: ProgressFn) -> None:
+    probes = {s: probe_for(cfg, s) for s in services}
+    outcome = wait_healthy(probes, timeout, exited=lambda s: runtime.exited(cfg, s), on_update=on_progress)
+    if outcome.failed:
+        raise _unhealthy_error(cfg, runtime, outcome.failed[0], timeout)
+
+
+def _unhealthy_error(cfg: Config, runtime: Runtime, prog: Progress, timeout: float) -> ServiceUnhealthyError:
+    if prog.state == "exited":
+        return ServiceUnhealthyError(
+            f"{prog.service} exited during startup: {prog.detail}",
+            hint=f"see `stackctl logs {prog.service}`; fix the cause, or leave it out with --services",
+        )
+    try:
+        tail = "\n".join(runtime.logs(cfg, prog.service, 20, False))
+    except StackctlError:
+        tail = ""
+    return ServiceUnhealthyError(
+        f"{prog.service} did not become healthy within {timeout:.0f}s: probe {prog.probe} -> {prog.detail}"
+        + (f"\nlast log lines of {prog.service}:\n{tail}" if tail else ""),
+        hint=f"raise --timeout, or check `stackctl logs {prog.service}`; --keep-on-failure leaves it running to debug",
+    )
+
+
+def down(cfg: Config, volumes: bool = False) -> list[str]:
+    """Stop every service of the project on whichever runtime runs it; idempotent."""
+    ensure_dir(cfg.state_dir)
+    with project_lock(cfg.state_dir, wait=30, what="down"):
+        stopped: list[str] = []
+        for runtime in _runtimes_for_down(cfg):
+            stopped += runtime.stop(cfg, None, volumes)
+        return stopped
+
+
+def _runtimes_for_down(cfg: Config) -> list[Runtime]:
+    if cfg.runtime == "native":
+        return [_native()]
+    docker = _docker()
+    if cfg.runtime == "docker":
+        return [docker]
+    # auto: clean both, so `down` works even when the state dir is gone or was never written
+    return [_native(), docker] if docker.available()[0] else [_native()]
+
+
+def status(cfg: Config, runtime: Runtime | None = None) -> list[ServiceStatus]:
+    runtime = runtime or choose_runtime(cfg).runtime
+    services = with_internal(cfg.services)
+    return [_combine(cfg, raw) for raw in runtime.raw_status(cfg, services)]
+
+
+def _combine(cfg: Config, raw: RawState) -> ServiceStatus:
+    url = cfg.url(raw.service)
+    if raw.state != "running":
+        return ServiceStatus(raw.service, raw.state, url, raw.detail)
+    result = probe_for(cfg, raw.service).check()
+    if result.ok:
+        return ServiceStatus(raw.service, "healthy", url, raw.detail)
+    state = raw.health if raw.health in ("starting", "unhealthy") else "unhealthy"
+    return ServiceStatus(raw.service, state, url, result.detail)
+
+
+def logs(cfg: Config, service: str, tail: int = 100, follow: bool = False) -> Iterator[str]:
+    if service not in SERVICES:
+        from stackctl.services import get_service
+
+        get_service(service)
+    return choose_runtime(cfg).runtime.logs(cfg, service, tail, follow)
+
+
+def statuses_as_dicts(statuses: list[ServiceStatus]) -> list[dict[str, str]]:
+    return [s.public() for s in statuses]
+
+
+__all__ = ["up", "down", "status", "logs", "service_urls", "choose_runtime", "ServiceStatus", "asdict"]
