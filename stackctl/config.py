@@ -129,7 +129,8 @@ def default_images() -> dict[str, str]:
 
 
 def default_state_dir(project: str, env: Mapping[str, str]) -> Path:
-    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    home = env.get("HOME") or str(Path.home())
+    base = env.get("XDG_STATE_HOME") or str(Path(home) / ".local" / "state")
     return Path(base) / "stackctl" / project
 
 

@@ -154,6 +154,7 @@ def up(
         runtime = choice.runtime
         on_message(f"runtime: {runtime.name} ({choice.reason})")
         running = runtime.running_services(cfg)
+        wanted = _leave_out_unavailable(cfg, runtime, wanted, services is not None, on_message)
         _check_ports(cfg, wanted, running)
         render(cfg, runtime.name)
         runtime.prepare(cfg, wanted)
@@ -170,6 +171,20 @@ def up(
                     runtime.stop(cfg, started, volumes=False)
                 raise
     return status(cfg, runtime)
+
+
+def _leave_out_unavailable(cfg: Config, runtime: Runtime, wanted: tuple[str, ...], explicit: bool, on_message: Callable[[str], None]) -> tuple[str, ...]:
+    """With the default service list, a service this machine cannot run (no binary, no image)
+    is left out with a warning; a service the user asked for by name is an error instead."""
+    if explicit or cfg.sources.get("services") != "default":
+        return wanted
+    missing = runtime.missing(cfg, wanted)
+    for service, error in missing.items():
+        on_message(f"warning: leaving out {service}: {error.message}\n  hint: {error.hint}")
+    kept = tuple(s for s in wanted if s not in missing)
+    if not [s for s in kept if not SERVICES[s].internal]:
+        raise next(iter(missing.values()))
+    return with_internal(tuple(s for s in kept if not SERVICES[s].internal))
 
 
 def _reload(cfg: Config, services: tuple[str, ...]) -> None:
@@ -226,9 +241,17 @@ def _runtimes_for_down(cfg: Config) -> list[Runtime]:
     return [_native(), docker] if docker.available()[0] else [_native()]
 
 
+def stack_services(cfg: Config) -> tuple[str, ...]:
+    """The services of the last `up` (when the user did not name services now)."""
+    recorded = (read_json(cfg.state_dir / "stack.json") or {}).get("services")
+    if cfg.sources.get("services") == "default" and isinstance(recorded, list) and recorded:
+        return tuple(s for s in recorded if s in SERVICES)
+    return with_internal(cfg.services)
+
+
 def status(cfg: Config, runtime: Runtime | None = None) -> list[ServiceStatus]:
     runtime = runtime or choose_runtime(cfg).runtime
-    services = with_internal(cfg.services)
+    services = stack_services(cfg)
     return [_combine(cfg, raw) for raw in runtime.raw_status(cfg, services)]
 
 

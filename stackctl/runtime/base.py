@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Iterator, Protocol
 
 from stackctl.config import Config
+from stackctl.errors import StackctlError
 
 STATES = ("healthy", "unhealthy", "starting", "stopped", "absent")
 
@@ -29,6 +30,9 @@ class Runtime(Protocol):
 
     def available(self) -> tuple[bool, str]:
         """Can this runtime run here? (answer, reason)."""
+
+    def missing(self, cfg: Config, services: tuple[str, ...]) -> dict[str, StackctlError]:
+        """Services this runtime cannot provide here (no binary / no image), with the reason."""
 
     def prepare(self, cfg: Config, services: tuple[str, ...]) -> None:
         """Preflight before anything starts: binaries/images present. Raises with hints."""

@@ -57,15 +57,29 @@ class DockerRuntime:
         return env
 
     # -- contract --------------------------------------------------------------------------
+    def missing(self, cfg: Config, services: tuple[str, ...]) -> dict[str, StackctlError]:
+        """Services whose image is neither present nor pullable."""
+        self._require_engine()
+        out: dict[str, StackctlError] = {}
+        for service in services:
+            try:
+                _ensure_image(service, cfg.images[service])
+            except EngineError as exc:
+                out[service] = exc
+        return out
+
     def prepare(self, cfg: Config, services: tuple[str, ...]) -> None:
+        self._require_engine()
+        self.compose_base()
+        for error in self.missing(cfg, services).values():
+            raise error
+        doc = render_compose(cfg, services)
+        write_atomic(self.compose_file(cfg), yaml.safe_dump(doc, sort_keys=False), 0o600)
+
+    def _require_engine(self) -> None:
         ok, why = self.available()
         if not ok:
             raise EngineError(f"no Docker engine answers: {why}", hint="start Docker (or fix DOCKER_HOST), or use --runtime native")
-        self.compose_base()
-        doc = render_compose(cfg, services)
-        write_atomic(self.compose_file(cfg), yaml.safe_dump(doc, sort_keys=False), 0o600)
-        for service in services:
-            _ensure_image(service, doc["services"][service]["image"])
 
     def start(self, cfg: Config, services: tuple[str, ...]) -> None:
         cmd = self._cmd(cfg, "up", "-d", "--pull", "never", *services)

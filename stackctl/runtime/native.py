@@ -78,10 +78,12 @@ class NativeRuntime:
         return cfg.state_dir / "logs" / f"{service}.log"
 
     # -- contract --------------------------------------------------------------------------
+    def missing(self, cfg: Config, services: tuple[str, ...]) -> dict[str, BinaryNotFoundError]:
+        return {s: missing_binary_error(s) for s in services if s != "notify-sink" and find_binary(s) is None}
+
     def prepare(self, cfg: Config, services: tuple[str, ...]) -> None:
-        for service in services:
-            if service != "notify-sink" and find_binary(service) is None:
-                raise missing_binary_error(service)
+        for error in self.missing(cfg, services).values():
+            raise error
 
     def start(self, cfg: Config, services: tuple[str, ...]) -> None:
         ensure_dir(self._run_dir(cfg))

@@ -1,0 +1,84 @@
+"""Shared test helpers: CLI runner, free ports, CI-aware requirement checks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Mapping
+
+import pytest
+
+from stackctl.ports import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+NATIVE_BINARIES = ("prometheus", "promtool", "prometheus-alertmanager", "prometheus-pushgateway", "redis-server")
+STANDIN_IMAGES = {
+    "prometheus": "stackctl-standin/prometheus:latest",
+    "alertmanager": "stackctl-standin/alertmanager:latest",
+    "pushgateway": "stackctl-standin/pushgateway:latest",
+    "redis": "stackctl-standin/redis:latest",
+    "notify-sink": "stackctl-standin/busybox:latest",
+}
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip with a reason; under CI=true a missing engine or binary is a failure instead."""
+    if CI:
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_binaries(*names: str) -> None:
+    missing = [n for n in names if shutil.which(n) is None]
+    if missing:
+        skip_or_fail(f"native binaries missing: {', '.join(missing)} (apt-get install prometheus prometheus-alertmanager prometheus-pushgateway redis-server)")
+
+
+def docker_ready() -> str | None:
+    """None when a Docker engine answers and the stand-in images exist, else the reason."""
+    if shutil.which("docker") is None:
+        return "docker CLI not installed (run ../shared/docker/engine.sh)"
+    info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=20)
+    if info.returncode != 0:
+        return f"no Docker engine answers: {info.stderr.strip()[:200]} (run ../shared/docker/engine.sh)"
+    for image in STANDIN_IMAGES.values():
+        if subprocess.run(["docker", "image", "inspect", image], capture_output=True, timeout=20).returncode != 0:
+            return f"image {image} missing (run ../shared/docker/build-standins.sh and .ci/busybox-image.sh)"
+    return None
+
+
+def require_docker() -> None:
+    reason = docker_ready()
+    if reason:
+        skip_or_fail(reason)
+
+
+def unique_project(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def isolated_env(tmp_path: Path, services: tuple[str, ...] = ("prometheus", "alertmanager", "pushgateway", "redis"), **extra: str) -> dict[str, str]:
+    """Environment for one isolated stack: unique project, own state dir, free ports, stand-in images."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STACKCTL_")}
+    env.update({
+        "STACKCTL_PROJECT": unique_project(),
+        "STACKCTL_STATE_DIR": str(tmp_path / "state"),
+        "STACKCTL_SERVICES": ",".join(services),
+        "STACKCTL_TIMEOUT": "60",
+    })
+    for service in (*services, "notify-sink", "grafana", "loki"):
+        env[f"STACKCTL_PORT_{service.upper().replace('-', '_')}"] = str(free_port())
+    for service, image in STANDIN_IMAGES.items():
+        env[f"STACKCTL_IMAGE_{service.upper().replace('-', '_')}"] = image
+    env.update(extra)
+    return env
+
+
+def stackctl(*args: str, env: Mapping[str, str], timeout: float = 180, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess, as a user would."""
+    return subprocess.run([sys.executable, "-m", "stackctl", *args], env=dict(env), capture_output=True, text=True, timeout=timeout, cwd=cwd or REPO)
