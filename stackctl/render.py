@@ -173,9 +173,29 @@ def _grafana(cfg: Config, files: dict[str, bytes | Path]) -> None:
         pack_dirs = [dash_root / get_pack(n).dashboards_dir for n in cfg.packs]
     for folder in pack_dirs:
         _copy_dir(folder, f"grafana/dashboards/{folder.name}", files)
+    user_dirs = []
     for folder in cfg.dashboards:
+        name = f"user-{folder.stem}"
+        user_dirs.append(name)
         for path in sorted(folder.rglob("*.json")) if folder.is_dir() else [folder]:
-            files[f"grafana/dashboards/{folder.name}/{path.name}"] = dash.prepare_user_dashboard(path)
+            files[f"grafana/dashboards/{name}/{path.name}"] = dash.prepare_user_dashboard(path)
+    providers = asset_path("grafana", "provisioning", "dashboards", "packs.yml")
+    if providers.is_file():
+        files["grafana/provisioning/dashboards/packs.yml"] = _providers(providers, {p.name for p in pack_dirs}, user_dirs)
+
+
+def _providers(path: Path, pack_dirs: set[str], user_dirs: list[str]) -> bytes:
+    """Keep the providers of the packs that load, and give each user folder its own."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    kept = [p for p in doc.get("providers", []) if Path(p["options"]["path"]).name in pack_dirs]
+    for name in user_dirs:
+        kept.append({
+            "name": name, "orgId": 1, "type": "file", "folder": name.removeprefix("user-"),
+            "folderUid": f"stackctl-{name}"[:40], "disableDeletion": False, "allowUiUpdates": True,
+            "updateIntervalSeconds": 10, "options": {"path": f"/var/lib/grafana/dashboards/{name}"},
+        })
+    doc["providers"] = kept
+    return _dump(doc)
 
 
 def native_rewriter(cfg: Config) -> Callable[[str], str]:
