@@ -1,0 +1,125 @@
+"""``seed --detach``: the seeder as a background process, with a status file and a safe stop.
+
+The child runs ``python -m stackctl.seeding.daemon <state_dir> <json args>`` in its own
+session, logs to ``<state_dir>/seed.log`` and keeps ``<state_dir>/seed.json`` up to date.
+``stop`` signals a pid only after /proc/<pid>/cmdline shows it is still our seeder, so a
+stale pid file never hits an unrelated process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from stackctl.errors import SeedError
+
+MODULE = "stackctl.seeding.daemon"
+
+
+def status_path(state_dir: Path) -> Path:
+    return state_dir / "seed.json"
+
+
+def log_path(state_dir: Path) -> Path:
+    return state_dir / "seed.log"
+
+
+def _write_status(state_dir: Path, data: dict[str, Any]) -> None:
+    tmp = status_path(state_dir).with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    tmp.replace(status_path(state_dir))  # atomic: `seed status` never reads half a file
+
+
+def is_our_seeder(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return MODULE.encode() in cmdline
+
+
+def start(state_dir: Path, args: dict[str, Any]) -> int:
+    """Start the detached seeder; returns its pid. ``args``: see ``_run`` below."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    current = read_status(state_dir)
+    if current.get("running"):
+        raise SeedError(f"a seeder is already running (pid {current['pid']}, scenario {current.get('scenario')})",
+                        hint="stop it first: stackctl seed stop")
+    argv = [sys.executable, "-m", MODULE, str(state_dir), json.dumps(args)]
+    with open(log_path(state_dir), "ab") as log:
+        # A long-lived child that must outlive us: not the run-and-wait subprocess door.
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True, close_fds=True)
+    _write_status(state_dir, {"pid": proc.pid, "scenario": args["scenario"], "state": "starting",
+                              "since": time.time(), "samples": 0, "last_error": None})
+    return proc.pid
+
+
+def read_status(state_dir: Path) -> dict[str, Any]:
+    """The status file plus ``running`` (pid alive and still our seeder)."""
+    try:
+        data = json.loads(status_path(state_dir).read_text())
+    except (OSError, ValueError):
+        return {"running": False, "state": "not started"}
+    data["running"] = bool(data.get("pid")) and is_our_seeder(int(data["pid"]))
+    if not data["running"] and data.get("state") in ("starting", "running"):
+        data["state"] = "dead"
+    return data
+
+
+def stop(state_dir: Path, timeout: float = 10.0) -> dict[str, Any]:
+    data = read_status(state_dir)
+    if not data["running"]:
+        return data
+    pid = int(data["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and is_our_seeder(pid):
+        time.sleep(0.1)
+    if is_our_seeder(pid):
+        raise SeedError(f"the seeder (pid {pid}) did not stop within {timeout:.0f}s",
+                        hint=f"see {log_path(state_dir)}; kill -9 {pid} if it hangs")
+    return read_status(state_dir)
+
+
+def _run(state_dir: Path, args: dict[str, Any]) -> int:
+    from stackctl.seeding.catalog import load_scenario
+    from stackctl.seeding.engine import SeedReport, SeedTargets, seed
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    base = {"pid": os.getpid(), "scenario": args["scenario"], "since": time.time()}
+
+    def update(report: SeedReport, state: str = "running") -> None:
+        _write_status(state_dir, {**base, "state": state, "updated": time.time(), **_report_dict(report)})
+
+    try:
+        report = seed(load_scenario(args["scenario"]), SeedTargets(**args["targets"]),
+                      timedelta(seconds=args["history"]), args.get("duration"), args.get("random_seed"),
+                      progress=lambda m: print(m, flush=True), on_tick=update)
+    except Exception as exc:  # the status file is the only place a detached failure shows
+        _write_status(state_dir, {**base, "state": "failed", "last_error": str(exc), "updated": time.time()})
+        print(f"error: {exc}", flush=True)
+        return 1
+    update(report, "stopped")
+    return 0
+
+
+def _report_dict(report: Any) -> dict[str, Any]:
+    data = asdict(report)
+    data.pop("backfill", None)
+    return data
+
+
+if __name__ == "__main__":
+    sys.exit(_run(Path(sys.argv[1]), json.loads(sys.argv[2])))

@@ -1,0 +1,225 @@
+"""``seed()``: write a scenario's history at once, then keep it going live.
+
+Order matters: Redis first (the backlog metrics are read back from it), then metrics through
+remote write, then logs. Live ticks continue the very same generators on the same sample grid,
+so counters never reset and the seam has no gap. A sink whose target is missing or down at
+start is skipped with one warning; a sink that fails mid-way is retried by the sink itself.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Callable
+
+import numpy as np
+import requests
+
+from stackctl.errors import SeedError
+from stackctl.seeding import loggen, redis_streams
+from stackctl.seeding.generate import PhaseTimeline, advance_all, build_generators, grid
+from stackctl.seeding.loki import LokiSink
+from stackctl.seeding.remote_write import BackfillStats, RemoteWriter, backfill, encode_labels, encode_write_request
+from stackctl.seeding.scenario import Scenario, format_duration
+
+Progress = Callable[[str], None]
+DEFAULT_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class SeedTargets:
+    prometheus_url: str | None = None
+    loki_url: str | None = None
+    redis_url: str | None = None
+
+
+@dataclass
+class SeedReport:
+    scenario: str
+    random_seed: int
+    history_seconds: float
+    samples: int = 0
+    series: int = 0
+    log_lines: int = 0
+    stream_entries: int = 0
+    live_ticks: int = 0
+    skipped: list[str] = field(default_factory=list)
+    backfill: BackfillStats | None = None
+    stopped_by: str = "history-only"
+    last_error: str | None = None
+
+
+@dataclass
+class Clock:
+    """Injectable time: wall clock for timestamps, monotonic for loops."""
+
+    wall: Callable[[], float] = time.time
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+def _reachable(url: str, path: str) -> str | None:
+    try:
+        resp = requests.get(url.rstrip("/") + path, timeout=2)
+    except requests.RequestException as exc:
+        return f"cannot reach {url} ({type(exc).__name__})"
+    return None if resp.status_code < 500 else f"{url}{path} answered HTTP {resp.status_code}"
+
+
+class _Run:
+    """The sinks and generators of one seeding run."""
+
+    def __init__(self, sc: Scenario, targets: SeedTargets, seed_: int, step: float, end_ms: int, progress: Progress) -> None:
+        self.sc, self.step, self.progress = sc, step, progress
+        self.report = SeedReport(sc.name, seed_, 0.0)
+        timeline = PhaseTimeline(sc.phases, end_ms)
+        self.metric_gens = build_generators(sc, timeline, seed_, step)
+        self.log_gens = loggen.build_log_generators(sc.logs, timeline, seed_, step)
+        self.stream_gens = redis_streams.build_stream_generators(sc.redis, timeline, seed_, step)
+        self.prom_url = self._open_http("prometheus", targets.prometheus_url, "/-/ready", bool(sc.metrics or sc.redis))
+        loki_url = self._open_http("loki", targets.loki_url, "/ready", bool(sc.logs))
+        self.loki = LokiSink(loki_url, progress=progress) if loki_url else None
+        self.redis = self._open_redis(targets.redis_url) if sc.redis else None
+        self.writer = RemoteWriter(self.prom_url, progress=progress) if self.prom_url else None
+        if not (self.writer or self.loki or self.redis):
+            raise SeedError(f"nothing to seed for {sc.name!r}: every sink was skipped",
+                            hint="start the stack (stackctl up) or pass --prometheus-url/--loki-url/--redis-url")
+
+    def _skip(self, sink: str, why: str) -> None:
+        self.report.skipped.append(sink)
+        self.progress(f"warning: skipping {sink}: {why}")
+
+    def _open_http(self, sink: str, url: str | None, probe: str, needed: bool) -> str | None:
+        if not needed:
+            return None
+        if not url:
+            self._skip(sink, "no target (service not enabled; pass --" + sink + "-url to seed another stack)")
+            return None
+        problem = _reachable(url, probe)
+        if problem:
+            self._skip(sink, problem)
+            return None
+        return url
+
+    def _open_redis(self, url: str | None) -> redis_streams.RedisStreamsSink | None:
+        if not url:
+            self._skip("redis", "no target (service not enabled; pass --redis-url)")
+            return None
+        try:
+            return redis_streams.RedisStreamsSink(redis_streams.connect(url), self.stream_gens)
+        except SeedError as exc:
+            self._skip("redis", exc.message)
+            return None
+
+    def write(self, ts: np.ndarray, now_ms: int, history: bool) -> None:
+        series = []
+        if self.redis:
+            series += (self.redis.write_history if history else self.redis.advance)(ts, now_ms)
+            self.report.stream_entries = self.redis.entries
+        if self.writer:
+            series += advance_all(self.metric_gens, ts)
+            if history:
+                self.report.backfill = backfill(self.prom_url or "", series, writer=self.writer)
+            else:
+                self.writer.send(encode_write_request([(encode_labels(s.labels), s.timestamps, s.values) for s in series]))
+            self.report.samples += sum(len(s.values) for s in series)
+            self.report.series = max(self.report.series, len(series))
+        if self.loki:
+            self.report.log_lines += self.loki.push(loggen.merge([g.advance(ts) for g in self.log_gens]))
+
+
+def _warn_overlap(url: str, sc: Scenario, progress: Progress) -> None:
+    """Seeding series that already hold recent samples interleaves two runs' counters."""
+    names = [m.name + ("_count" if m.type == "histogram" else "") for m in sc.metrics]
+    if not names:
+        return
+    query = f'count({{__name__=~"{"|".join(names)}"}})'
+    try:
+        resp = requests.get(url.rstrip("/") + "/api/v1/query", params={"query": query}, timeout=5)
+        found = resp.ok and bool(resp.json()["data"]["result"])
+    except (requests.RequestException, ValueError, KeyError):
+        return
+    if found:
+        progress("warning: prometheus already holds recent samples of this scenario's series (an earlier "
+                 "seed?); where the histories overlap, rate() may see counter resets. For clean data stop "
+                 "the other seeder and restart Prometheus with an empty TSDB")
+
+
+def check_history(history: timedelta, window: timedelta = DEFAULT_WINDOW) -> None:
+    if history.total_seconds() <= 0:
+        raise SeedError("--history must be positive")
+    if history > window:
+        raise SeedError(f"--history {format_duration(history.total_seconds())} is longer than the stack accepts "
+                        f"({format_duration(window.total_seconds())}, Prometheus' out-of-order window)",
+                        hint=f"use --history {format_duration(window.total_seconds())} or less")
+
+
+def seed(scenario: Scenario, targets: SeedTargets, history: timedelta, duration: float | None = None,
+         random_seed: int | None = None, progress: Progress | None = None, *, clock: Clock | None = None,
+         tick: float = 5.0, step: float | None = None, window: timedelta = DEFAULT_WINDOW,
+         on_tick: Callable[[SeedReport], None] | None = None) -> SeedReport:
+    """Seed ``scenario`` into ``targets``: history now, then live until ``duration`` seconds
+    (None: until KeyboardInterrupt; 0: history only). Returns what was written."""
+    check_history(history, window)
+    clock, progress = clock or Clock(), progress or (lambda _m: None)
+    step = step or scenario.step
+    step_ms = int(round(step * 1000))
+    seed_ = random_seed if random_seed is not None else secrets.randbelow(2**31)
+    # Not aligned to the step: a second seed of the same series then never lands on the same
+    # millisecond, which Prometheus would reject as "duplicate sample for timestamp".
+    end_ms = int(clock.wall() * 1000)
+    run = _Run(scenario, targets, seed_, step, end_ms, progress)
+    run.report.history_seconds = history.total_seconds()
+    if run.prom_url:
+        _warn_overlap(run.prom_url, scenario, progress)
+    _write_history(run, end_ms, history.total_seconds(), progress)
+    if on_tick:
+        on_tick(run.report)
+    if duration == 0:
+        return run.report
+    try:
+        _live(run, end_ms, step_ms, duration, clock, tick, on_tick)
+    except KeyboardInterrupt:
+        run.report.stopped_by = "interrupt"
+    return run.report
+
+
+def _write_history(run: _Run, end_ms: int, history_s: float, progress: Progress) -> None:
+    started = time.monotonic()
+    run.write(grid(end_ms, history_s, run.step), end_ms, history=True)
+    r = run.report
+    parts = []
+    if r.backfill:
+        parts.append(f"{r.samples:,} samples in {r.series:,} series ({r.backfill.samples_per_s:,.0f} samples/s)")
+    if run.loki:
+        parts.append(f"{r.log_lines:,} log lines")
+    if run.redis:
+        parts.append(f"{r.stream_entries:,} stream entries")
+    progress(f"history {format_duration(history_s)} written in {time.monotonic() - started:.1f}s: " + ", ".join(parts))
+
+
+def _live(run: _Run, last_ms: int, step_ms: int, duration: float | None, clock: Clock, tick: float,
+          on_tick: Callable[[SeedReport], None] | None) -> None:
+    started = clock.monotonic()
+    run.report.stopped_by = "duration"
+    while duration is None or clock.monotonic() - started < duration:
+        remaining = tick if duration is None else min(tick, duration - (clock.monotonic() - started))
+        clock.sleep(max(remaining, 0.0))
+        now_ms = int(clock.wall() * 1000)
+        due = (now_ms - last_ms) // step_ms
+        if due <= 0:
+            continue
+        ts = last_ms + step_ms * np.arange(1, due + 1, dtype=np.int64)
+        try:
+            run.write(ts, now_ms, history=False)
+            run.report.last_error = None
+        except SeedError as exc:
+            run.report.last_error = exc.message
+            raise
+        finally:
+            if on_tick:
+                on_tick(run.report)
+        last_ms = int(ts[-1])
+        run.report.live_ticks += 1
