@@ -89,9 +89,26 @@ def probe_for(cfg: Config, service: str) -> Probe:
     return HttpProbe(f"http://{host}:{port}{spec.health_path}")
 
 
+def recorded(cfg: Config) -> Config:
+    """``cfg`` with the ports the last `up` used, where the user did not set one now.
+
+    A stack started with other ports (a kept pytest stack, `up` with flags) is then found by
+    `status`, `seed` and `verify` from its state dir alone.
+    """
+    ports = (read_json(cfg.state_dir / "stack.json") or {}).get("ports")
+    if not isinstance(ports, dict):
+        return cfg
+    merged = dict(cfg.ports)
+    for service, port in ports.items():
+        if service in merged and f"ports.{service}" not in cfg.sources and isinstance(port, int):
+            merged[service] = port
+    return cfg.with_(ports=merged)
+
+
 def service_urls(cfg: Config) -> dict[str, str]:
-    """Base URL of every enabled service (redis as redis://host:port)."""
-    return {s: cfg.url(s) for s in with_internal(cfg.services)}
+    """Base URL of every service of the stack (redis as redis://host:port)."""
+    cfg = recorded(cfg)
+    return {s: cfg.url(s) for s in stack_services(cfg)}
 
 
 def _select(cfg: Config, services: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -158,7 +175,10 @@ def up(
         _check_ports(cfg, wanted, running)
         render(cfg, runtime.name)
         runtime.prepare(cfg, wanted)
-        write_json(cfg.state_dir / "stack.json", {"runtime": runtime.name, "services": list(wanted), "project": cfg.project, "updated": time.time()})
+        write_json(cfg.state_dir / "stack.json", {
+            "runtime": runtime.name, "services": list(wanted), "project": cfg.project, "updated": time.time(),
+            "ports": {s: cfg.port(s) for s in wanted},
+        })
         started = tuple(s for s in wanted if s not in running)
         with _sigterm_as_interrupt():
             try:
@@ -250,6 +270,7 @@ def stack_services(cfg: Config) -> tuple[str, ...]:
 
 
 def status(cfg: Config, runtime: Runtime | None = None) -> list[ServiceStatus]:
+    cfg = recorded(cfg)
     runtime = runtime or choose_runtime(cfg).runtime
     services = stack_services(cfg)
     return [_combine(cfg, raw) for raw in runtime.raw_status(cfg, services)]
