@@ -81,6 +81,20 @@ def choose_runtime(cfg: Config) -> RuntimeChoice:
     return RuntimeChoice(_native(), f"auto: no Docker engine answers ({why}), using native processes")
 
 
+def explain_choice(cfg: Config) -> RuntimeChoice:
+    """`stackctl config`'s answer: the runtime `up` would use and why, without pulling anything."""
+    choice = choose_runtime(cfg)
+    if cfg.runtime != "auto" or choice.runtime.name != "docker" or choice.runtime.running_services(cfg):
+        return choice
+    from stackctl.runtime.compose import image_present
+
+    absent = [s for s in cfg.services if not image_present(cfg.images[s])]
+    if absent and len(absent) == len(cfg.services):
+        return RuntimeChoice(choice.runtime, choice.reason + "; none of the stack's images is present: `up` pulls them, "
+                             "and falls back to native processes if it cannot")
+    return choice
+
+
 def probe_for(cfg: Config, service: str) -> Probe:
     spec = SERVICES[service]
     host, port = connect_host(cfg), cfg.port(service)
@@ -150,12 +164,47 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What `up` will run: the runtime, why, the services, and what it leaves out (and why)."""
+
+    runtime: Runtime
+    reason: str
+    services: tuple[str, ...]
+    left_out: dict[str, StackctlError]
+
+
+def plan(cfg: Config, services: tuple[str, ...] | None = None, *, leave_out: bool | None = None) -> Plan:
+    """Choose the runtime and the services this machine can actually run.
+
+    ``leave_out``: drop services whose binary/image is missing instead of failing. Default: only
+    when the user did not name the services (the default list); a named service is an error.
+    """
+    wanted = _select(cfg, services)
+    choice = choose_runtime(cfg)
+    runtime, reason = choice.runtime, choice.reason
+    core = [s for s in wanted if not SERVICES[s].internal]
+    if cfg.runtime == "auto" and runtime.name == "docker" and not runtime.running_services(cfg):
+        if set(runtime.missing(cfg, wanted)) >= set(core):
+            native = _native()
+            if len(native.missing(cfg, wanted)) < len(core):
+                runtime, reason = native, "auto: Docker has none of the stack's images and cannot pull them; using native processes"
+    if leave_out is None:
+        leave_out = services is None and cfg.sources.get("services") == "default"
+    missing = runtime.missing(cfg, wanted) if leave_out else {}
+    kept = tuple(s for s in core if s not in missing)
+    if missing and not kept:
+        raise next(iter(missing.values()))
+    return Plan(runtime, reason, with_internal(kept) if leave_out else wanted, missing)
+
+
 def up(
     cfg: Config,
     services: tuple[str, ...] | None = None,
     *,
     timeout: float | None = None,
     keep_on_failure: bool = False,
+    leave_out: bool | None = None,
     on_progress: ProgressFn = lambda _p: None,
     on_message: Callable[[str], None] = lambda _m: None,
 ) -> list[ServiceStatus]:
@@ -164,14 +213,14 @@ def up(
     On failure or interruption, the services this call started are stopped again (unless
     ``keep_on_failure``); services that were already running are left alone.
     """
-    wanted = _select(cfg, services)
     timeout = timeout or cfg.timeout
     with project_lock(cfg.state_dir, wait=0, what="up"):
-        choice = choose_runtime(cfg)
-        runtime = choice.runtime
-        on_message(f"runtime: {runtime.name} ({choice.reason})")
+        chosen = plan(cfg, services, leave_out=leave_out)
+        runtime, wanted = chosen.runtime, chosen.services
+        on_message(f"runtime: {runtime.name} ({chosen.reason})")
+        for service, error in chosen.left_out.items():
+            on_message(f"warning: leaving out {service}: {error.message}\n  hint: {error.hint}")
         running = runtime.running_services(cfg)
-        wanted = _leave_out_unavailable(cfg, runtime, wanted, services is not None, on_message)
         _check_ports(cfg, wanted, running)
         render(cfg, runtime.name)
         runtime.prepare(cfg, wanted)
@@ -191,20 +240,6 @@ def up(
                     runtime.stop(cfg, started, volumes=False)
                 raise
     return status(cfg, runtime)
-
-
-def _leave_out_unavailable(cfg: Config, runtime: Runtime, wanted: tuple[str, ...], explicit: bool, on_message: Callable[[str], None]) -> tuple[str, ...]:
-    """With the default service list, a service this machine cannot run (no binary, no image)
-    is left out with a warning; a service the user asked for by name is an error instead."""
-    if explicit or cfg.sources.get("services") != "default":
-        return wanted
-    missing = runtime.missing(cfg, wanted)
-    for service, error in missing.items():
-        on_message(f"warning: leaving out {service}: {error.message}\n  hint: {error.hint}")
-    kept = tuple(s for s in wanted if s not in missing)
-    if not [s for s in kept if not SERVICES[s].internal]:
-        raise next(iter(missing.values()))
-    return with_internal(tuple(s for s in kept if not SERVICES[s].internal))
 
 
 def _reload(cfg: Config, services: tuple[str, ...]) -> None:
@@ -246,6 +281,10 @@ def down(cfg: Config, volumes: bool = False) -> list[str]:
     ensure_dir(cfg.state_dir)
     with project_lock(cfg.state_dir, wait=30, what="down"):
         stopped: list[str] = []
+        from stackctl.seeding import daemon
+
+        if daemon.stop(cfg.state_dir).get("pid") and daemon.read_status(cfg.state_dir).get("running") is False:
+            stopped.append("seeder")
         for runtime in _runtimes_for_down(cfg):
             stopped += runtime.stop(cfg, None, volumes)
         return stopped

@@ -21,7 +21,7 @@ import requests
 
 from stackctl import stack
 from stackctl.config import Config, ScrapeTarget, load_config
-from stackctl.errors import StackctlError, UsageError
+from stackctl.errors import PortInUseError, StackctlError, UsageError
 from stackctl.ports import free_port
 from stackctl.services import SERVICES, USER_SERVICES, with_internal
 
@@ -55,16 +55,15 @@ class TestStack:
         wanted = tuple(services) if services else USER_SERVICES
         for _attempt in range(3):  # a free port can be taken between choosing it and binding it
             cfg = _isolated_config(state_root, runtime, wanted, env)
-            cfg, left_out = _drop_unavailable(cfg, wanted, on_message)
+            chosen = stack.plan(cfg, cfg.services, leave_out=True)
+            cfg = cfg.with_(runtime=chosen.runtime.name, services=tuple(s for s in chosen.services if s in USER_SERVICES))
             try:
-                statuses = stack.up(cfg, cfg.services, timeout=timeout, on_message=on_message)
-            except StackctlError as exc:
-                if "already taken" in exc.message:
-                    continue
-                raise
-            handle = cls(cfg, left_out, stack.choose_runtime(cfg).runtime.name)
+                stack.up(cfg, cfg.services, timeout=timeout, on_message=on_message, leave_out=False)
+            except PortInUseError:
+                continue
+            left_out = {s: f"{e.message} ({e.hint})" if e.hint else e.message for s, e in chosen.left_out.items()}
+            handle = cls(cfg, left_out, chosen.runtime.name)
             atexit.register(handle.stop)  # a safety net if the session dies before teardown
-            _ = statuses
             return handle
         raise StackctlError("could not find free ports for the test stack after 3 attempts")
 
@@ -238,18 +237,3 @@ def _isolated_config(state_root: Path, runtime: str, services: tuple[str, ...], 
         flags={"project": project, "runtime": runtime, "services": list(services), "ports": ports,
                "state_dir": str(state_root / project)},
     )
-
-
-def _drop_unavailable(cfg: Config, wanted: tuple[str, ...], on_message: Callable[[str], None]) -> tuple[Config, dict[str, str]]:
-    """Leave out what the runtime cannot provide; with auto, prefer native if docker can provide nothing."""
-    choice = stack.choose_runtime(cfg)
-    missing = choice.runtime.missing(cfg, with_internal(cfg.services))
-    if cfg.runtime == "auto" and choice.runtime.name == "docker" and set(missing) >= set(cfg.services):
-        cfg = cfg.with_(runtime="native")
-        on_message("docker can run none of the stack's images here; using native processes")
-        missing = stack.choose_runtime(cfg).runtime.missing(cfg, with_internal(cfg.services))
-    left_out = {s: f"{err.message} ({err.hint})" if err.hint else err.message for s, err in missing.items()}
-    kept = tuple(s for s in cfg.services if s not in missing)
-    if not kept:
-        raise StackctlError("the test stack can start none of its services here: " + "; ".join(left_out.values()))
-    return cfg.with_(services=kept), {s: why for s, why in left_out.items() if s in wanted}

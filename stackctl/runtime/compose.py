@@ -176,8 +176,12 @@ def _parse_ps(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+def image_present(image: str) -> bool:
+    return run(["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout=30, check=False).returncode == 0
+
+
 def _ensure_image(service: str, image: str) -> None:
-    if run(["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout=30, check=False).returncode == 0:
+    if image_present(image):
         return
     var = f"STACKCTL_IMAGE_{service.upper().replace('-', '_')}"
     try:

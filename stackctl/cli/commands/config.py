@@ -12,7 +12,7 @@ def register(app: typer.Typer) -> None:
     def config_cmd(json: JsonOpt = False, runtime: RuntimeOpt = None, services: ServicesOpt = None, project: ProjectOpt = None, config: ConfigOpt = None) -> None:
         """The effective configuration, where each value came from, and which runtime runs it."""
         cfg = config_from(config, runtime=runtime, services=services, project=project)
-        choice = stack.choose_runtime(cfg)
+        choice = stack.explain_choice(cfg)
         data = cfg.public_dict() | {"runtime_chosen": choice.runtime.name, "runtime_reason": choice.reason}
         if json:
             console.json_out(data)

@@ -9,6 +9,8 @@ from stackctl import stack
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, ProjectOpt, RuntimeOpt, ServicesOpt, config_from
 from stackctl.health import Progress
+from stackctl.seeding.catalog import load_scenario
+from stackctl.seeding.background import start_background_seeder
 
 
 def register(app: typer.Typer) -> None:
@@ -18,11 +20,13 @@ def register(app: typer.Typer) -> None:
         services: ServicesOpt = None,
         timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds to wait for every service to be healthy.")] = None,
         keep_on_failure: Annotated[bool, typer.Option("--keep-on-failure", help="Leave started services running when up fails.")] = False,
+        seed: Annotated[Optional[str], typer.Option("--seed", help="Then seed this scenario (30m of history, then live in the background).")] = None,
         project: ProjectOpt = None,
         config: ConfigOpt = None,
     ) -> None:
         """Start the stack and wait until every service is healthy."""
         cfg = config_from(config, runtime=runtime, services=services, project=project, timeout=timeout)
+        scenario = load_scenario(seed) if seed else None  # a bad name fails before anything starts
         started = time.monotonic()
         with console.LiveTable(["service", "state", "elapsed", "probe"], state_column="state") as live:
             def show(progress: list[Progress]) -> None:
@@ -31,3 +35,6 @@ def register(app: typer.Typer) -> None:
             statuses = stack.up(cfg, timeout=timeout, keep_on_failure=keep_on_failure, on_progress=show, on_message=console.info)
         console.table(["service", "state", "url"], [(s.service, s.state, s.url) for s in statuses], state_column="state")
         console.success(f"stack {cfg.project} is up in {time.monotonic() - started:.1f}s")
+        if scenario is not None:
+            pid = start_background_seeder(cfg, scenario.name)
+            console.success(f"seeding {scenario.name} in the background (pid {pid}): `stackctl seed status`, `stackctl seed stop`")
