@@ -113,10 +113,17 @@ def _rule_files(cfg: Config) -> dict[str, Path]:
         for name in cfg.packs:
             path = rules_dir / get_pack(name).rule_file.removeprefix("rules/")
             chosen[path.name] = path
+    origin: dict[str, Path] = {}
     for user_path in cfg.rules:
         sources = sorted(p for p in user_path.rglob("*") if p.suffix in (".yml", ".yaml")) if user_path.is_dir() else [user_path]
         for path in sources:
-            chosen[f"user-{path.stem}{path.suffix}"] = path
+            # always .yml: Prometheus loads rules/*.yml
+            name = f"user-{path.stem}.yml"
+            if name in origin:
+                raise ConfigError(f"two rule files would both load as {name}: {origin[name]} and {path}",
+                                  hint="rename one of them; rule files are loaded by file name")
+            origin[name] = path
+            chosen[name] = path
     return chosen
 
 
@@ -173,9 +180,12 @@ def _grafana(cfg: Config, files: dict[str, bytes | Path]) -> None:
         pack_dirs = [dash_root / get_pack(n).dashboards_dir for n in cfg.packs]
     for folder in pack_dirs:
         _copy_dir(folder, f"grafana/dashboards/{folder.name}", files)
-    user_dirs = []
+    user_dirs: list[str] = []
     for folder in cfg.dashboards:
-        name = f"user-{folder.stem}"
+        name = f"user-{folder.name}"
+        if name in user_dirs:
+            raise ConfigError(f"two dashboards folders are both named {folder.name!r} ({folder})",
+                              hint="each folder becomes one Grafana folder named after it: rename one")
         user_dirs.append(name)
         for path in sorted(folder.rglob("*.json")) if folder.is_dir() else [folder]:
             files[f"grafana/dashboards/{name}/{path.name}"] = dash.prepare_user_dashboard(path)

@@ -22,6 +22,7 @@ from stackctl.errors import EngineError, PortInUseError, ServiceUnhealthyError, 
 from stackctl.health import HttpProbe, Probe, Progress, RedisProbe, wait_healthy
 from stackctl.ports import port_free, port_holder
 from stackctl.render import connect_host, render
+from stackctl.rules_check import check_config_rules
 from stackctl.runtime.base import RawState, Runtime
 from stackctl.services import SERVICES, with_internal
 from stackctl.state import ensure_dir, project_lock, read_json, write_json
@@ -222,6 +223,9 @@ def up(
             on_message(f"warning: leaving out {service}: {error.message}\n  hint: {error.hint}")
         running = runtime.running_services(cfg)
         _check_ports(cfg, wanted, running)
+        warning = check_config_rules(cfg, runtime.name)  # a rule file promtool rejects starts nothing
+        if warning:
+            on_message(f"warning: {warning}")
         render(cfg, runtime.name)
         runtime.prepare(cfg, wanted)
         write_json(cfg.state_dir / "stack.json", {

@@ -17,6 +17,8 @@ _out = Console(highlight=False, soft_wrap=True)
 
 STATE_STYLES = {
     "healthy": "green",
+    "up": "green",
+    "down": "red",
     "populated": "green",
     "ok": "green",
     "firing": "red",

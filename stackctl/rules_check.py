@@ -1,0 +1,123 @@
+"""Validate the user's rule files with promtool before anything starts.
+
+A rule file Prometheus cannot parse makes it refuse to start (or refuse a reload), and the
+reason lands in its log, far from the user. ``promtool check rules`` gives the same verdict up
+front, with the file, line and column, so ``stackctl up`` can fail before starting anything.
+
+promtool comes from PATH (the native runtime needs it anyway); without it, the configured
+Prometheus image carries one, run with ``docker run --rm``. With neither, the check is skipped
+and the caller gets a warning to show.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from stackctl.config import Config
+from stackctl.errors import ConfigError, ProcessError
+from stackctl.runtime.proc import Command, run
+
+RULE_SUFFIXES = (".yml", ".yaml")
+CONTAINER_DIR = "/rules"
+# `docker run` itself failed (125), or the image has no promtool (126/127): not a verdict on the rules
+_DOCKER_OWN_FAILURES = (125, 126, 127)
+
+
+@dataclass(frozen=True)
+class _Checker:
+    """How to run promtool: the argv prefix and how host paths appear inside it."""
+
+    argv: list[str]
+    names: dict[Path, str]  # host path -> the name promtool sees
+
+
+def expand_rule_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files and folders from ``rules:`` as the files Prometheus will load (same walk as render)."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in RULE_SUFFIXES)
+        else:
+            out.append(path)
+    return out
+
+
+def check_rule_files(paths: Sequence[Path], *, promtool: str | None = None, image: str | None = None, timeout: float = 60) -> str | None:
+    """Run ``promtool check rules`` over ``paths`` (files or folders).
+
+    Returns None when the files were checked (or there were none), or a warning when no
+    promtool could be found. Raises ConfigError naming each rejected file with promtool's
+    message (which carries line and column).
+    """
+    files = expand_rule_paths(paths)
+    if not files:
+        return None
+    checker = _local_checker(files, promtool) or (_docker_checker(files, image) if image else None)
+    if checker is None:
+        return (f"rule files not validated: promtool is not on PATH{' and docker is not installed' if image else ''}; "
+                "a broken rule file will stop Prometheus from starting (install promtool, e.g. apt-get install prometheus)")
+    argv = [*checker.argv, "check", "rules", *(checker.names[f] for f in files)]
+    try:
+        result = run(argv, timeout=timeout, check=False)
+    except ProcessError as exc:
+        return f"rule files not validated: {exc.message}"
+    if image and checker.argv[0] == "docker" and result.returncode in _DOCKER_OWN_FAILURES:
+        first = (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[0]
+        return f"rule files not validated: `docker run` of promtool in {image} failed ({first})"
+    if result.returncode != 0:
+        raise _rejected(files, checker.names, result.stdout + "\n" + result.stderr)
+    return None
+
+
+def check_config_rules(cfg: Config, runtime: str) -> str | None:
+    """The preflight ``stack.up`` runs: the user's ``rules:`` checked before anything starts.
+
+    On the docker runtime, the Prometheus image's own promtool is the fallback.
+    """
+    image = cfg.images.get("prometheus") if runtime == "docker" else None
+    return check_rule_files(cfg.rules, image=image)
+
+
+def _local_checker(files: list[Path], promtool: str | None) -> _Checker | None:
+    found = promtool or shutil.which("promtool")
+    if not found:
+        return None
+    return _Checker([found], {f: str(f) for f in files})
+
+
+def _docker_checker(files: list[Path], image: str) -> _Checker | None:
+    if shutil.which("docker") is None:
+        return None
+    # Each file is mounted on its own (read-only, no network): rule files may live in
+    # different folders, and nothing else of the user's disk needs to be visible. Never
+    # pull: the image is the one `up` already requires locally.
+    cmd = Command(["docker", "run", "--rm", "--pull", "never", "--network", "none", "--entrypoint", "promtool"])
+    names: dict[Path, str] = {}
+    for index, path in enumerate(files):
+        inside = f"{CONTAINER_DIR}/{index}-{path.name}"
+        names[path] = inside
+        cmd.add_simple_arg("-v", f"{path.resolve()}:{inside}:ro")
+    cmd.append(image)
+    return _Checker(list(cmd), names)
+
+
+def _rejected(files: list[Path], names: dict[Path, str], output: str) -> ConfigError:
+    """One error naming every rejected file, promtool's lines mapped back to host paths."""
+    by_name = {names[f]: f for f in files}
+    problems: list[str] = []
+    for line in output.splitlines():
+        for name, host in by_name.items():
+            if line.startswith(f"{name}:"):
+                text = f"{host}{line[len(name):]}"
+                if text not in problems:  # promtool repeats some YAML errors
+                    problems.append(text)
+    if not problems:
+        problems = [line for line in output.splitlines() if line.strip()][-5:]
+    bad = sorted({str(by_name[n]) for n in by_name if any(p.startswith(f"{by_name[n]}:") for p in problems)})
+    return ConfigError(
+        f"promtool rejected rule file {', '.join(bad) or 'in rules:'}:\n  " + "\n  ".join(problems),
+        hint="fix the rule file (promtool's line:column is given) and retry; `promtool check rules <file>` checks it alone",
+    )

@@ -1,0 +1,24 @@
+"""The pytest-plugin guide's complete example runs as written (docs that match the code)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from helpers import REPO, require_binaries
+from test_pytest_plugin import run_user_pytest
+
+pytestmark = pytest.mark.native
+
+
+def test_guide_example_passes(tmp_path: Path) -> None:
+    require_binaries("prometheus", "prometheus-alertmanager", "prometheus-pushgateway", "redis-server")
+    guide = (REPO / "docs" / "pytest-plugin.md").read_text()
+    code = re.search(r"```python\n(# test_myapp.py\n.*?)```", guide, re.S)
+    assert code, "the guide's example is missing"
+    (tmp_path / "test_myapp.py").write_text(code.group(1))
+    result = run_user_pytest(tmp_path, "--stackctl-runtime", "native")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert "1 passed" in result.stdout
