@@ -243,7 +243,9 @@ def preview() -> Dashboard:
         [prom("60 * sum by (scenario) (rate(preview_generation_jobs_total[5m]))", "{{scenario}}")], "short"))
     d.add(timeseries(
         "Job outcomes (%)", "Share of completed jobs by outcome (seed 000 §2.3). Alert: failed > 10% (§3.1).",
-        [prom("100 * sum by (outcome) (rate(preview_generation_jobs_completed_total[15m]))\n/\nsum (rate(preview_generation_jobs_completed_total[15m]))", "{{outcome}}")],
+        # Seed fix: the seed divides a by-(outcome) sum by an unlabelled sum, which matches no
+        # series (the label sets differ); `ignoring(outcome) group_left` is the intended share.
+        [prom("100 * sum by (outcome) (rate(preview_generation_jobs_completed_total[15m]))\n/ ignoring(outcome) group_left\nsum (rate(preview_generation_jobs_completed_total[15m]))", "{{outcome}}")],
         "percent", (10,)))
     d.add(timeseries(
         "Preview queue depth", "Jobs still queued, by backend (seed 000 §2.4). Alert: > 10 for 5m (§3.3).",

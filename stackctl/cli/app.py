@@ -59,7 +59,7 @@ _register_commands()
 def main() -> None:
     """Entry point: run the app inside the error boundary."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # returns the code of a typer.Exit raised inside a command
     except StackctlError as exc:
         console.error(exc.message, exc.hint)
         sys.exit(exc.exit_code)
@@ -78,7 +78,7 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__" and os.environ.get("STACKCTL_NO_MAIN") is None:
