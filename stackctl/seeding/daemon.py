@@ -47,7 +47,11 @@ def is_our_seeder(pid: int) -> bool:
 
 
 def start(state_dir: Path, args: dict[str, Any]) -> int:
-    """Start the detached seeder; returns its pid. ``args``: see ``_run`` below."""
+    """Start the detached seeder; returns its pid.
+
+    ``args``: scenario (name or path), targets (SeedTargets fields), history (s), duration (s or
+    None), random_seed, and optionally tick and step (s; the engine's defaults otherwise).
+    """
     state_dir.mkdir(parents=True, exist_ok=True)
     current = read_status(state_dir)
     if current.get("running"):
@@ -103,10 +107,14 @@ def _run(state_dir: Path, args: dict[str, Any]) -> int:
     def update(report: SeedReport, state: str = "running") -> None:
         _write_status(state_dir, {**base, "state": state, "updated": time.time(), **_report_dict(report)})
 
+    pace = {k: float(args[k]) for k in ("tick", "step") if args.get(k)}
     try:
         report = seed(load_scenario(args["scenario"]), SeedTargets(**args["targets"]),
                       timedelta(seconds=args["history"]), args.get("duration"), args.get("random_seed"),
-                      progress=lambda m: print(m, flush=True), on_tick=update)
+                      progress=lambda m: print(m, flush=True), on_tick=update, **pace)  # type: ignore[arg-type]
+    except KeyboardInterrupt:  # stopped while the history was still being written
+        _write_status(state_dir, {**base, "state": "stopped", "stopped_by": "interrupt", "updated": time.time()})
+        return 0
     except Exception as exc:  # the status file is the only place a detached failure shows
         _write_status(state_dir, {**base, "state": "failed", "last_error": str(exc), "updated": time.time()})
         print(f"error: {exc}", flush=True)

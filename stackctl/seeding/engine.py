@@ -4,6 +4,8 @@ Order matters: Redis first (the backlog metrics are read back from it), then met
 remote write, then logs. Live ticks continue the very same generators on the same sample grid,
 so counters never reset and the seam has no gap. A sink whose target is missing or down at
 start is skipped with one warning; a sink that fails mid-way is retried by the sink itself.
+Series Prometheus already holds (an earlier seed) are continued, never overwritten: see
+``continuation``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from typing import Callable
 import numpy as np
 import requests
 
-from stackctl.errors import SeedError
+from stackctl.errors import SeedError, UsageError
+from stackctl.seeding import continuation as cont
 from stackctl.seeding import loggen, redis_streams
-from stackctl.seeding.generate import PhaseTimeline, advance_all, build_generators, grid
+from stackctl.seeding.generate import PhaseTimeline, Series, advance_all, build_generators, grid
 from stackctl.seeding.loki import LokiSink
 from stackctl.seeding.remote_write import BackfillStats, RemoteWriter, backfill, encode_labels, encode_write_request
 from stackctl.seeding.scenario import Scenario, format_duration
@@ -74,7 +77,8 @@ class _Run:
     def __init__(self, sc: Scenario, targets: SeedTargets, seed_: int, step: float, end_ms: int, progress: Progress) -> None:
         self.sc, self.step, self.progress = sc, step, progress
         self.report = SeedReport(sc.name, seed_, 0.0)
-        timeline = PhaseTimeline(sc.phases, end_ms)
+        self.timeline = timeline = PhaseTimeline(sc.phases, end_ms)
+        self.continuation = cont.Continuation()
         self.metric_gens = build_generators(sc, timeline, seed_, step)
         self.log_gens = loggen.build_log_generators(sc.logs, timeline, seed_, step)
         self.stream_gens = redis_streams.build_stream_generators(sc.redis, timeline, seed_, step)
@@ -121,37 +125,45 @@ class _Run:
         if self.writer:
             series += advance_all(self.metric_gens, ts)
             if history:
+                self.continuation = self._continue_existing(series, now_ms)
+            series = self.continuation.apply(series)
+            if history:
                 self.report.backfill = backfill(self.prom_url or "", series, writer=self.writer)
-            else:
+            elif series:
                 self.writer.send(encode_write_request([(encode_labels(s.labels), s.timestamps, s.values) for s in series]))
             self.report.samples += sum(len(s.values) for s in series)
             self.report.series = max(self.report.series, len(series))
         if self.loki:
             self.report.log_lines += self.loki.push(loggen.merge([g.advance(ts) for g in self.log_gens]))
 
-
-def _warn_overlap(url: str, sc: Scenario, progress: Progress) -> None:
-    """Seeding series that already hold recent samples interleaves two runs' counters."""
-    names = [m.name + ("_count" if m.type == "histogram" else "") for m in sc.metrics]
-    if not names:
-        return
-    query = f'count({{__name__=~"{"|".join(names)}"}})'
-    try:
-        resp = requests.get(url.rstrip("/") + "/api/v1/query", params={"query": query}, timeout=5)
-        found = resp.ok and bool(resp.json()["data"]["result"])
-    except (requests.RequestException, ValueError, KeyError):
-        return
-    if found:
-        progress("warning: prometheus already holds recent samples of this scenario's series (an earlier "
-                 "seed?); where the histories overlap, rate() may see counter resets. For clean data stop "
-                 "the other seeder and restart Prometheus with an empty TSDB")
+    def _continue_existing(self, series: list[Series], now_ms: int) -> cont.Continuation:
+        """Ask Prometheus what it already holds of ``series`` (an earlier seed) and continue it."""
+        if not series:
+            return cont.Continuation()
+        query = cont.prometheus_query(self.prom_url or "")
+        names = {s.name for s in series}
+        wanted = {s.labels for s in series}
+        lookback = self.report.history_seconds + cont.LOOKBACK_MARGIN_S
+        try:
+            existing = cont.fetch_existing(query, names, lookback, now_ms, wanted)
+            plan = cont.plan(series, existing, cont.cumulative_names(self.sc), self.timeline.last_start,
+                             lambda ms: cont.fetch_values(query, names, int(lookback * 1000), ms, wanted))
+        except SeedError as exc:
+            self.progress(f"warning: cannot tell which series prometheus already holds ({exc.message}); "
+                          "writing a fresh history, so an earlier seed's counters may appear to reset")
+            return cont.Continuation()
+        if plan.after_ms is not None:
+            phase = self.timeline.names[-1] if self.timeline.names else None
+            self.progress(plan.describe(now_ms, phase))
+        return plan
 
 
 def check_history(history: timedelta, window: timedelta = DEFAULT_WINDOW) -> None:
+    """A usage error (exit 2): the flag is wrong, not the stack."""
     if history.total_seconds() <= 0:
-        raise SeedError("--history must be positive")
+        raise UsageError("--history must be positive")
     if history > window:
-        raise SeedError(f"--history {format_duration(history.total_seconds())} is longer than the stack accepts "
+        raise UsageError(f"--history {format_duration(history.total_seconds())} is longer than the stack accepts "
                         f"({format_duration(window.total_seconds())}, Prometheus' out-of-order window)",
                         hint=f"use --history {format_duration(window.total_seconds())} or less")
 
@@ -172,8 +184,6 @@ def seed(scenario: Scenario, targets: SeedTargets, history: timedelta, duration:
     end_ms = int(clock.wall() * 1000)
     run = _Run(scenario, targets, seed_, step, end_ms, progress)
     run.report.history_seconds = history.total_seconds()
-    if run.prom_url:
-        _warn_overlap(run.prom_url, scenario, progress)
     _write_history(run, end_ms, history.total_seconds(), progress)
     if on_tick:
         on_tick(run.report)
@@ -190,6 +200,8 @@ def _write_history(run: _Run, end_ms: int, history_s: float, progress: Progress)
     started = time.monotonic()
     run.write(grid(end_ms, history_s, run.step), end_ms, history=True)
     r = run.report
+    if run.continuation.after_ms is not None:
+        history_s = max(0.0, (end_ms - run.continuation.after_ms) / 1000)
     parts = []
     if r.backfill:
         parts.append(f"{r.samples:,} samples in {r.series:,} series ({r.backfill.samples_per_s:,.0f} samples/s)")

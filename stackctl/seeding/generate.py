@@ -71,6 +71,11 @@ class PhaseTimeline:
     def name(self, index: int) -> str | None:
         return self.names[index - 1] if index > 0 else None
 
+    @property
+    def last_start(self) -> int | None:
+        """When the last phase (the one "now" is in) began, in ms; None without phases."""
+        return int(self.starts[-1]) if len(self.starts) else None
+
 
 class MetricGen(Protocol):
     def advance(self, ts_ms: np.ndarray) -> list[Series]: ...
