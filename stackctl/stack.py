@@ -343,3 +343,13 @@ def statuses_as_dicts(statuses: list[ServiceStatus]) -> list[dict[str, str]]:
 
 
 __all__ = ["up", "down", "status", "logs", "service_urls", "choose_runtime", "ServiceStatus", "asdict"]
+
+
+def credentials(cfg: Config) -> dict[str, dict[str, str]]:
+    """Logins of the stack's services (shown only on request: `stackctl urls --show-password`)."""
+    from stackctl.state import secret
+
+    out = {"grafana": {"user": "admin", "password": secret(cfg.state_dir, "grafana_admin_password")}}
+    if cfg.redis_password:
+        out["redis"] = {"user": "default", "password": cfg.redis_password}
+    return out

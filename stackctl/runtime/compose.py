@@ -16,7 +16,7 @@ from stackctl.render import SECRET_ENV, rendered_root, secret_file
 from stackctl.runtime.base import RawState
 from stackctl.runtime.proc import Command, last_lines, run, stream_lines
 from stackctl.services import SERVICES
-from stackctl.state import secret, write_atomic
+from stackctl.state import read_secret, secret, write_atomic
 
 LABEL = "io.stackctl.project"
 PASSWORD_ENV = "GF_SECURITY_ADMIN_PASSWORD"
@@ -50,8 +50,9 @@ class DockerRuntime:
         cmd += list(args)
         return cmd
 
-    def _env(self, cfg: Config) -> dict[str, str]:
-        env = {PASSWORD_ENV: secret(cfg.state_dir, "grafana_admin_password")}
+    def _env(self, cfg: Config, create: bool = True) -> dict[str, str]:
+        password = secret(cfg.state_dir, "grafana_admin_password") if create else read_secret(cfg.state_dir, "grafana_admin_password")
+        env = {PASSWORD_ENV: password} if password else {}
         if cfg.redis_password:
             env["STACKCTL_REDIS_PASSWORD"] = env["REDISCLI_AUTH"] = cfg.redis_password
         return env
@@ -99,13 +100,18 @@ class DockerRuntime:
         if not self.available()[0]:
             return []
         before = self.running_services(cfg)
-        if services is None:
-            args = ["down", "--remove-orphans", "--timeout", "10"] + (["--volumes"] if volumes else [])
-            # Works without the compose file too (state dir deleted): compose finds the project by label.
-            run(self._cmd(cfg, *args), timeout=120, env=self._env(cfg))
-            return list(before)
-        run(self._cmd(cfg, "rm", "--stop", "--force", *services), timeout=120, env=self._env(cfg))
-        return [s for s in services if s in before]
+        # Never writes the state dir (it may be gone, full or read-only): stopping needs no secret.
+        env = self._env(cfg, create=False)
+        if services is not None:
+            run(self._cmd(cfg, "rm", "--stop", "--force", *services), timeout=120, env=env)
+            if self._ps(cfg):
+                return [s for s in services if s in before]
+            # Nothing of the project is left (a failed first `up`): remove its network too.
+        args = ["down", "--remove-orphans", "--timeout", "10"] + (["--volumes"] if volumes else [])
+        # Works without the compose file too (state dir deleted): compose finds the project by label.
+        run(self._cmd(cfg, *args), timeout=120, env=env)
+        _sweep(cfg.project, volumes)
+        return list(before) if services is None else [s for s in services if s in before]
 
     def raw_status(self, cfg: Config, services: tuple[str, ...]) -> list[RawState]:
         found = self._ps(cfg)
@@ -139,6 +145,20 @@ class DockerRuntime:
             return stream_lines(cmd)
         result = run(cmd, timeout=30, check=False)
         return iter((result.stdout + result.stderr).splitlines())
+
+
+def _sweep(project: str, volumes: bool) -> None:
+    """Remove what compose itself did not find of ``project`` (by its label): containers
+    whose compose file is gone, the network of a project whose containers were removed by
+    hand, and with ``volumes`` its data volumes."""
+    label = f"label=com.docker.compose.project={project}"
+    kinds = [("container", ["ps", "-aq"], ["rm", "-f"]), ("network", ["network", "ls", "-q"], ["network", "rm"])]
+    if volumes:
+        kinds.append(("volume", ["volume", "ls", "-q"], ["volume", "rm", "-f"]))
+    for kind, list_args, rm_args in kinds:
+        ids = run(["docker", *list_args, "--filter", label], timeout=30, check=False).stdout.split()
+        if ids:
+            run(["docker", *rm_args, *ids], timeout=120)
 
 
 def _engine_answers() -> tuple[bool, str]:
@@ -247,7 +267,11 @@ def _customize(cfg: Config, doc: dict[str, Any]) -> None:
     if "redis" in services and cfg.redis_password:
         svc = services["redis"]
         svc["environment"] = {"STACKCTL_REDIS_PASSWORD": None, "REDISCLI_AUTH": None}
-        svc["command"] = ["sh", "-c", 'exec docker-entrypoint.sh redis-server --appendonly yes --dir /data --requirepass "$$STACKCTL_REDIS_PASSWORD"']
+        # The password goes through a config file inside the container, not redis-server's argv
+        # (the host's `ps` shows container processes' argv to every user).
+        svc["command"] = ["sh", "-c", 'umask 077; printf "requirepass %s\\n" "$$STACKCTL_REDIS_PASSWORD" > /tmp/auth.conf; '
+                          'chown redis /tmp/auth.conf 2>/dev/null; unset STACKCTL_REDIS_PASSWORD; '
+                          'exec docker-entrypoint.sh redis-server /tmp/auth.conf --appendonly yes --dir /data']
     _secrets(doc)
 
 

@@ -8,10 +8,12 @@ records, logs and data live under the project's state dir.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -21,9 +23,12 @@ from stackctl.errors import BinaryNotFoundError, StateError
 from stackctl.render import path_rewriter, rendered_root
 from stackctl.runtime import pids
 from stackctl.runtime.base import RawState
-from stackctl.runtime.proc import last_lines, spawn_detached
+from stackctl.runtime.proc import deferred_interrupts, last_lines, spawn_detached
 from stackctl.services import SERVICES
-from stackctl.state import ensure_dir, secret
+from stackctl.state import disk_hint, ensure_dir, secret, write_atomic
+
+
+log = logging.getLogger("stackctl.native")
 
 
 def data_dir(cfg: Config, volume: str) -> Path:
@@ -88,8 +93,9 @@ class NativeRuntime:
     def start(self, cfg: Config, services: tuple[str, ...]) -> None:
         ensure_dir(self._run_dir(cfg))
         ensure_dir(cfg.state_dir / "logs")
+        owned = self._records(cfg, services)
         for service in services:
-            rec = pids.load(self._run_dir(cfg), service)
+            rec = owned.get(service)
             if rec and pids.is_ours(rec):
                 continue  # idempotent: already running
             self._spawn(cfg, service)
@@ -101,8 +107,16 @@ class NativeRuntime:
                 ensure_dir(data_dir(cfg, mount.source))
         log_file = self.log_file(cfg, service)
         _mark_log(log_file)
-        proc = spawn_detached(argv, log_file=log_file, env=env, cwd=cfg.state_dir)
-        pids.save(self._run_dir(cfg), pids.record_for(service, proc.pid, argv[0], cfg.port(service)))
+        env.update(pids.owner_env(cfg.state_dir, service))
+        # Spawned and recorded as one step: an interrupt in between would leave an orphan.
+        with deferred_interrupts():
+            proc = spawn_detached(argv, log_file=log_file, env=env, cwd=cfg.state_dir)
+            rec = pids.record_for(service, proc.pid, argv[0], cfg.port(service))
+            try:
+                pids.save(self._run_dir(cfg), rec)
+            except StateError:
+                pids.terminate(rec, grace=5.0)  # unrecorded, it would be nobody's to stop
+                raise
 
     def command(self, cfg: Config, service: str) -> tuple[list[str], dict[str, str]]:
         """The argv and extra environment for ``service``, derived from its compose definition."""
@@ -121,8 +135,10 @@ class NativeRuntime:
         if service == "grafana":
             return self._grafana(cfg, binary, env)
         if service == "redis" and cfg.redis_password:
-            env["REDISCLI_AUTH"] = cfg.redis_password
-            args += ["--requirepass", cfg.redis_password]
+            # From a 0600 config file, never argv: /proc/<pid>/cmdline is readable by every user.
+            conf = cfg.state_dir / "secrets" / "redis-auth.conf"
+            write_atomic(conf, f"requirepass {cfg.redis_password}\n", 0o600)
+            args = [str(conf), *args]
         return [str(binary), *args, *listen], env
 
     def _grafana(self, cfg: Config, binary: Path, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
@@ -136,6 +152,23 @@ class NativeRuntime:
         })
         sub = ["server"] if binary.name == "grafana" else []
         return [str(binary), *sub, f"--homepath={home}"], env
+
+    def _records(self, cfg: Config, services: tuple[str, ...] | list[str]) -> dict[str, pids.PidRecord]:
+        """Pid records of ``services``; a live process whose record was lost (state dir
+        cleaned by hand) is found by its environment marks and recorded again."""
+        run_dir = self._run_dir(cfg)
+        out = {s: rec for s in services if (rec := pids.load(run_dir, s)) is not None}
+        lost = [s for s in services if s not in out or not pids.is_ours(out[s])]
+        if lost:
+            found = pids.find_owned(cfg.state_dir)
+            for service in lost:
+                if service in found:
+                    out[service] = replace(found[service], port=cfg.port(service))
+                    try:
+                        pids.save(run_dir, out[service])
+                    except StateError:
+                        pass  # still stoppable through the marks
+        return out
 
     def exited(self, cfg: Config, service: str) -> str | None:
         rec = pids.load(self._run_dir(cfg), service)
@@ -151,14 +184,21 @@ class NativeRuntime:
         run_dir = self._run_dir(cfg)
         names = list(services) if services is not None else list(SERVICES)
         stopped = []
+        owned = self._records(cfg, names)
         for service in reversed(names):
-            rec = pids.load(run_dir, service)
+            rec = owned.get(service)
             if rec is None:
                 continue
-            if pids.is_ours(rec):
-                pids.terminate(rec)
-                stopped.append(service)
-            pids.forget(run_dir, service)
+            with deferred_interrupts():  # a second Ctrl-C does not leave it half-stopped
+                if pids.is_ours(rec):
+                    pids.terminate(rec)
+                    stopped.append(service)
+                try:
+                    pids.forget(run_dir, service)
+                except StateError as exc:
+                    # A read-only or damaged state dir must not keep the rest running; the
+                    # stale record is harmless (its pid is no longer ours).
+                    log.warning("%s", exc)
         if volumes:
             self._remove_data(cfg, names)
         return stopped
@@ -171,8 +211,9 @@ class NativeRuntime:
 
     def raw_status(self, cfg: Config, services: tuple[str, ...]) -> list[RawState]:
         out = []
+        owned = self._records(cfg, services)
         for service in services:
-            rec = pids.load(self._run_dir(cfg), service)
+            rec = owned.get(service)
             if rec is None:
                 out.append(RawState(service, "absent"))
             elif pids.is_ours(rec):
@@ -194,8 +235,11 @@ class NativeRuntime:
 def _mark_log(path: Path) -> None:
     """Separate runs in the appended log so "last lines" show this run only."""
     ensure_dir(path.parent)
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(f"\n--- stackctl start {time.strftime('%Y-%m-%dT%H:%M:%S')} ---\n")
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"\n--- stackctl start {time.strftime('%Y-%m-%dT%H:%M:%S')} ---\n")
+    except OSError as exc:
+        raise StateError(f"cannot write the log file {path}: {exc.strerror}", hint=disk_hint(exc)) from None
 
 
 def _read_since_mark(path: Path) -> str:
