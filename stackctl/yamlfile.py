@@ -63,6 +63,10 @@ def parse_yaml(text: str, source: str, error: type[StackctlError] = ConfigError)
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}" if mark else source
         problem = exc.problem or exc.context or "invalid YAML"
+        ctx = exc.context_mark
+        if ctx is not None and mark is not None and ctx.line != mark.line:
+            # e.g. an unclosed [ or {: the parser notices at the end, the cause is where it opened
+            problem += f" ({exc.context} on line {ctx.line + 1})"
         raise error(
             f"{where}: invalid YAML: {problem}",
             hint="check indentation and quoting on that line (tabs are not allowed in YAML)",

@@ -53,6 +53,7 @@ def env(tmp_path: Path):
     assert not any(leftovers.values()), f"left behind: {leftovers}"
 
 
+@pytest.mark.promise("S1")
 def test_up_status_logs_down_on_standins(env: dict[str, str]) -> None:
     project = env["STACKCTL_PROJECT"]
     up = stackctl("up", env=env)
@@ -93,6 +94,7 @@ def test_port_taken(env: dict[str, str]) -> None:
     assert not project_objects(env["STACKCTL_PROJECT"])["containers"]
 
 
+@pytest.mark.promise("B7")
 def test_unreachable_engine(env: dict[str, str], tmp_path: Path) -> None:
     env["DOCKER_HOST"] = f"unix://{tmp_path}/no-such-docker.sock"
     result = stackctl("up", env=env)

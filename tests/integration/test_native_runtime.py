@@ -69,6 +69,7 @@ def test_up_twice_is_idempotent(env: dict[str, str]) -> None:
     assert pids_of(env) == first
 
 
+@pytest.mark.promise("S1")
 def test_listening_sockets_are_loopback_only(env: dict[str, str]) -> None:
     assert stackctl("up", env=env).returncode == 0
     pids = set(pids_of(env).values())
@@ -162,6 +163,7 @@ def test_stale_pid_is_never_signalled(env: dict[str, str]) -> None:
         victim.wait()
 
 
+@pytest.mark.promise("R5")
 def test_down_is_idempotent_and_survives_missing_state(env: dict[str, str]) -> None:
     assert stackctl("down", env=env).returncode == 0
     assert stackctl("up", env=env).returncode == 0

@@ -51,6 +51,7 @@ def test_env_services_and_images(tmp_path: Path) -> None:
     assert cfg.images["prometheus"] == "registry.local:5000/prometheus:v3"
 
 
+@pytest.mark.promise("B6")
 def test_explicit_config_path(tmp_path: Path) -> None:
     other = tmp_path / "elsewhere.yaml"
     other.write_text("project: other\n")
@@ -59,6 +60,7 @@ def test_explicit_config_path(tmp_path: Path) -> None:
         load_config(str(tmp_path / "missing.yaml"), env=BASE_ENV, cwd=tmp_path)
 
 
+@pytest.mark.promise("B1")
 def test_unknown_key_names_file_line_and_suggests(tmp_path: Path) -> None:
     write(tmp_path, "project: x\n\nprots:\n  prometheus: 1\n")
     with pytest.raises(ConfigError) as err:
@@ -67,6 +69,7 @@ def test_unknown_key_names_file_line_and_suggests(tmp_path: Path) -> None:
     assert "stackctl.yaml:3" in text and "unknown key 'prots'" in text and "did you mean 'ports'" in text
 
 
+@pytest.mark.promise("B1")
 def test_bad_yaml_names_line(tmp_path: Path) -> None:
     write(tmp_path, "project: x\nports:\n  prometheus: [1\n")
     with pytest.raises(ConfigError, match=r"stackctl.yaml:\d+: invalid YAML"):
@@ -79,18 +82,21 @@ def test_wrong_type_names_field(tmp_path: Path) -> None:
         load_config(env=BASE_ENV, cwd=tmp_path)
 
 
+@pytest.mark.promise("B1")
 @pytest.mark.parametrize("value", ["0", "70000", "abc"])
 def test_port_out_of_range_or_not_a_number(value: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="STACKCTL_PORT_REDIS"):
         load_config(env={**BASE_ENV, "STACKCTL_PORT_REDIS": value}, cwd=tmp_path)
 
 
+@pytest.mark.promise("B1")
 def test_duplicate_ports(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="both configured on port 9090") as err:
         load_config(env={**BASE_ENV, "STACKCTL_PORT_GRAFANA": "9090"}, cwd=tmp_path)
     assert err.value.hint and "STACKCTL_PORT_" in err.value.hint
 
 
+@pytest.mark.promise("B2")
 def test_unknown_service_suggests(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="did you mean 'prometheus'"):
         load_config(env={**BASE_ENV, "STACKCTL_SERVICES": "prometheos"}, cwd=tmp_path)
@@ -98,6 +104,7 @@ def test_unknown_service_suggests(tmp_path: Path) -> None:
         load_config(env={**BASE_ENV, "STACKCTL_IMAGE_GRAFNA": "x:1"}, cwd=tmp_path)
 
 
+@pytest.mark.promise("B4")
 @pytest.mark.parametrize("image", ["Prom/Prometheus", "prom/prometheus:", "prom//prometheus:v1", "a b"])
 def test_invalid_image_reference(image: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a valid image reference"):
@@ -111,6 +118,7 @@ def test_bad_project_and_bind(tmp_path: Path) -> None:
         load_config(env={**BASE_ENV, "STACKCTL_BIND": "localhost"}, cwd=tmp_path)
 
 
+@pytest.mark.promise("S4")
 def test_secret_never_in_public_dict(tmp_path: Path) -> None:
     cfg = load_config(env={**BASE_ENV, "STACKCTL_REDIS_PASSWORD": "hunter2"}, cwd=tmp_path)
     assert cfg.redis_password == "hunter2"

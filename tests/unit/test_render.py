@@ -40,6 +40,7 @@ def test_compose_mounts_rendered_folders_read_only(cfg) -> None:
     assert f"{cfg.state_dir}/rendered/grafana/provisioning:/etc/grafana/provisioning:ro" in gvols
 
 
+@pytest.mark.promise("S1", "S2", "S5")
 def test_compose_security_defaults(cfg) -> None:
     doc = render_compose(cfg, ("prometheus", "alertmanager", "pushgateway", "redis", "grafana", "loki", "notify-sink"))
     text = yaml.safe_dump(doc)
@@ -116,6 +117,7 @@ def test_for_sharing_unknown_datasource_type() -> None:
         resolve_inputs(exported, "x.json")
 
 
+@pytest.mark.promise("B5")
 def test_user_dashboard_not_json(tmp_path: Path) -> None:
     from stackctl.dashboards import prepare_user_dashboard
 
