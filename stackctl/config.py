@@ -261,7 +261,7 @@ def load_config(
     cwd = cwd or Path.cwd()
     path = find_config_file(config_path, env, cwd)
     model = _read_file(path) if path else FileModel()
-    flag_layer = {k: (v, f"flag --{k.replace('_', '-')}") for k, v in (flags or {}).items() if v is not None}
+    flag_layer: dict[str, Any] = {k: (v, f"flag --{k.replace('_', '-')}") for k, v in (flags or {}).items() if v is not None}
     for key in ("ports", "images"):
         if key in flag_layer:
             flag_layer[key] = {s: (v, f"flag --{key}") for s, v in flag_layer[key][0].items()}

@@ -232,10 +232,15 @@ def path_rewriter(mapping: Mapping[str, Path]) -> Callable[[str], str]:
 
     def rewrite(text: str) -> str:
         for pattern, repl in patterns:
-            text = pattern.sub(lambda _m, r=repl: r, text)
+            # a function, not a template: Windows-style or odd paths never act as backreferences
+            text = pattern.sub(_literal(repl), text)
         return text
 
     return rewrite
+
+
+def _literal(value: str) -> Callable[[re.Match[str]], str]:
+    return lambda _m: value
 
 
 def _rewrite_file(rel: str, content: bytes | Path, rewrite: Callable[[str], str]) -> bytes | Path:

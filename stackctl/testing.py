@@ -192,7 +192,7 @@ class TestStack:
 
     def query_logs(self, logql: str, since: float = 3600) -> list[dict[str, Any]]:
         now = time.time_ns()
-        params = {"query": logql, "start": now - int(since * 1e9), "end": now, "limit": 5000}
+        params: dict[str, str | int] = {"query": logql, "start": now - int(since * 1e9), "end": now, "limit": 5000}
         resp = requests.get(self.url("loki") + "/loki/api/v1/query_range", params=params, timeout=30)
         body = resp.json()
         if body.get("status") != "success":

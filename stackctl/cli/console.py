@@ -71,7 +71,7 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | No
     t = Table(title=title, show_lines=False, header_style="bold")
     for col in columns:
         t.add_column(col)
-    state_idx = list(columns).index(state_column) if state_column in columns else -1
+    state_idx = list(columns).index(state_column) if state_column is not None and state_column in columns else -1
     for row in rows:
         cells: list[Any] = []
         for i, cell in enumerate(row):

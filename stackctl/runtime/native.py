@@ -19,7 +19,7 @@ from typing import Iterator
 
 from stackctl.config import Config
 from stackctl.definition import ServiceDef, load_definition
-from stackctl.errors import BinaryNotFoundError, StateError
+from stackctl.errors import BinaryNotFoundError, StackctlError, StateError
 from stackctl.render import path_rewriter, rendered_root
 from stackctl.runtime import pids
 from stackctl.runtime.base import RawState
@@ -83,7 +83,7 @@ class NativeRuntime:
         return cfg.state_dir / "logs" / f"{service}.log"
 
     # -- contract --------------------------------------------------------------------------
-    def missing(self, cfg: Config, services: tuple[str, ...]) -> dict[str, BinaryNotFoundError]:
+    def missing(self, cfg: Config, services: tuple[str, ...]) -> dict[str, StackctlError]:
         return {s: missing_binary_error(s) for s in services if s != "notify-sink" and find_binary(s) is None}
 
     def prepare(self, cfg: Config, services: tuple[str, ...]) -> None:
@@ -160,7 +160,7 @@ class NativeRuntime:
         out = {s: rec for s in services if (rec := pids.load(run_dir, s)) is not None}
         lost = [s for s in services if s not in out or not pids.is_ours(out[s])]
         if lost:
-            found = pids.find_owned(cfg.state_dir)
+            found = pids.find_owned(cfg.state_dir, {name: s for s in services for name in SERVICES[s].binaries})
             for service in lost:
                 if service in found:
                     out[service] = replace(found[service], port=cfg.port(service))
