@@ -34,6 +34,7 @@ class AlertTimeout(AssertionError):
 
 @dataclass
 class TestStack:
+    __test__ = False  # not a pytest test class, despite the name
     cfg: Config
     left_out: dict[str, str] = field(default_factory=dict)
     runtime: str = ""

@@ -9,7 +9,6 @@ records, logs and data live under the project's state dir.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import sys
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from stackctl.config import Config
-from stackctl.definition import ServiceDef, load_definition
+from stackctl.definition import load_definition
 from stackctl.errors import BinaryNotFoundError, StackctlError, StateError
 from stackctl.render import path_rewriter, rendered_root
 from stackctl.runtime import pids

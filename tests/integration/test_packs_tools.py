@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -22,7 +21,10 @@ import pytest
 import yaml
 
 from stackctl.assets import asset_path
+from stackctl.config import load_config
 from stackctl.packs import PACKS, Pack, dashboard_queries, resolve_variables
+from stackctl.render import render
+from stackctl.testing import TestStack
 
 pytestmark = pytest.mark.native
 
@@ -79,21 +81,14 @@ def test_promtool_check_config_loads_every_rule_file(tmp_path: Path) -> None:
 # --- amtool ---------------------------------------------------------------------------------
 
 
-def merge_external(base: dict[str, Any], external: dict[str, Any]) -> dict[str, Any]:
-    """The documented contract of external-receivers.yml: append receivers, prepend routes."""
-    merged = json.loads(json.dumps(base))
-    merged["receivers"] += external["receivers"]
-    merged["route"]["routes"] = external["routes"] + merged["route"].get("routes", [])
-    return merged
-
-
 @pytest.fixture()
 def merged_alertmanager(tmp_path: Path) -> Path:
-    base = yaml.safe_load(asset_path("alertmanager", "alertmanager.yml").read_text(encoding="utf-8"))
-    external = yaml.safe_load(asset_path("alertmanager", "external-receivers.yml").read_text(encoding="utf-8"))
-    path = tmp_path / "alertmanager.yml"
-    path.write_text(yaml.safe_dump(merge_external(base, external), sort_keys=False), encoding="utf-8")
-    return path
+    """The alertmanager.yml stackctl really renders when the Slack/PagerDuty secrets are set."""
+    env = {"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state")}
+    cfg = load_config(env=env, cwd=tmp_path)
+    secrets = {"SLACK_WEBHOOK_URL": "https://hooks.example/x", "PAGERDUTY_ROUTING_KEY": "k" * 32}
+    render(cfg, "native", env=secrets)
+    return cfg.state_dir / "rendered" / "alertmanager" / "alertmanager.yml"
 
 
 def routes_for(config: Path, *labels: str) -> str:
@@ -125,59 +120,20 @@ def test_merged_routes_keep_the_local_sink(merged_alertmanager: Path) -> None:
 # --- a real Prometheus ----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (127.0.0.1 only)
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:  # 400 = bad query: the body says why
-        return exc.code, exc.read()
-
-
-def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"prometheus exited with {process.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            if http_get(f"{base}/-/ready", timeout=1.0)[0] == 200:
-                return
-        except OSError:  # not listening yet
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"prometheus not ready at {base}/-/ready after {READY_TIMEOUT_S:.0f}s:\n{log.read_text()[-2000:]}")
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
 
 
 @pytest.fixture(scope="module")
 def prometheus_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    binary = require_tool("prometheus")
-    workdir = tmp_path_factory.mktemp("prometheus")
-    port = free_port()
-    log = workdir / "prometheus.log"
-    argv = [
-        binary,
-        f"--config.file={write_prometheus_config(workdir)}",
-        f"--storage.tsdb.path={workdir / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(base, process, log)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    """The stack's own Prometheus (native runtime, every pack's rules), via the project's fixture core."""
+    require_tool("prometheus")
+    with TestStack.start(tmp_path_factory.mktemp("packs"), runtime="native", services=["prometheus"]) as stack:
+        yield stack.url("prometheus")
 
 
 def instant_query(base: str, expr: str) -> dict[str, Any]:
