@@ -19,9 +19,11 @@ PAGER = "pagerduty-routing-key-very-secret-0123456789"
 REDIS_PW = "redis-pw-very-secret-42"
 
 
-@pytest.fixture(params=["native", pytest.param("docker", marks=pytest.mark.docker)])
-def secure_env(request: pytest.FixtureRequest, tmp_path: Path):
+@pytest.fixture(scope="module", params=["native", pytest.param("docker", marks=pytest.mark.docker)])
+def secure_env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """One stack per runtime with every secret set, shared by this module's read-only checks."""
     runtime = request.param
+    tmp_path = tmp_path_factory.mktemp(f"secure-{runtime}")
     if runtime == "docker":
         require_docker()
     else:
