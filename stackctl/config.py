@@ -305,6 +305,7 @@ def _build(merged: dict[str, Any], model: FileModel, path: Path | None, env: Map
         raise ConfigError(f"{sources['timeout']}: timeout must be a positive number of seconds, got {timeout_raw!r}") from None
     packs_raw = _pick(merged, "packs", None, sources)
     packs = tuple(_list_value(packs_raw)) if packs_raw is not None else None
+    _check_packs(packs, sources["packs"])
     base = path.parent if path else Path.cwd()
     password_env = model.redis_password_env or "STACKCTL_REDIS_PASSWORD"
     return Config(
@@ -316,6 +317,15 @@ def _build(merged: dict[str, Any], model: FileModel, path: Path | None, env: Map
         alertmanager=model.alertmanager, grafana_anonymous=bool(model.grafana_anonymous),
         redis_password=env.get(password_env) or None, config_file=path, sources=sources,
     )
+
+
+def _check_packs(packs: tuple[str, ...] | None, source: str) -> None:
+    from stackctl.packs import pack_names
+
+    known = list(pack_names())
+    for name in packs or ():
+        if name not in known:
+            raise ConfigError(f"{source}: unknown pack {name!r}{suggest(name, known)}", hint=f"packs are: {', '.join(known)} (`stackctl packs`)")
 
 
 def _check_duplicate_ports(ports: Mapping[str, int], services: tuple[str, ...]) -> None:

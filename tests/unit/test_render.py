@@ -133,3 +133,24 @@ def test_render_is_in_place_and_drops_stale_files(cfg) -> None:
     stale.write_text("groups: []\n")
     render(cfg, "docker", env={})
     assert not stale.exists()
+
+
+def test_packs_selection_loads_only_those_packs(tmp_path: Path) -> None:
+    (tmp_path / "stackctl.yaml").write_text("packs: [preview]\n")
+    cfg = load_config(env={"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state")}, cwd=tmp_path)
+    render(cfg, "docker", env={})
+    root = cfg.state_dir / "rendered"
+    assert sorted(p.name for p in (root / "prometheus/rules").iterdir()) == ["preview.yml"]
+    assert sorted(p.name for p in (root / "grafana/dashboards").iterdir()) == ["preview"]
+    providers = yaml.safe_load((root / "grafana/provisioning/dashboards/packs.yml").read_text())["providers"]
+    assert [p["options"]["path"] for p in providers] == ["/var/lib/grafana/dashboards/preview"]
+    (tmp_path / "stackctl.yaml").write_text("packs: []\n")
+    cfg = load_config(env={"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state")}, cwd=tmp_path)
+    render(cfg, "docker", env={})
+    assert not (root / "prometheus/rules").exists() or not list((root / "prometheus/rules").iterdir())
+
+
+def test_unknown_pack_suggests(tmp_path: Path) -> None:
+    (tmp_path / "stackctl.yaml").write_text("packs: [previw]\n")
+    with pytest.raises(ConfigError, match="stackctl.yaml: unknown pack 'previw' .did you mean 'preview'"):
+        load_config(env={"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state")}, cwd=tmp_path)
