@@ -16,36 +16,57 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import logging
 import os
 import secrets
+import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Iterator
 
 from stackctl.errors import LockedError, StateError
 
+log = logging.getLogger("stackctl.state")
+
 
 def ensure_dir(path: Path, mode: int = 0o755) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True, mode=mode)
-    except PermissionError:
-        raise StateError(f"cannot create {path}: permission denied", hint="set state_dir in stackctl.yaml or STACKCTL_STATE_DIR to a writable folder") from None
     except OSError as exc:
-        raise StateError(f"cannot create {path}: {exc.strerror}", hint=_disk_hint(exc)) from None
+        raise StateError(f"cannot create {path}: {_why(path, exc)}", hint=disk_hint(exc)) from None
     return path
 
 
-def _disk_hint(exc: OSError) -> str:
+def _why(path: Path, exc: OSError) -> str:
+    """The reason, naming the culprit when a parent folder is really a file."""
+    if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        for parent in (path, *path.parents):
+            if parent.exists() and not parent.is_dir():
+                return f"{parent} is a file, not a folder"
+    return exc.strerror or str(exc)
+
+
+def disk_hint(exc: OSError) -> str:
+    """What to try for an OSError met while writing the state dir."""
     if exc.errno == errno.ENOSPC:
         return "the disk is full: free some space (docker system prune, old state dirs) and retry"
-    return "check that the state dir is writable (STACKCTL_STATE_DIR)"
+    if exc.errno == errno.EDQUOT:
+        return "your disk quota is used up: free some space and retry"
+    if exc.errno == errno.EFBIG:
+        return "a file-size limit stopped the write (ulimit -f): raise it and retry"
+    if exc.errno == errno.EROFS:
+        return "that file system is read-only: point STACKCTL_STATE_DIR (or state_dir in stackctl.yaml) at a writable folder"
+    return "check that the state dir is writable, or set STACKCTL_STATE_DIR (or state_dir in stackctl.yaml) to a writable folder"
 
 
 def write_atomic(path: Path, data: str | bytes, mode: int = 0o644) -> None:
-    """Write to a temp file beside ``path`` and rename: a full disk never leaves half a file."""
+    """Write to a temp file beside ``path`` and rename: a full disk never leaves half a file.
+
+    On any failure the previous ``path`` is left exactly as it was and the temp file is removed.
+    """
     ensure_dir(path.parent)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     raw = data.encode() if isinstance(data, str) else data
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -56,8 +77,20 @@ def write_atomic(path: Path, data: str | bytes, mode: int = 0o644) -> None:
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise StateError(f"cannot write {path}: {exc.strerror}", hint=_disk_hint(exc)) from None
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise StateError(f"cannot write {path}: {_why(path, exc)}", hint=disk_hint(exc)) from None
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make the rename itself durable (a crash right after keeps the new file)."""
+    with suppress(OSError):
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def read_json(path: Path) -> Any | None:
@@ -73,17 +106,25 @@ def write_json(path: Path, data: Any, mode: int = 0o644) -> None:
     write_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n", mode)
 
 
+def read_secret(state_dir: Path, name: str) -> str | None:
+    """A generated secret if it exists; never creates one (for `down`, `status`)."""
+    try:
+        return (state_dir / "secrets" / name).read_text().strip() or None
+    except OSError:
+        return None
+
+
 def secret(state_dir: Path, name: str) -> str:
     """A per-project generated secret, created once and kept with mode 0600."""
     path = state_dir / "secrets" / name
-    try:
-        value = path.read_text().strip()
-        if value:
-            return value
-    except FileNotFoundError:
-        pass
+    value = read_secret(state_dir, name)
+    if value:
+        return value
     ensure_dir(path.parent, 0o700)
-    os.chmod(path.parent, 0o700)
+    try:
+        os.chmod(path.parent, 0o700)
+    except OSError as exc:
+        raise StateError(f"cannot protect {path.parent}: {_why(path.parent, exc)}", hint=disk_hint(exc)) from None
     value = secrets.token_urlsafe(18)
     write_atomic(path, value + "\n", 0o600)
     return value
@@ -93,11 +134,13 @@ def secret(state_dir: Path, name: str) -> str:
 def project_lock(state_dir: Path, wait: float = 0.0, what: str = "stackctl") -> Iterator[None]:
     """Hold the project's lock; two `up`s at once never build two half-stacks.
 
-    With ``wait`` > 0, waits that long for the other holder before giving up.
+    With ``wait`` > 0, waits that long for the other holder before giving up. The lock is an
+    flock, so a holder that dies (even by SIGKILL) releases it at once.
     """
     ensure_dir(state_dir)
     path = state_dir / "lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock(path)
+    locked = False
     deadline = time.monotonic() + wait
     try:
         while True:
@@ -112,18 +155,50 @@ def project_lock(state_dir: Path, wait: float = 0.0, what: str = "stackctl") -> 
                         hint="wait for it to finish, or use another project name (STACKCTL_PROJECT) to run a second stack",
                     ) from None
                 time.sleep(0.1)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()}: {what}\n".encode())
+        _note_holder(fd, what)
+        locked = True
         yield
     finally:
         try:
+            if locked:
+                with suppress(OSError):
+                    os.ftruncate(fd, 0)  # released: nobody holds it any more
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
 
 
-def _lock_holder(path: Path) -> str:
+def _open_lock(path: Path) -> int:
     try:
-        return path.read_text().strip() or "unknown pid"
-    except OSError:
-        return "unknown pid"
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        try:
+            # flock needs no write access: on a read-only state dir `down` can still lock
+            # (and stop the stack); whatever must be written fails later, with its own path.
+            return os.open(path, os.O_RDONLY)
+        except OSError:
+            raise StateError(f"cannot open the project lock {path}: {_why(path, exc)}", hint=disk_hint(exc)) from None
+
+
+def _note_holder(fd: int, what: str) -> None:
+    """Write who holds the lock, for the other side's message. Informational only: on a full
+    or read-only disk the lock (an flock) still holds, so a failed write is not an error."""
+    note = f"pid {os.getpid()}: {what}\n".encode()
+    try:
+        os.pwrite(fd, note.ljust(64), 0)  # overwrite in place: never an empty file to read
+        os.ftruncate(fd, len(note))
+    except OSError as exc:
+        log.debug("could not note the lock holder: %s", exc)
+
+
+def _lock_holder(path: Path, patience: float = 1.0) -> str:
+    """The holder's note; the holder may be between flock and writing it, so retry a moment."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            text = path.read_text().strip()
+        except OSError:
+            text = ""
+        if text.startswith("pid ") or time.monotonic() >= deadline:
+            return text or "unknown pid"
+        time.sleep(0.05)

@@ -78,6 +78,8 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    if code == 130:  # typer turns KeyboardInterrupt (Ctrl-C; SIGTERM during `up`) into Exit(130)
+        console.error("interrupted")
     sys.exit(code if isinstance(code, int) else 0)
 
 

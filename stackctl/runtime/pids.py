@@ -3,6 +3,11 @@
 A pid file alone is not proof: after a reboot or a crash the pid may belong to something
 else. A record stores the process start time (from /proc) and argv[0]; a pid is ours only
 when both still match, and stackctl never signals a process that is not ours.
+
+Records can be lost (state dir deleted by hand, a full disk). Every process stackctl starts
+therefore also carries its owner in its environment (``STACKCTL_NATIVE_OWNER=<state dir>``,
+``STACKCTL_NATIVE_SERVICE=<name>``), the native counterpart of a container label:
+``find_owned`` finds them again from /proc.
 """
 
 from __future__ import annotations
@@ -12,8 +17,13 @@ import signal
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Mapping
 
-from stackctl.state import read_json, write_json
+from stackctl.errors import StateError
+from stackctl.state import disk_hint, read_json, write_json
+
+OWNER_ENV = "STACKCTL_NATIVE_OWNER"
+SERVICE_ENV = "STACKCTL_NATIVE_SERVICE"
 
 
 @dataclass(frozen=True)
@@ -63,7 +73,68 @@ def load(run_dir: Path, service: str) -> PidRecord | None:
 
 
 def forget(run_dir: Path, service: str) -> None:
-    (run_dir / f"{service}.json").unlink(missing_ok=True)
+    path = run_dir / f"{service}.json"
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise StateError(f"cannot remove the pid record {path}: {exc.strerror}", hint=disk_hint(exc)) from None
+
+
+def owner_env(state_dir: Path, service: str) -> dict[str, str]:
+    """The marks a spawned process carries, so it can be found without its record."""
+    return {OWNER_ENV: str(state_dir), SERVICE_ENV: service}
+
+
+def find_owned(state_dir: Path, names: Mapping[str, str]) -> dict[str, PidRecord]:
+    """Live processes started for ``state_dir``, by service.
+
+    A process is found by its environment marks, or -- for those that overwrite their
+    environment when setting their title, like redis-server -- by a working directory inside
+    the state dir (stackctl starts them there) plus an executable name in ``names`` (basename
+    -> service). Only session leaders count (stackctl starts each service in its own
+    session); their children are stopped with their process group.
+    """
+    want = f"{OWNER_ENV}={state_dir}".encode()
+    found: dict[str, PidRecord] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if _session(stat) != pid or not _alive(pid):
+            continue
+        if want in environ:
+            service = next((e.split(b"=", 1)[1].decode() for e in environ if e.startswith(f"{SERVICE_ENV}=".encode())), "")
+        elif _inside(_cwd(pid), state_dir):
+            words = (_cmdline0(pid) or "").split()
+            service = names.get(Path(words[0]).name, "") if words else ""
+        else:
+            continue
+        if service:
+            found[service] = PidRecord(service, pid, _start_ticks(pid), _cmdline0(pid) or "", 0, time.time())
+    return found
+
+
+def _cwd(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/cwd").removesuffix(" (deleted)")
+    except OSError:
+        return ""
+
+
+def _inside(path: str, root: Path) -> bool:
+    return bool(path) and (path == str(root) or path.startswith(f"{root}/"))
+
+
+def _session(stat: str) -> int | None:
+    try:
+        return int(stat[stat.rindex(")") + 2:].split()[3])
+    except (ValueError, IndexError):
+        return None
 
 
 def is_ours(rec: PidRecord) -> bool:

@@ -9,11 +9,15 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import signal
 import subprocess
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
-from stackctl.errors import ProcessError
+from stackctl.errors import ProcessError, StateError
+from stackctl.state import disk_hint
 
 log = logging.getLogger("stackctl.proc")
 
@@ -89,7 +93,11 @@ def spawn_detached(argv: Sequence[str], *, log_file: Path, env: Mapping[str, str
     argv = [str(a) for a in argv]
     log.debug("spawn: %s > %s", shlex.join(argv), log_file)
     full_env = {**os.environ, **env} if env else None
-    with open(log_file, "ab") as out:
+    try:
+        out = open(log_file, "ab")
+    except OSError as exc:
+        raise StateError(f"cannot open the log file {log_file}: {exc.strerror}", hint=disk_hint(exc)) from None
+    with out:
         try:
             return subprocess.Popen(
                 argv,
@@ -105,6 +113,33 @@ def spawn_detached(argv: Sequence[str], *, log_file: Path, env: Mapping[str, str
             raise ProcessError(f"command not found: {argv[0]}", argv=argv) from None
         except PermissionError:
             raise ProcessError(f"permission denied running {argv[0]}", hint=f"chmod +x {argv[0]}", argv=argv) from None
+
+
+@contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back until the block is done, then raise KeyboardInterrupt.
+
+    For the few steps that must not be cut in half: a process spawned but not yet recorded
+    would be an orphan nobody stops; one stopped but still recorded is harmless but noisy.
+    Only the main thread can swap handlers; elsewhere the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        caught.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if caught:
+        log.debug("re-raising signal %s held during a critical step", caught[0])
+        raise KeyboardInterrupt
 
 
 def _text(data: str | bytes | None) -> str:
