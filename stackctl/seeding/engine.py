@@ -3,7 +3,10 @@
 Order matters: Redis first (the backlog metrics are read back from it), then metrics through
 remote write, then logs. Live ticks continue the very same generators on the same sample grid,
 so counters never reset and the seam has no gap. A sink whose target is missing or down at
-start is skipped with one warning; a sink that fails mid-way is retried by the sink itself.
+start is skipped with one warning. A sink that goes away mid-way is reported once when it goes
+and once when it is back; live ticks go on meanwhile and what the sink missed is resent after
+it (``outage``), so the outage window has no gap. What cannot be delivered is counted in the
+report's ``dropped``, never lost silently.
 Series Prometheus already holds (an earlier seed) are continued, never overwritten: see
 ``continuation``.
 """
@@ -14,7 +17,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import requests
@@ -22,9 +25,21 @@ import requests
 from stackctl.errors import SeedError, UsageError
 from stackctl.seeding import continuation as cont
 from stackctl.seeding import loggen, redis_streams
-from stackctl.seeding.generate import PhaseTimeline, Series, advance_all, build_generators, grid
+from stackctl.seeding.generate import (
+    PhaseTimeline,
+    Series,
+    advance_all,
+    build_generators,
+    grid,
+)
 from stackctl.seeding.loki import LokiSink
-from stackctl.seeding.remote_write import BackfillStats, RemoteWriter, backfill, encode_labels, encode_write_request
+from stackctl.seeding.outage import Backlog, Outage
+from stackctl.seeding.remote_write import (
+    BackfillStats,
+    LiveRemoteWrite,
+    RemoteWriter,
+    backfill,
+)
 from stackctl.seeding.scenario import Scenario, format_duration
 
 Progress = Callable[[str], None]
@@ -51,7 +66,12 @@ class SeedReport:
     skipped: list[str] = field(default_factory=list)
     backfill: BackfillStats | None = None
     stopped_by: str = "history-only"
-    last_error: str | None = None
+    last_error: str | None = None  # a sink that is down now, or why something was dropped
+    pending_samples: int = 0  # held back by an outage, resent when the sink is back
+    pending_entries: int = 0  # Redis stream entries held back likewise
+    pending_log_lines: int = 0
+    dropped: int = 0  # samples, stream entries and log lines that were never delivered
+    outages: list[str] = field(default_factory=list)  # one line per outage that ended
 
 
 @dataclass
@@ -74,7 +94,8 @@ def _reachable(url: str, path: str) -> str | None:
 class _Run:
     """The sinks and generators of one seeding run."""
 
-    def __init__(self, sc: Scenario, targets: SeedTargets, seed_: int, step: float, end_ms: int, progress: Progress) -> None:
+    def __init__(self, sc: Scenario, targets: SeedTargets, seed_: int, step: float, end_ms: int, progress: Progress,
+                 window_s: float = DEFAULT_WINDOW.total_seconds()) -> None:
         self.sc, self.step, self.progress = sc, step, progress
         self.report = SeedReport(sc.name, seed_, 0.0)
         self.timeline = timeline = PhaseTimeline(sc.phases, end_ms)
@@ -87,6 +108,7 @@ class _Run:
         self.loki = LokiSink(loki_url, progress=progress) if loki_url else None
         self.redis = self._open_redis(targets.redis_url) if sc.redis else None
         self.writer = RemoteWriter(self.prom_url, progress=progress) if self.prom_url else None
+        self.live = LiveRemoteWrite(self.writer, window_s) if self.writer else None
         if not (self.writer or self.loki or self.redis):
             raise SeedError(f"nothing to seed for {sc.name!r}: every sink was skipped",
                             hint="start the stack (stackctl up) or pass --prometheus-url/--loki-url/--redis-url")
@@ -112,7 +134,7 @@ class _Run:
             self._skip("redis", "no target (service not enabled; pass --redis-url)")
             return None
         try:
-            return redis_streams.RedisStreamsSink(redis_streams.connect(url), self.stream_gens)
+            return redis_streams.RedisStreamsSink(redis_streams.connect(url), self.stream_gens, progress=self.progress)
         except SeedError as exc:
             self._skip("redis", exc.message)
             return None
@@ -129,12 +151,43 @@ class _Run:
             series = self.continuation.apply(series)
             if history:
                 self.report.backfill = backfill(self.prom_url or "", series, writer=self.writer)
-            elif series:
-                self.writer.send(encode_write_request([(encode_labels(s.labels), s.timestamps, s.values) for s in series]))
-            self.report.samples += sum(len(s.values) for s in series)
+                self.report.samples += sum(len(s.values) for s in series)
+            elif self.live:
+                self.report.samples += self.live.offer(series, now_ms)
             self.report.series = max(self.report.series, len(series))
         if self.loki:
-            self.report.log_lines += self.loki.push(loggen.merge([g.advance(ts) for g in self.log_gens]))
+            entries = loggen.merge([g.advance(ts) for g in self.log_gens])
+            self.report.log_lines += self.loki.push(entries) if history else self.loki.offer(entries)
+        self._account()
+
+    def _account(self) -> None:
+        """Pending, dropped, outages and the current problem into the report."""
+        r, sinks = self.report, self._sinks()
+        r.pending_samples = self.live.pending if self.live else 0
+        r.pending_entries = self.redis.backlog.count if self.redis else 0
+        r.pending_log_lines = self.loki.backlog.count if self.loki else 0
+        r.dropped = sum(backlog.dropped for backlog, _o, _n in sinks)
+        r.outages = [line for _b, outage, _n in sinks for line in outage.history]
+        problems = [o.describe() for _b, o, _n in sinks if o.down] + [note for _b, _o, note in sinks if note]
+        r.last_error = "; ".join(p for p in problems if p) or None
+
+    def _sinks(self) -> list[tuple[Backlog[Any], Outage, str | None]]:
+        out: list[tuple[Backlog[Any], Outage, str | None]] = []
+        if self.live and self.writer:
+            out.append((self.live.backlog, self.writer.outage, self.live.drop_note))
+        if self.redis:
+            out.append((self.redis.backlog, self.redis.outage, self.redis.drop_note))
+        if self.loki:
+            out.append((self.loki.backlog, self.loki.outage, self.loki.drop_note))
+        return out
+
+    def finish(self) -> None:
+        """Stopping: what an outage still holds back will never be delivered; count it."""
+        for backlog, outage, _note in self._sinks():
+            if backlog.count:
+                self.progress(f"warning: stopped while {outage.sink} was down: {backlog.drop_all():,} items of "
+                              "the outage were never delivered (counted as dropped)")
+        self._account()
 
     def _continue_existing(self, series: list[Series], now_ms: int) -> cont.Continuation:
         """Ask Prometheus what it already holds of ``series`` (an earlier seed) and continue it."""
@@ -182,7 +235,7 @@ def seed(scenario: Scenario, targets: SeedTargets, history: timedelta, duration:
     # Not aligned to the step: a second seed of the same series then never lands on the same
     # millisecond, which Prometheus would reject as "duplicate sample for timestamp".
     end_ms = int(clock.wall() * 1000)
-    run = _Run(scenario, targets, seed_, step, end_ms, progress)
+    run = _Run(scenario, targets, seed_, step, end_ms, progress, window.total_seconds())
     run.report.history_seconds = history.total_seconds()
     _write_history(run, end_ms, history.total_seconds(), progress)
     if on_tick:
@@ -193,6 +246,7 @@ def seed(scenario: Scenario, targets: SeedTargets, history: timedelta, duration:
         _live(run, end_ms, step_ms, duration, clock, tick, on_tick)
     except KeyboardInterrupt:
         run.report.stopped_by = "interrupt"
+    run.finish()
     return run.report
 
 
@@ -226,7 +280,6 @@ def _live(run: _Run, last_ms: int, step_ms: int, duration: float | None, clock: 
         ts = last_ms + step_ms * np.arange(1, due + 1, dtype=np.int64)
         try:
             run.write(ts, now_ms, history=False)
-            run.report.last_error = None
         except SeedError as exc:
             run.report.last_error = exc.message
             raise

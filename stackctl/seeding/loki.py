@@ -13,8 +13,7 @@ import requests
 
 from stackctl.errors import SeedError
 from stackctl.seeding.loggen import Entries
-
-Progress = Callable[[str], None]
+from stackctl.seeding.outage import Backlog, Outage, Progress
 
 
 def build_push_payload(entries: Entries) -> dict[str, Any]:
@@ -47,42 +46,78 @@ def _batches(entries: Entries, max_lines: int) -> list[Entries]:
 
 
 class LokiSink:
+    """``push`` (the history) retries until Loki takes each batch; ``offer`` (a live tick) never
+    waits: what Loki misses is kept and pushed, oldest first, when it is back."""
+
     def __init__(self, url: str, *, progress: Progress | None = None, give_up_after: float = 60.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, outage: Outage | None = None,
+                 max_lines: int = 1_000_000) -> None:
         self.endpoint = url.rstrip("/") + "/loki/api/v1/push"
-        self.progress = progress or (lambda _m: None)
         self.give_up_after, self.sleep = give_up_after, sleep
+        self.outage = outage or Outage("loki", progress)
         self.session = requests.Session()
         self.lines = 0
-        self._reported = False
+        self.backlog: Backlog[dict[str, Any]] = Backlog(max_lines)
+        self.drop_note: str | None = None
+        self._resent = 0
 
     def push(self, entries: Entries, max_lines: int = 5000) -> int:
         sent = 0
         for batch in _batches(entries, max_lines):
             payload = build_push_payload(batch)
             self._post(payload)
-            sent += sum(len(s["values"]) for s in payload["streams"])
+            sent += _count(payload)
         self.lines += sent
         return sent
 
+    def offer(self, entries: Entries, max_lines: int = 5000) -> int:
+        """Queue ``entries``, push what Loki takes now; returns the lines delivered."""
+        held = self.backlog.count
+        for batch in _batches(entries, max_lines):
+            payload = build_push_payload(batch)
+            newest = max((int(v[0]) for st in payload["streams"] for v in st["values"]), default=0)
+            if self.backlog.add(newest // 1_000_000, _count(payload), payload):
+                self.drop_note = f"dropped {self.backlog.dropped:,} log lines: the outage backlog is full"
+                self.outage.progress(f"warning: loki: {self.drop_note}")
+        if not len(self.backlog) or not self.outage.due():
+            return 0
+        was_down = self.outage.down
+        sent, problem = self.backlog.flush(self._try)
+        self.lines += sent
+        if problem is not None:
+            self.outage.failed(problem)
+        if was_down:
+            self._resent += min(sent, held)  # not this tick's own lines
+            if problem is None:
+                self.outage.recovered(f"{self._resent:,} log lines of the outage pushed")
+                self._resent = 0
+        return sent
+
     def _post(self, payload: dict[str, Any]) -> None:
-        start, delay = time.monotonic(), 0.2
+        start = time.monotonic()
         while True:
-            try:
-                resp = self.session.post(self.endpoint, json=payload, timeout=30)
-                if resp.status_code < 300:
-                    return
-                if resp.status_code < 500 and resp.status_code != 429:
-                    raise SeedError(f"Loki rejected the push (HTTP {resp.status_code}): {resp.text.strip()[:500]}",
-                                    hint="entries older than Loki's reject_old_samples_max_age are refused; "
-                                         "use a shorter --history")
-                problem = f"HTTP {resp.status_code}"
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                problem = f"cannot reach {self.endpoint} ({type(exc).__name__})"
+            problem = self._try(payload)
+            if problem is None:
+                self.outage.recovered("the batches it held back were pushed")
+                return
             if time.monotonic() - start > self.give_up_after:
                 raise SeedError(f"Loki push kept failing for {self.give_up_after:.0f}s: {problem}")
-            if not self._reported:
-                self._reported = True
-                self.progress(f"loki: {problem}; retrying with backoff (nothing is dropped)")
-            self.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            self.sleep(self.outage.failed(problem))
+
+    def _try(self, payload: dict[str, Any]) -> str | None:
+        """None when Loki took it, else the transient problem; SeedError when it refuses."""
+        try:
+            resp = self.session.post(self.endpoint, json=payload, timeout=30)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            return f"cannot reach {self.endpoint} ({type(exc).__name__})"
+        if resp.status_code < 300:
+            return None
+        if resp.status_code < 500 and resp.status_code != 429:
+            raise SeedError(f"Loki rejected the push (HTTP {resp.status_code}): {resp.text.strip()[:500]}",
+                            hint="entries older than Loki's reject_old_samples_max_age are refused; "
+                                 "use a shorter --history")
+        return f"HTTP {resp.status_code} from {self.endpoint}"
+
+
+def _count(payload: dict[str, Any]) -> int:
+    return sum(len(s["values"]) for s in payload["streams"])

@@ -19,6 +19,7 @@ import redis
 from stackctl.errors import SeedError
 from stackctl.seeding.fields import render_fields
 from stackctl.seeding.generate import PhaseTimeline, Series, make_labels, series_rng
+from stackctl.seeding.outage import Backlog, Outage, Progress
 from stackctl.seeding.scenario import RedisStream, template_fields
 
 _BATCH = 2000
@@ -77,34 +78,107 @@ def _explicit_ids(times: np.ndarray) -> list[str]:
     return ids
 
 
+_TRANSIENT = (redis.ConnectionError, redis.TimeoutError)  # BusyLoadingError (restarting) is one too
+Plans = list[tuple[np.ndarray, np.ndarray]]  # per generator: entry times (ms), acked
+
+
+def _id_key(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
 class RedisStreamsSink:
-    def __init__(self, client: redis.Redis, gens: Sequence[StreamGen]) -> None:
+    """Writes the scenario's streams; live, it survives a Redis outage.
+
+    Live entries get explicit ids (their planned times), so the entries of an outage window,
+    kept in a backlog, are added after it with the times they belong to: the stream reads as
+    if Redis had never been away. Their delivery is back-dated too (XCLAIM IDLE), so the
+    backlog metrics of the outage window are read from Redis as for the history.
+    """
+
+    def __init__(self, client: redis.Redis, gens: Sequence[StreamGen], *, progress: Progress | None = None,
+                 outage: Outage | None = None, max_entries: int = 1_000_000) -> None:
         self.client, self.gens = client, list(gens)
         self.entries = 0
+        self.outage = outage or Outage("redis", progress)
+        self.backlog: Backlog[tuple[np.ndarray, Plans]] = Backlog(max_entries)
+        self.drop_note: str | None = None
+        self._top: dict[str, tuple[int, int]] = {}  # the newest id in each stream
+        self._resent = 0
 
     def write_history(self, ts: np.ndarray, now_ms: int) -> list[Series]:
         """Recreate each stream with its past entries; return backlog metrics read from Redis."""
         out: list[Series] = []
-        for g in self.gens:
-            times, acked = g.plan(ts)
-            self._reset(g.spec)
-            ids = _explicit_ids(times)
-            self._xadd(g, ids)
-            self._deliver(g.spec)
-            self._ack(g.spec, [i for i, a in zip(ids, acked) if a])
-            self._age(g.spec, [(i, int(t)) for i, t, a in zip(ids, times, acked) if not a], now_ms)
-            out += backlog_series(g.spec, ts, self.pending(g.spec, now_ms))
+        try:
+            for g in self.gens:
+                times, acked = g.plan(ts)
+                self._reset(g.spec)
+                ids = _explicit_ids(times)
+                self._xadd(g, ids)
+                self._deliver(g.spec)
+                self._ack(g.spec, [i for i, a in zip(ids, acked) if a])
+                self._age(g.spec, [(i, int(t)) for i, t, a in zip(ids, times, acked) if not a], now_ms)
+                out += backlog_series(g.spec, ts, self.pending(g.spec, now_ms))
+        except redis.RedisError as exc:
+            raise SeedError(f"Redis failed while the history was written: {exc}",
+                            hint="is the redis service up? (stackctl status); then seed again") from None
         return out
 
     def advance(self, ts: np.ndarray, now_ms: int) -> list[Series]:
-        """Live: XADD new entries, deliver them, ack the share; metrics from XPENDING."""
+        """Live: XADD the entries of ``ts`` (and any an outage held back), deliver them, ack the
+        share; metrics from XPENDING. During an outage nothing is returned and nothing lost."""
+        plans, held = [g.plan(ts) for g in self.gens], self.backlog.count
+        dropped = self.backlog.add(int(ts[-1]), sum(len(t) for t, _ in plans), (ts, plans))
+        if dropped:
+            self.drop_note = f"dropped {self.backlog.dropped:,} stream entries: the outage backlog is full"
+            self.outage.progress(f"warning: redis: {self.drop_note}")
+        if not self.outage.due():
+            return []
+        was_down, before = self.outage.down, self.entries
         out: list[Series] = []
+
+        def send(batch: tuple[np.ndarray, Plans]) -> None:
+            out.extend(self._write_batch(batch[0], batch[1], now_ms, late=batch[0] is not ts))
+
+        try:
+            if was_down:
+                self._reopen()
+            self.backlog.flush(send)
+        except _TRANSIENT as exc:
+            self.outage.failed(f"{type(exc).__name__}: {exc}")
+        if was_down:
+            self._resent += min(self.entries - before, held)  # not this tick's own entries
+            if not len(self.backlog):  # all of it is in
+                self.outage.recovered(f"{self._resent:,} stream entries of the outage added with their own times")
+                self._resent = 0
+        return _merge(out)
+
+    def _reopen(self) -> None:
+        """After an outage: the group may be gone (an empty restart) and the newest id moved."""
         for g in self.gens:
-            times, acked = g.plan(ts)
-            ids = self._xadd(g, ["*"] * len(times))
+            try:
+                self.client.xgroup_create(g.spec.key, g.spec.group, id="0", mkstream=True)
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+            top = self.client.xinfo_stream(g.spec.key)["last-generated-id"]
+            self._top[g.spec.key] = _id_key(str(top))
+
+    def _write_batch(self, ts: np.ndarray, plans: Plans, now_ms: int, late: bool) -> list[Series]:
+        out: list[Series] = []
+        for g, (times, acked) in zip(self.gens, plans):
+            ids = _explicit_ids(times)
+            top = self._top.get(g.spec.key)
+            fresh = [i for i in ids if top is None or _id_key(i) > top]
+            self.entries += len(ids) - len(fresh)  # added by an attempt whose reply was lost
+            self._xadd(g, fresh)
             self._deliver(g.spec)
             self._ack(g.spec, [i for i, a in zip(ids, acked) if a])
-            out += self.live_backlog(g.spec, ts)
+            if late:
+                self._age(g.spec, [(i, int(t)) for i, t, a in zip(ids, times, acked) if not a], now_ms)
+                out += backlog_series(g.spec, ts, self.pending(g.spec, now_ms))
+            else:
+                out += self.live_backlog(g.spec, ts)
         return out
 
     def _reset(self, spec: RedisStream) -> None:
@@ -118,8 +192,11 @@ class RedisStreamsSink:
             pipe = self.client.pipeline(transaction=False)
             for entry_id in ids[i:i + _BATCH]:
                 pipe.xadd(g.spec.key, g.entry(), id=entry_id)
-            added += pipe.execute()
-        self.entries += len(added)
+            done = pipe.execute()
+            added += done
+            self.entries += len(done)
+            if done:
+                self._top[g.spec.key] = _id_key(str(done[-1]))
         return added
 
     def _deliver(self, spec: RedisStream) -> None:
@@ -154,6 +231,16 @@ class RedisStreamsSink:
             rows = self.client.xpending_range(spec.key, spec.group, min="-", max="+", count=100)
             idle = max(int(r["time_since_delivered"]) for r in rows)
         return _metric_series(spec, ts, np.full(len(ts), float(count)), np.full(len(ts), idle / 1000.0))
+
+
+def _merge(series: list[Series]) -> list[Series]:
+    """One Series per label set: the batches of an outage and the tick after it, in time order."""
+    by_labels: dict[Any, list[Series]] = {}
+    for item in series:
+        by_labels.setdefault(item.labels, []).append(item)
+    return [parts[0] if len(parts) == 1 else
+            Series(labels, np.concatenate([p.timestamps for p in parts]), np.concatenate([p.values for p in parts]))
+            for labels, parts in by_labels.items()]
 
 
 def backlog_series(spec: RedisStream, ts: np.ndarray, delivered: np.ndarray) -> list[Series]:

@@ -21,6 +21,7 @@ import requests
 
 from stackctl.errors import SeedError
 from stackctl.seeding.generate import Labels, Series
+from stackctl.seeding.outage import Backlog, Outage
 
 _TS_MIN, _TS_MAX = 1 << 35, 1 << 42
 HEADERS = {
@@ -89,17 +90,19 @@ def _hint_for(body: str) -> str | None:
 class RemoteWriter:
     """POSTs write requests over keep-alive sessions (one per thread), retrying outages.
 
-    Connection errors, 5xx and 429 are retried with backoff and the same request is resent,
-    so nothing is dropped; the outage is reported once. Other 4xx are a SeedError.
+    ``send`` (the history) retries connection errors, 5xx and 429 with backoff and resends the
+    same request, so nothing is dropped; ``try_send`` (a live tick) tries once and leaves the
+    retrying to a ``LiveRemoteWrite``. Either way ``outage`` reports an outage once when it
+    starts and once when it ends. Other 4xx are a SeedError.
     """
 
     def __init__(self, url: str, *, progress: Progress | None = None, timeout: float = 30.0,
-                 give_up_after: float = 120.0, sleep: Callable[[float], None] = time.sleep) -> None:
+                 give_up_after: float = 120.0, sleep: Callable[[float], None] = time.sleep,
+                 outage: Outage | None = None) -> None:
         self.endpoint = url.rstrip("/") + "/api/v1/write"
-        self.progress = progress or (lambda _msg: None)
         self.timeout, self.give_up_after, self.sleep = timeout, give_up_after, sleep
+        self.outage = outage or Outage("prometheus", progress)
         self._local = threading.local()
-        self._reported = threading.Event()
 
     def _session(self) -> requests.Session:
         if not hasattr(self._local, "session"):
@@ -107,26 +110,27 @@ class RemoteWriter:
         return self._local.session
 
     def send(self, raw: bytes) -> None:
-        """Compress and POST one encoded WriteRequest."""
+        """Compress and POST one encoded WriteRequest; retries until accepted or ``give_up_after``."""
         body = bytes(cramjam.snappy.compress_raw(raw))
-        start, delay = time.monotonic(), 0.2
+        start = time.monotonic()
         while True:
-            problem = self._try(body)
+            problem = self._try(body, self.timeout)
             if problem is None:
+                self.outage.recovered("the requests it held back were resent")
                 return
             if time.monotonic() - start > self.give_up_after:
                 raise SeedError(f"remote write to {self.endpoint} kept failing for {self.give_up_after:.0f}s: {problem}",
                                 hint="is Prometheus running and healthy? check its log")
-            if not self._reported.is_set():
-                self._reported.set()
-                self.progress(f"prometheus: {problem}; retrying with backoff (nothing is dropped)")
-            self.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            self.sleep(self.outage.failed(problem))
 
-    def _try(self, body: bytes) -> str | None:
+    def try_send(self, raw: bytes) -> str | None:
+        """One attempt: None when accepted, else the transient problem (SeedError if refused)."""
+        return self._try(bytes(cramjam.snappy.compress_raw(raw)), min(self.timeout, 10.0))
+
+    def _try(self, body: bytes, timeout: float) -> str | None:
         """None on success, a description of a transient failure, or raises SeedError."""
         try:
-            resp = self._session().post(self.endpoint, data=body, headers=HEADERS, timeout=self.timeout)
+            resp = self._session().post(self.endpoint, data=body, headers=HEADERS, timeout=timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
             return f"cannot reach {self.endpoint} ({type(exc).__name__})"
         if resp.status_code < 300:
@@ -135,6 +139,57 @@ class RemoteWriter:
             return f"HTTP {resp.status_code} from {self.endpoint}"
         text = resp.text.strip()[:500]
         raise SeedError(f"Prometheus rejected remote write (HTTP {resp.status_code}): {text}", hint=_hint_for(text))
+
+
+class LiveRemoteWrite:
+    """The live ticks' remote write: never blocks a tick on a dead Prometheus.
+
+    Each tick's samples join a backlog, sent oldest first whenever the writer's outage backoff
+    allows; after an outage the backlog is resent in order (series stay in time order, so no
+    out-of-order window is needed). Samples older than ``window_s`` (Prometheus would refuse
+    them) or beyond ``max_samples`` waiting are dropped and counted in ``dropped``.
+    """
+
+    def __init__(self, writer: RemoteWriter, window_s: float, *, max_samples: int = 5_000_000) -> None:
+        self.writer, self.window_ms = writer, int(window_s * 1000)
+        self.backlog: Backlog[bytes] = Backlog(max_samples)
+        self.drop_note: str | None = None
+        self._resent = 0
+
+    @property
+    def pending(self) -> int:
+        return self.backlog.count
+
+    @property
+    def dropped(self) -> int:
+        return self.backlog.dropped
+
+    def offer(self, series: Sequence[Series], now_ms: int) -> int:
+        """Queue ``series`` and send what Prometheus will take now; returns the samples delivered."""
+        count, held = sum(len(s.values) for s in series), self.backlog.count
+        if count:
+            last = max(int(s.timestamps[-1]) for s in series if len(s.timestamps))
+            chunks = [(encode_labels(s.labels), s.timestamps, s.values) for s in series if len(s.values)]
+            self._note(self.backlog.add(last, count, encode_write_request(chunks)), "the backlog is full")
+        self._note(self.backlog.drop_older_than(now_ms - self.window_ms), "older than Prometheus accepts")
+        outage = self.writer.outage
+        if not self.backlog.count or not outage.due():
+            return 0
+        was_down = outage.down
+        sent, problem = self.backlog.flush(self.writer.try_send)
+        if problem is not None:
+            outage.failed(problem)
+        if was_down:
+            self._resent += min(sent, held)  # not this tick's own samples
+            if problem is None:
+                outage.recovered(f"{self._resent:,} samples of the outage resent")
+                self._resent = 0
+        return sent
+
+    def _note(self, dropped: int, why: str) -> None:
+        if dropped:
+            self.drop_note = f"dropped {self.dropped:,} samples in all ({dropped:,} now: {why})"
+            self.writer.outage.progress(f"warning: prometheus: {self.drop_note}")
 
 
 @dataclass(frozen=True)
