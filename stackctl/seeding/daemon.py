@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stackctl.errors import SeedError
+from stackctl.runtime.proc import spawn_detached
 
 MODULE = "stackctl.seeding.daemon"
 
@@ -58,13 +58,17 @@ def start(state_dir: Path, args: dict[str, Any]) -> int:
         raise SeedError(f"a seeder is already running (pid {current['pid']}, scenario {current.get('scenario')})",
                         hint="stop it first: stackctl seed stop")
     argv = [sys.executable, "-m", MODULE, str(state_dir), json.dumps(args)]
-    with open(log_path(state_dir), "ab") as log:
-        # A long-lived child that must outlive us: not the run-and-wait subprocess door.
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, close_fds=True)
+    proc = spawn_detached(argv, log_file=log_path(state_dir))  # outlives us, in its own session
     _write_status(state_dir, {"pid": proc.pid, "scenario": args["scenario"], "state": "starting",
                               "since": time.time(), "samples": 0, "last_error": None})
     return proc.pid
+
+
+def record_foreground(state_dir: Path, scenario: str, state: str = "running") -> None:
+    """A foreground `stackctl seed` records its scenario too, so `verify` knows what was seeded."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    _write_status(state_dir, {"pid": os.getpid(), "scenario": scenario, "state": state, "foreground": True,
+                              "since": time.time(), "samples": 0, "last_error": None})
 
 
 def read_status(state_dir: Path) -> dict[str, Any]:

@@ -40,6 +40,10 @@ def _show(report: SeedReport) -> None:
     console.success(f"seeded {report.scenario}: {report.samples:,} samples, {report.log_lines:,} log lines, "
                     f"{report.stream_entries:,} stream entries, {report.live_ticks} live ticks "
                     f"(random seed {report.random_seed}; stopped by {report.stopped_by})")
+    for line in report.outages:
+        console.info(f"outage: {line}")
+    if report.dropped:
+        console.warn(f"{report.dropped:,} samples/entries could not be delivered: {report.last_error}")
 
 
 def register(app: typer.Typer) -> None:
@@ -76,6 +80,8 @@ def register(app: typer.Typer) -> None:
             return
         console.info(f"seeding {sc.name}: {format_duration(hist.total_seconds())} of history, then live"
                      + (f" for {format_duration(dur)}" if dur else " until Ctrl-C" if dur is None else ""))
+        if cfg is not None:
+            daemon.record_foreground(cfg.state_dir, sc.name)
         spinner = ExitStack()
         spinner.enter_context(console.status(f"writing {format_duration(hist.total_seconds())} of history"))
         try:
@@ -83,6 +89,8 @@ def register(app: typer.Typer) -> None:
             report = seed(sc, targets, hist, dur, random_seed, _progress, on_tick=lambda _r: spinner.close())
         finally:
             spinner.close()
+            if cfg is not None:
+                daemon.record_foreground(cfg.state_dir, sc.name, "finished")
         _show(report)
 
     @seed_app.command("status")
@@ -93,9 +101,11 @@ def register(app: typer.Typer) -> None:
             console.json_out(data)
             return
         state = "running" if data["running"] else data.get("state", "stopped")
-        console.table(["state", "scenario", "pid", "samples", "log lines", "last error"],
+        pending = sum(int(data.get(k) or 0) for k in ("pending_samples", "pending_entries", "pending_log_lines"))
+        console.table(["state", "scenario", "pid", "samples", "log lines", "pending", "dropped", "last error"],
                       [(state, data.get("scenario", ""), data.get("pid", ""), data.get("samples", ""),
-                        data.get("log_lines", ""), data.get("last_error") or "")], state_column="state")
+                        data.get("log_lines", ""), pending, data.get("dropped", 0), data.get("last_error") or "")],
+                      state_column="state")
 
     @seed_app.command("stop")
     def stop(config: ConfigOpt = None, project: ProjectOpt = None) -> None:
