@@ -17,139 +17,29 @@ import json
 import logging
 import os
 import platform
-import posixpath
 import shutil
 import stat
-import tarfile
 import tempfile
 import time
-import zipfile
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import IO, Callable, Mapping
+from pathlib import Path
+from typing import IO, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from stackctl.archives import extract
+from stackctl.releases import ARCH_NAMES, OS_NAMES, NOT_DISTRIBUTED, RELEASES, PlatformKey, Release
 from stackctl.errors import InstallError, UsageError
 from stackctl.yamlfile import suggest
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int | None], None]
-PlatformKey = tuple[str, str]
 
 _CHUNK = 1 << 16
 MARKER = ".stackctl-release.json"
 MIRROR_ENV = "STACKCTL_RELEASE_MIRROR"  # read by the CLI, passed here as base_url
 CACHE_ENV = "STACKCTL_CACHE_DIR"
-
-
-@dataclass(frozen=True)
-class Release:
-    """One pinned upstream release. Templates take ``{version}``, ``{os}`` and ``{arch}``."""
-
-    service: str
-    version: str
-    url_template: str
-    # Where the executable sits inside the archive; the first that exists wins (Grafana's
-    # top directory has been both ``grafana-X`` and ``grafana-vX``).
-    binary_paths: tuple[str, ...]
-    sha256: Mapping[PlatformKey, str] = field(default_factory=dict)
-
-    def _fmt(self, template: str, key: PlatformKey) -> str:
-        return template.format(version=self.version, os=key[0], arch=key[1])
-
-    def url(self, key: PlatformKey) -> str:
-        return self._fmt(self.url_template, key)
-
-    def binaries(self, key: PlatformKey) -> list[str]:
-        return [self._fmt(p, key) for p in self.binary_paths]
-
-    def dirname(self, key: PlatformKey) -> str:
-        return f"{self.service}-{self.version}-{key[0]}-{key[1]}"
-
-
-# Pinned sha256 of the official archives. Only hashes found published in public repositories
-# are listed (each quoted as the publisher's own checksum, and where possible seen in more
-# than one unrelated repository); a platform without a published hash is simply absent and
-# install() refuses it with a hint. Sources:
-#   prometheus 3.5.0  linux-amd64: many repos pin it, e.g. an "orishu-worker" README quoting
-#                     the release's sha256sums.txt, an Ansible role default
-#                     (prometheus_archive_checksum) and a Kubernetes tooling versions file.
-#                     linux-arm64: an OpenStack-style sources table (sha256 amd64/arm64) and a
-#                     "seismic prometheus-agent" installer (CHECKSUMS dict).
-#                     darwin-arm64: one author's verify-then-extract scripts (SIGNATURE per
-#                     arch, whose linux values match the above); single source.
-#   alertmanager 0.28.1 linux-amd64/-arm64: the boxcutter Chef cookbook attributes, the
-#                     boxcutter/oci docker-bake.hcl and the OpenStack-style table agree.
-#                     darwin-arm64: the same verify script plus an unrelated test log quoting
-#                     "the official archive checksum".
-#   pushgateway 1.11.1 linux-amd64/-arm64: boxcutter Chef cookbook attributes and a second
-#                     Chef attributes file (sha256 amd64/aarch64).
-#   grafana 12.1.0    linux-amd64: an installer quoting
-#                     dl.grafana.com/oss/release/grafana-12.1.0.linux-amd64.tar.gz.sha256.
-# Not found anywhere (so absent): every darwin-amd64 archive, pushgateway darwin-*, grafana
-# linux-arm64/darwin-*, and every Loki 3.5.x archive.
-RELEASES: dict[str, Release] = {
-    "prometheus": Release(
-        service="prometheus",
-        version="3.5.0",
-        url_template="https://github.com/prometheus/prometheus/releases/download/v{version}/prometheus-{version}.{os}-{arch}.tar.gz",
-        binary_paths=("prometheus-{version}.{os}-{arch}/prometheus",),
-        sha256={
-            ("linux", "amd64"): "e811827af26d822afb09a4f28314f61b618b12cff5369835a67f674d8b46f39a",
-            ("linux", "arm64"): "173389cc42bf09c4e6e54cb53fa07a5a835d7c261e14775d2183181d6e385d1c",
-            ("darwin", "arm64"): "c17bc2c992f0b5515eebe2b4ccd626214f8e309a0fe6ec40ed13c42ec13d05fb",
-        },
-    ),
-    "alertmanager": Release(
-        service="alertmanager",
-        version="0.28.1",
-        url_template="https://github.com/prometheus/alertmanager/releases/download/v{version}/alertmanager-{version}.{os}-{arch}.tar.gz",
-        binary_paths=("alertmanager-{version}.{os}-{arch}/alertmanager",),
-        sha256={
-            ("linux", "amd64"): "5ac7ab5e4b8ee5ce4d8fb0988f9cb275efcc3f181b4b408179fafee121693311",
-            ("linux", "arm64"): "d8832540e5b9f613d2fd759e31d603173b9c61cc7bb5e3bc7ae2f12038b1ce4f",
-            ("darwin", "arm64"): "6ad077f9de99fe96843a68313f19dd2dbc1e8929135293e48bb10824bd6b4df4",
-        },
-    ),
-    "pushgateway": Release(
-        service="pushgateway",
-        version="1.11.1",
-        url_template="https://github.com/prometheus/pushgateway/releases/download/v{version}/pushgateway-{version}.{os}-{arch}.tar.gz",
-        binary_paths=("pushgateway-{version}.{os}-{arch}/pushgateway",),
-        sha256={
-            ("linux", "amd64"): "6ce6ffab84d0d71195036326640295c02165462abd12b8092b0fa93188f5ee37",
-            ("linux", "arm64"): "b6dc1c1c46d1137e5eda253f6291247e39330d3065a839857b947e59b4f3e64b",
-        },
-    ),
-    "loki": Release(
-        service="loki",
-        version="3.5.0",  # the compose stack's grafana/loki:3.5.0
-        url_template="https://github.com/grafana/loki/releases/download/v{version}/loki-{os}-{arch}.zip",
-        binary_paths=("loki-{os}-{arch}",),
-        sha256={},
-    ),
-    "grafana": Release(
-        service="grafana",
-        version="12.1.0",
-        url_template="https://dl.grafana.com/oss/release/grafana-{version}.{os}-{arch}.tar.gz",
-        binary_paths=("grafana-v{version}/bin/grafana", "grafana-{version}/bin/grafana"),
-        sha256={
-            ("linux", "amd64"): "69923cf95824008a6a7529f242295ecc2bc6b1dc4e5142c889971e88407d8712",
-        },
-    ),
-}
-
-# Services the stack runs whose upstream publishes no binary archive.
-NOT_DISTRIBUTED: dict[str, str] = {
-    "redis": "Redis publishes source only, no binary release; install the OS package "
-    "(apt-get install redis-server, dnf install redis, brew install redis)",
-}
-
-_OS_NAMES = {"linux": "linux", "darwin": "darwin"}
-_ARCH_NAMES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
 def installable_services() -> list[str]:
@@ -160,8 +50,8 @@ def installable_services() -> list[str]:
 def platform_key() -> PlatformKey:
     """This machine as release archives name it: (linux|darwin, amd64|arm64)."""
     system, machine = platform.system(), platform.machine()
-    os_name = _OS_NAMES.get(system.lower())
-    arch = _ARCH_NAMES.get(machine.lower())
+    os_name = OS_NAMES.get(system.lower())
+    arch = ARCH_NAMES.get(machine.lower())
     if os_name is None or arch is None:
         raise InstallError(
             f"no release archives for this platform ({system} {machine})",
@@ -351,7 +241,7 @@ def _download_and_unpack(
         with os.fdopen(fd, "wb") as out:
             _download(source, out, expected, release.service, progress, timeout)
         staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-        _extract(archive, staging, source)
+        extract(archive, staging, source, _is_zip(source))
         binary = _check_binary(release, key, staging, source)
         _write_marker(staging, release, key, source, expected)
         relative = binary.relative_to(staging)
@@ -444,78 +334,6 @@ def _network_hint() -> str:
         f"check the network, or use a mirror that serves the same paths: --mirror URL "
         f"(or {MIRROR_ENV}); or install the service with your OS package manager"
     )
-
-
-# --- unpack ----------------------------------------------------------------------------------
-
-
-def _unsafe(archive_url: str, name: str, why: str) -> InstallError:
-    return InstallError(
-        f"refusing to unpack {archive_url}: member {name!r} {why}",
-        hint="an official release never contains such paths; the archive was tampered with "
-        "or is not the release it claims to be",
-    )
-
-
-def _check_name(name: str, archive_url: str) -> None:
-    path = PurePosixPath(name.replace("\\", "/"))
-    if path.is_absolute() or (len(name) > 1 and name[1] == ":"):
-        raise _unsafe(archive_url, name, "has an absolute path")
-    if ".." in path.parts:
-        raise _unsafe(archive_url, name, "climbs out of the archive with '..'")
-
-
-def _check_link_target(name: str, target: str, archive_url: str) -> None:
-    if target.startswith("/") or posixpath.isabs(target):
-        raise _unsafe(archive_url, name, f"links to absolute path {target!r}")
-    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
-    if resolved == ".." or resolved.startswith("../"):
-        raise _unsafe(archive_url, name, f"links outside the archive ({target!r})")
-
-
-def _extract(archive: Path, dest: Path, archive_url: str) -> None:
-    try:
-        if _is_zip(archive_url):
-            _extract_zip(archive, dest, archive_url)
-        else:
-            _extract_tar(archive, dest, archive_url)
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
-        raise InstallError(
-            f"cannot unpack {archive_url}: {exc}",
-            hint="the archive matched its sha256 but is not a valid tar.gz/zip; check --url",
-        ) from exc
-
-
-def _extract_tar(archive: Path, dest: Path, archive_url: str) -> None:
-    with tarfile.open(archive, "r:gz") as tar:
-        members = tar.getmembers()
-        for m in members:
-            _check_name(m.name, archive_url)
-            if m.issym():
-                _check_link_target(m.name, m.linkname, archive_url)
-            elif m.islnk():
-                _check_name(m.linkname, archive_url)
-            elif not (m.isfile() or m.isdir()):
-                raise _unsafe(archive_url, m.name, "is a device or fifo")
-        # The "data" filter re-checks all of the above (Python >= 3.11.4 / 3.12).
-        if hasattr(tarfile, "data_filter"):
-            tar.extractall(dest, members=members, filter="data")
-        else:  # pragma: no cover - older interpreters
-            tar.extractall(dest, members=members)
-
-
-def _extract_zip(archive: Path, dest: Path, archive_url: str) -> None:
-    with zipfile.ZipFile(archive) as zf:
-        infos = zf.infolist()
-        for info in infos:
-            _check_name(info.filename, archive_url)
-            if stat.S_ISLNK(info.external_attr >> 16):
-                raise _unsafe(archive_url, info.filename, "is a symlink")
-        for info in infos:
-            path = Path(zf.extract(info, dest))
-            mode = (info.external_attr >> 16) & 0o777
-            if mode and not info.is_dir():
-                path.chmod(mode)
 
 
 def _check_binary(release: Release, key: PlatformKey, root: Path, archive_url: str) -> Path:
