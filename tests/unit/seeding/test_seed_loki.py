@@ -1,7 +1,6 @@
 import json
 from pathlib import Path
 
-import numpy as np
 
 from stackctl.seeding.catalog import load_scenario
 from stackctl.seeding.generate import PhaseTimeline, grid
