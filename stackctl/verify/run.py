@@ -26,6 +26,7 @@ class VerifyOptions:
     prometheus_url: str | None = None
     loki_url: str | None = None
     alert_wait: float | None = None  # None: the scenario's longest `within`
+    all_packs: bool = False  # False: only the seeded scenario's packs, when a scenario is known
 
 
 @dataclass
@@ -35,13 +36,25 @@ class VerifyReport:
     scenario: str | None = None
     prometheus_url: str = ""
     loki: str = ""  # the Loki URL checked, or why Loki targets were skipped
+    packs: tuple[str, ...] | None = None  # the packs checked (None: every loaded one)
 
     @property
     def failed(self) -> list[CheckResult]:
         return [r for r in self.results if r.failed]
 
 
-def load_dashboards(cfg: Config, extra: tuple[Path, ...], now: float) -> list[dashboards.Dashboard]:
+def _in_packs(path: Path, packs: tuple[str, ...] | None) -> bool:
+    """A pack's dashboards live in a folder named after its dashboards_dir; user folders always count."""
+    if packs is None:
+        return True
+    from stackctl.packs import get_pack, pack_names
+
+    folder = path.parent.name
+    pack_dirs = {get_pack(p).dashboards_dir for p in pack_names()}
+    return folder not in pack_dirs or folder in {get_pack(p).dashboards_dir for p in packs}
+
+
+def load_dashboards(cfg: Config, extra: tuple[Path, ...], now: float, packs: tuple[str, ...] | None = None) -> list[dashboards.Dashboard]:
     for path in extra:
         if not path.exists():
             raise VerifyError(f"--dashboards {path}: no such file or folder")
@@ -49,7 +62,8 @@ def load_dashboards(cfg: Config, extra: tuple[Path, ...], now: float) -> list[da
     # stackctl.yaml `dashboards:` folders are part of the rendered tree already.
     files = dashboards.dashboard_files(rendered / "dashboards", asset_path("grafana", "dashboards"), extra)
     scrape = dashboards.scrape_interval(rendered / "provisioning" / "datasources" / "datasources.yml")
-    return [dashboards.load(p, now, scrape) for p in files]
+    extra_files = {p.resolve() for item in extra for p in (item.rglob("*.json") if item.is_dir() else [item])}
+    return [dashboards.load(p, now, scrape) for p in files if p in extra_files or _in_packs(p, packs)]
 
 
 def _loki(cfg: Config, url: str | None) -> tuple[Loki | None, str]:
@@ -85,19 +99,31 @@ def verify_stack(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _
     prom = Prometheus(opts.prometheus_url or cfg.url("prometheus"))
     prom.ready()
     now = time.time()
-    dash = load_dashboards(cfg, opts.extra_dashboards, now)
+    scenario = _scenario(opts.scenario or seeded_scenario(cfg))
+    # A one-pack scenario populates one pack: check its dashboards and rules, not every pack's.
+    packs = None if opts.all_packs or scenario is None else tuple(scenario.packs)
+    dash = load_dashboards(cfg, opts.extra_dashboards, now, packs)
     loki, loki_info = _loki(cfg, opts.loki_url)
-    report = VerifyReport(dashboards=[d.title for d in dash], prometheus_url=prom.url, loki=loki_info)
+    report = VerifyReport(dashboards=[d.title for d in dash], prometheus_url=prom.url, loki=loki_info, packs=packs)
     report.results += checks.check_dashboards(dash, prom, loki, loki_info, progress)
     progress("checking rule groups")
-    groups = prom.rule_groups()
+    groups = _groups_of(prom.rule_groups(), packs)
     report.results += checks.check_rules(groups)
     progress("checking that every referenced metric exists")
     known = prom.metric_names(now - checks.METRICS_WINDOW, now) | checks.recorded_names(groups)
     report.results += checks.check_metrics(checks.metric_sources(groups, dash), known)
-    scenario = _scenario(opts.scenario or seeded_scenario(cfg))
     if scenario is not None:
         report.scenario = scenario.name
         progress(f"checking the alerts scenario {scenario.name} expects")
         report.results += checks.check_expected_alerts(scenario, prom, opts.alert_wait)
     return report
+
+
+def _groups_of(groups: list[dict[str, Any]], packs: tuple[str, ...] | None) -> list[dict[str, Any]]:
+    """The packs' rule groups (named after their pack) plus every group that is not a pack's."""
+    if packs is None:
+        return groups
+    from stackctl.packs import pack_names
+
+    all_packs = set(pack_names())
+    return [g for g in groups if g.get("name") not in all_packs or g.get("name") in packs]

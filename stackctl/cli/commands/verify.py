@@ -37,18 +37,21 @@ def register(app: typer.Typer) -> None:
         scenario: Annotated[Optional[str], typer.Option("--scenario", help="Check this seeded scenario's expected alerts (default: the one the seeder recorded).")] = None,
         prometheus_url: Annotated[Optional[str], typer.Option("--prometheus-url", help="Verify this Prometheus instead of the stack's.")] = None,
         loki_url: Annotated[Optional[str], typer.Option("--loki-url", help="Check LogQL panels against this Loki.")] = None,
+        all_packs: Annotated[bool, typer.Option("--all", help="Check every loaded pack, not only the seeded scenario's.")] = False,
         project: ProjectOpt = None,
         config: ConfigOpt = None,
     ) -> None:
         """Every panel populated, every rule healthy, every metric present, expected alerts active."""
         cfg = config_from(config, project=project)
-        opts = VerifyOptions(tuple(dashboards or ()), scenario, prometheus_url, loki_url)
+        opts = VerifyOptions(tuple(dashboards or ()), scenario, prometheus_url, loki_url, all_packs=all_packs)
         with console.status("verifying the stack"):
             result = verify_stack(cfg, opts)
+        if result.packs is not None:
+            console.info(f"checking the packs of scenario {result.scenario}: {', '.join(result.packs)} (--all for every pack)")
         if junit:
             rep.write_junit(result.results, junit)
         if json:
-            console.json_out(rep.as_json(result.results, dashboards=result.dashboards, scenario=result.scenario,
+            console.json_out(rep.as_json(result.results, dashboards=result.dashboards, scenario=result.scenario, packs=result.packs,
                                          prometheus=result.prometheus_url, loki=result.loki))
         else:
             _show(result)
