@@ -121,11 +121,18 @@ class Config:
 
 
 @lru_cache(maxsize=1)
-def default_images() -> dict[str, str]:
-    """Pinned official images, read from the compose definition's ``${STACKCTL_IMAGE_X:-default}``."""
+def _pinned_images() -> tuple[tuple[str, str], ...]:
     text = asset_path("compose", "docker-compose.yml").read_text(encoding="utf-8")
     found = dict(re.findall(r"\$\{STACKCTL_IMAGE_([A-Z_]+):-([^}]+)\}", text))
-    return {name: found[name.upper().replace("-", "_")] for name in SERVICES}
+    return tuple((name, found[name.upper().replace("-", "_")]) for name in SERVICES)
+
+
+def default_images() -> dict[str, str]:
+    """Pinned official images, read from the compose definition's ``${STACKCTL_IMAGE_X:-default}``.
+
+    A fresh dict each call: callers layer overrides onto it.
+    """
+    return dict(_pinned_images())
 
 
 def default_state_dir(project: str, env: Mapping[str, str]) -> Path:

@@ -139,3 +139,9 @@ def test_bad_scrape_target(tmp_path: Path) -> None:
     write(tmp_path, "scrape:\n  - target: localhost\n")
     with pytest.raises(ConfigError, match=r"stackctl.yaml:2: scrape.0.target.*not host:port"):
         load_config(env=BASE_ENV, cwd=tmp_path)
+
+
+def test_overrides_never_leak_into_the_defaults(tmp_path: Path) -> None:
+    load_config(env={**BASE_ENV, "STACKCTL_IMAGE_PROMETHEUS": "mirror.local/prometheus:v3"}, cwd=tmp_path)
+    assert default_images()["prometheus"].startswith("prom/prometheus:v")
+    assert load_config(env=BASE_ENV, cwd=tmp_path).images["prometheus"].startswith("prom/prometheus:v")
