@@ -82,3 +82,13 @@ def isolated_env(tmp_path: Path, services: tuple[str, ...] = ("prometheus", "ale
 def stackctl(*args: str, env: Mapping[str, str], timeout: float = 180, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess, as a user would."""
     return subprocess.run([sys.executable, "-m", "stackctl", *args], env=dict(env), capture_output=True, text=True, timeout=timeout, cwd=cwd or REPO)
+
+
+def fake_binary(tmp_path: Path, name: str, script: str) -> dict[str, str]:
+    """A shell script named ``name`` first on PATH: a real process that misbehaves on purpose."""
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir(exist_ok=True)
+    path = bin_dir / name
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+    return {"PATH": f"{bin_dir}:{os.environ['PATH']}"}

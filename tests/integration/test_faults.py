@@ -20,7 +20,7 @@ import pytest
 import redis
 import requests
 
-from helpers import REPO, isolated_env, require_binaries, require_docker, skip_or_fail, stackctl
+from helpers import REPO, fake_binary, isolated_env, require_binaries, require_docker, skip_or_fail, stackctl
 from stackctl.ports import free_port
 from stackctl.runtime.pids import OWNER_ENV
 from stackctl.seeding.remote_write import RemoteWriter, encode_labels, encode_write_request
@@ -106,15 +106,6 @@ def wait_until(what: str, check, timeout: float = 60, interval: float = 0.2):
             return value
         time.sleep(interval)
     raise AssertionError(f"not within {timeout}s: {what}")
-
-
-def fake_binary(tmp_path: Path, name: str, script: str) -> dict[str, str]:
-    bin_dir = tmp_path / "fakebin"
-    bin_dir.mkdir(exist_ok=True)
-    path = bin_dir / name
-    path.write_text("#!/bin/sh\n" + script)
-    path.chmod(0o755)
-    return {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
 
 
 def spawn_cli(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

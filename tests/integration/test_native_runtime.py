@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from helpers import isolated_env, require_binaries, stackctl
+from helpers import fake_binary, isolated_env, require_binaries, stackctl
 from stackctl.runtime.pids import PidRecord, is_ours
 
 pytestmark = pytest.mark.native
@@ -98,15 +98,6 @@ def test_port_taken_names_port_service_and_holder(env: dict[str, str]) -> None:
     assert "STACKCTL_PORT_ALERTMANAGER" in result.stderr and "Traceback" not in result.stderr
     assert f"pid {os.getpid()}" in result.stderr
     assert not pids_of(env), "nothing half-started"
-
-
-def fake_binary(tmp_path: Path, name: str, script: str) -> dict[str, str]:
-    bin_dir = tmp_path / "fakebin"
-    bin_dir.mkdir(exist_ok=True)
-    path = bin_dir / name
-    path.write_text("#!/bin/sh\n" + script)
-    path.chmod(0o755)
-    return {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
 
 
 def test_binary_that_exits_at_once_reports_stderr_and_cleans_up(env: dict[str, str], tmp_path: Path) -> None:
