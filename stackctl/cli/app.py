@@ -71,12 +71,14 @@ def main() -> None:
     except typer.Abort:
         console.error("aborted")
         sys.exit(1)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:
+        # Usage errors (no such option, missing argument, bad value) arrive here outside
+        # standalone mode. Recent typer vendors its own click, so match the shape (show() and
+        # exit_code), not click.ClickException.
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         raise
     if code == 130:  # typer turns KeyboardInterrupt (Ctrl-C; SIGTERM during `up`) into Exit(130)
         console.error("interrupted")

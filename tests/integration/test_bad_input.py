@@ -113,3 +113,14 @@ def test_bad_input_leaves_a_running_stack_and_its_data_alone(env: dict[str, str]
         assert client.get("afternoon") == b"of data"
     finally:
         stackctl("down", "--volumes", env=env)
+
+
+@pytest.mark.promise("B2")
+@pytest.mark.parametrize("argv, needle", [
+    (("up", "--bogus"), "No such option"),
+    (("logs",), "Missing argument"),
+    (("logs", "redis", "--tail", "abc"), "Invalid value"),
+    (("nosuchcommand",), "No such command"),
+])
+def test_usage_errors_exit_2_without_traceback(env: dict[str, str], argv: tuple[str, ...], needle: str) -> None:
+    assert_clean_failure(stackctl(*argv, env=env), needle)
