@@ -22,6 +22,8 @@ from stackctl.services import SERVICES, USER_SERVICES, parse_services
 from stackctl.yamlfile import LocatedYaml, read_yaml, suggest, validate
 
 CONFIG_FILENAME = "stackctl.yaml"
+# The seeds' external receivers: active only when their secret comes from the environment.
+SECRET_ENV = {"slack": "SLACK_WEBHOOK_URL", "pagerduty": "PAGERDUTY_ROUTING_KEY"}
 RuntimeName = Literal["auto", "docker", "native"]
 _PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # docker's reference grammar, simplified: [registry[:port]/]path[:tag][@digest]
@@ -90,6 +92,7 @@ class Config:
     alertmanager: AlertmanagerSection | None = None
     grafana_anonymous: bool = False
     redis_password: str | None = field(default=None, repr=False)
+    external_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # receiver -> secret
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)  # key -> where its value came from
 
@@ -116,6 +119,8 @@ class Config:
             "packs": list(self.packs) if self.packs is not None else "all",
             "config_file": str(self.config_file) if self.config_file else None,
             "redis_password": "set" if self.redis_password else "not set",
+            "external_receivers": {name: f"active ({SECRET_ENV[name]} is set)" if name in self.external_secrets
+                                   else f"off (set {SECRET_ENV[name]})" for name in SECRET_ENV},
             "sources": dict(self.sources),
         }
 
@@ -323,6 +328,7 @@ def _build(merged: dict[str, Any], model: FileModel, path: Path | None, env: Map
         rules=_resolve_paths(model.rules, base, "rules", path) if path else (),
         alertmanager=model.alertmanager, grafana_anonymous=bool(model.grafana_anonymous),
         redis_password=env.get(password_env) or None, config_file=path, sources=sources,
+        external_secrets={name: env[var] for name, var in SECRET_ENV.items() if env.get(var)},
     )
 
 

@@ -27,7 +27,6 @@ from stackctl.services import SERVICES, with_internal
 from stackctl.state import ensure_dir, write_atomic
 
 TEXT_SUFFIXES = {".yml", ".yaml", ".json"}
-SECRET_ENV = {"slack": "SLACK_WEBHOOK_URL", "pagerduty": "PAGERDUTY_ROUTING_KEY"}
 
 
 @dataclass(frozen=True)
@@ -44,12 +43,11 @@ def connect_host(cfg: Config) -> str:
     return "127.0.0.1" if cfg.bind in ("0.0.0.0", "::") else cfg.bind
 
 
-def render(cfg: Config, runtime: str, env: Mapping[str, str] | None = None) -> RenderedTree:
+def render(cfg: Config, runtime: str) -> RenderedTree:
     """Build every config file into memory, then sync the rendered folder to it."""
-    env = dict(os.environ if env is None else env)
     files: dict[str, bytes | Path] = {}
     _prometheus(cfg, runtime, files)
-    _alertmanager(cfg, env, files, runtime)
+    _alertmanager(cfg, files, runtime)
     _grafana(cfg, files)
     files["loki/loki.yml"] = asset_path("loki", "loki.yml")
     _copy_dir(asset_path("alertmanager", "sink"), "alertmanager/sink", files)
@@ -126,7 +124,7 @@ def _rule_files(cfg: Config) -> dict[str, Path]:
     return chosen
 
 
-def _alertmanager(cfg: Config, env: Mapping[str, str], files: dict[str, bytes | Path], runtime: str) -> None:
+def _alertmanager(cfg: Config, files: dict[str, bytes | Path], runtime: str) -> None:
     section = cfg.alertmanager
     base_path = Path(section.config) if section and section.config else asset_path("alertmanager", "alertmanager.yml")
     if section and section.config and cfg.config_file and not base_path.is_absolute():
@@ -135,7 +133,7 @@ def _alertmanager(cfg: Config, env: Mapping[str, str], files: dict[str, bytes | 
         doc = yaml.safe_load(base_path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"alertmanager config {base_path}: {exc}", hint="fix the file named by `alertmanager.config` in stackctl.yaml") from None
-    active = {name: env[var] for name, var in SECRET_ENV.items() if env.get(var)}
+    active = dict(cfg.external_secrets)
     external = asset_path("alertmanager", "external-receivers.yml")
     if active and external.is_file():
         _merge_external(doc, yaml.safe_load(external.read_text(encoding="utf-8")) or {}, set(active))

@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import requests
@@ -96,12 +96,12 @@ def explain_choice(cfg: Config) -> RuntimeChoice:
     return choice
 
 
-def probe_for(cfg: Config, service: str) -> Probe:
+def probe_for(cfg: Config, service: str, timeout: float = 1.0) -> Probe:
     spec = SERVICES[service]
     host, port = connect_host(cfg), cfg.port(service)
     if spec.probe == "redis":
-        return RedisProbe(host, port, cfg.redis_password)
-    return HttpProbe(f"http://{host}:{port}{spec.health_path}")
+        return RedisProbe(host, port, cfg.redis_password, timeout=timeout)
+    return HttpProbe(f"http://{host}:{port}{spec.health_path}", timeout=timeout)
 
 
 def recorded(cfg: Config) -> Config:
@@ -287,7 +287,7 @@ def down(cfg: Config, volumes: bool = False) -> list[str]:
         stopped: list[str] = []
         from stackctl.seeding import daemon
 
-        if daemon.stop(cfg.state_dir).get("pid") and daemon.read_status(cfg.state_dir).get("running") is False:
+        if daemon.stop(cfg.state_dir)["stopped"]:
             stopped.append("seeder")
         for runtime in _runtimes_for_down(cfg):
             stopped += runtime.stop(cfg, None, volumes)
@@ -323,7 +323,8 @@ def _combine(cfg: Config, raw: RawState) -> ServiceStatus:
     url = cfg.url(raw.service)
     if raw.state != "running":
         return ServiceStatus(raw.service, raw.state, url, raw.detail)
-    result = probe_for(cfg, raw.service).check()
+    # one look, not a polling loop: give a loaded machine time to answer
+    result = probe_for(cfg, raw.service, timeout=5.0).check()
     if result.ok:
         return ServiceStatus(raw.service, "healthy", url, raw.detail)
     state = raw.health if raw.health in ("starting", "unhealthy") else "unhealthy"
@@ -338,11 +339,6 @@ def logs(cfg: Config, service: str, tail: int = 100, follow: bool = False) -> It
     return choose_runtime(cfg).runtime.logs(cfg, service, tail, follow)
 
 
-def statuses_as_dicts(statuses: list[ServiceStatus]) -> list[dict[str, str]]:
-    return [s.public() for s in statuses]
-
-
-__all__ = ["up", "down", "status", "logs", "service_urls", "choose_runtime", "ServiceStatus", "asdict"]
 
 
 def credentials(cfg: Config) -> dict[str, dict[str, str]]:

@@ -22,7 +22,7 @@ import requests
 from stackctl import stack
 from stackctl.config import Config, ScrapeTarget, load_config
 from stackctl.errors import PortInUseError, StackctlError, UsageError
-from stackctl.ports import free_port
+from stackctl.ports import free_ports
 from stackctl.services import SERVICES, USER_SERVICES, with_internal
 
 _COMPARISON = re.compile(r"^(?P<lhs>.*?)\s*(?:>|<|>=|<=|==|!=)\s*(?:bool\s+)?[-+0-9.eE]+\s*$", re.S)
@@ -231,7 +231,7 @@ def _isolated_config(state_root: Path, runtime: str, services: tuple[str, ...], 
     base = dict(os.environ if env is None else env)
     for key in [k for k in base if k.startswith("STACKCTL_PORT_")]:
         del base[key]
-    ports = {s: free_port() for s in SERVICES}
+    ports = dict(zip(SERVICES, free_ports(len(SERVICES))))
     return load_config(
         env=base,
         cwd=state_root,

@@ -12,7 +12,7 @@ from typing import Mapping
 
 import pytest
 
-from stackctl.ports import free_port
+from stackctl.ports import free_ports
 
 REPO = Path(__file__).resolve().parent.parent
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -71,8 +71,9 @@ def isolated_env(tmp_path: Path, services: tuple[str, ...] = ("prometheus", "ale
         "STACKCTL_SERVICES": ",".join(services),
         "STACKCTL_TIMEOUT": "60",
     })
-    for service in (*services, "notify-sink", "grafana", "loki"):
-        env[f"STACKCTL_PORT_{service.upper().replace('-', '_')}"] = str(free_port())
+    every = tuple(dict.fromkeys((*services, "notify-sink", "grafana", "loki")))
+    for service, port in zip(every, free_ports(len(every))):
+        env[f"STACKCTL_PORT_{service.upper().replace('-', '_')}"] = str(port)
     for service, image in STANDIN_IMAGES.items():
         env[f"STACKCTL_IMAGE_{service.upper().replace('-', '_')}"] = image
     env.update(extra)

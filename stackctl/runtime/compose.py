@@ -11,8 +11,9 @@ import yaml
 
 from stackctl.config import Config
 from stackctl.definition import compose_document
-from stackctl.errors import EngineError, PortInUseError, ProcessError, StackctlError
-from stackctl.render import SECRET_ENV, rendered_root, secret_file
+from stackctl.errors import EngineError, PortInUseError, ProcessError, StackctlError, StateError
+from stackctl.config import SECRET_ENV
+from stackctl.render import rendered_root, secret_file
 from stackctl.runtime.base import RawState
 from stackctl.runtime.proc import Command, last_lines, run, stream_lines
 from stackctl.services import SERVICES
@@ -55,6 +56,8 @@ class DockerRuntime:
         env = {PASSWORD_ENV: password} if password else {}
         if cfg.redis_password:
             env["STACKCTL_REDIS_PASSWORD"] = env["REDISCLI_AUTH"] = cfg.redis_password
+        for name, value in cfg.external_secrets.items():  # compose reads them into /run/secrets
+            env[SECRET_ENV[name]] = value
         return env
 
     # -- contract --------------------------------------------------------------------------
@@ -139,6 +142,9 @@ class DockerRuntime:
         return tuple(s for s, item in self._ps(cfg).items() if str(item.get("State", "")).lower() == "running")
 
     def logs(self, cfg: Config, service: str, tail: int, follow: bool) -> Iterator[str]:
+        if service not in self._ps(cfg):
+            raise StateError(f"no {service} container in project {cfg.project}",
+                             hint="is the stack up? `stackctl status` shows what runs; `stackctl up` starts it")
         args = ["logs", "--no-color", "--no-log-prefix", "--tail", str(tail if tail > 0 else "all")]
         cmd = self._cmd(cfg, *args, *(["--follow"] if follow else []), service, with_file=False)
         if follow:
@@ -272,14 +278,13 @@ def _customize(cfg: Config, doc: dict[str, Any]) -> None:
         svc["command"] = ["sh", "-c", 'umask 077; printf "requirepass %s\\n" "$$STACKCTL_REDIS_PASSWORD" > /tmp/auth.conf; '
                           'chown redis /tmp/auth.conf 2>/dev/null; unset STACKCTL_REDIS_PASSWORD; '
                           'exec docker-entrypoint.sh redis-server /tmp/auth.conf --appendonly yes --dir /data']
-    _secrets(doc)
+    _secrets(cfg, doc)
 
 
-def _secrets(doc: dict[str, Any]) -> None:
-    """Slack/PagerDuty secrets reach Alertmanager as compose secrets read from the environment."""
-    import os
-
-    active = {name: var for name, var in SECRET_ENV.items() if os.environ.get(var)}
+def _secrets(cfg: Config, doc: dict[str, Any]) -> None:
+    """Slack/PagerDuty secrets reach Alertmanager as compose secrets read from the environment
+    stackctl passes to `docker compose`: no copy on the host's disk, none in the compose file."""
+    active = {name: SECRET_ENV[name] for name in cfg.external_secrets}
     if not active or "alertmanager" not in doc["services"]:
         return
     doc["secrets"] = {name: {"environment": var} for name, var in active.items()}

@@ -1,16 +1,67 @@
-"""Start the detached seeder for a stack stackctl runs (used by `up --seed`)."""
+"""Seeding a stack stackctl runs: the core behind `stackctl seed` and `up --seed`.
+
+Resolves the targets (explicit URLs win, else the stack's services), starts the detached
+seeder, or runs in the foreground while recording the scenario for `verify` and `seed status`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Callable
 
 from stackctl.seeding import daemon
+from stackctl.seeding.engine import DEFAULT_WINDOW, SeedReport, SeedTargets, check_history, seed
+from stackctl.seeding.scenario import Scenario
 from stackctl.seeding.targets import resolve_targets
 
 
-def start_background_seeder(cfg: Any, scenario: str, history_s: float = 1800.0, duration: float | None = None,
-                            random_seed: int | None = None) -> int:
-    """Seed ``scenario`` into the stack of ``cfg`` in the background; returns the seeder's pid."""
-    targets = resolve_targets(cfg)
-    return daemon.start(cfg.state_dir, {"scenario": scenario, "targets": targets.__dict__, "history": history_s,
-                                        "duration": duration, "random_seed": random_seed})
+@dataclass(frozen=True)
+class SeedRequest:
+    scenario: str  # a catalog name or a YAML path
+    history_s: float = 1800.0
+    duration: float | None = None  # None: until interrupted; 0: history only
+    random_seed: int | None = None
+    prometheus_url: str | None = None
+    loki_url: str | None = None
+    redis_url: str | None = None
+
+    def check(self) -> None:
+        check_history(timedelta(seconds=self.history_s), DEFAULT_WINDOW)
+
+    @property
+    def explicit(self) -> bool:
+        """Every target given: no stack (and no config) is needed."""
+        return bool(self.prometheus_url and self.loki_url and self.redis_url)
+
+
+def targets_for(cfg: Any | None, req: SeedRequest) -> SeedTargets:
+    return resolve_targets(cfg, req.prometheus_url, req.loki_url, req.redis_url)
+
+
+def start_detached(state_dir: Path, req: SeedRequest, targets: SeedTargets) -> int:
+    """Seed in the background (its own session); returns the seeder's pid."""
+    name = str(Path(req.scenario).resolve()) if req.scenario.endswith((".yaml", ".yml")) else req.scenario
+    return daemon.start(state_dir, {"scenario": name, "targets": targets.__dict__, "history": req.history_s,
+                                    "duration": req.duration, "random_seed": req.random_seed})
+
+
+def run_foreground(state_dir: Path | None, sc: Scenario, req: SeedRequest, targets: SeedTargets,
+                   progress: Callable[[str], None], on_tick: Callable[[SeedReport], None] | None = None) -> SeedReport:
+    """Seed here until done or interrupted; with a state dir, record it like the detached seeder does."""
+    if state_dir is not None:
+        daemon.record_foreground(state_dir, sc.name)
+    report = None
+    try:
+        report = seed(sc, targets, timedelta(seconds=req.history_s), req.duration, req.random_seed, progress, on_tick=on_tick)
+        return report
+    finally:
+        if state_dir is not None:
+            daemon.record_foreground(state_dir, sc.name, report if report is not None else SeedReport(sc.name, 0, req.history_s))
+
+
+def start_background_seeder(cfg: Any, scenario: str, history_s: float = 1800.0) -> int:
+    """`up --seed`: history, then live in the background, into the stack of ``cfg``."""
+    req = SeedRequest(scenario, history_s)
+    return start_detached(cfg.state_dir, req, targets_for(cfg, req))

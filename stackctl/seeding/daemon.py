@@ -20,8 +20,13 @@ from typing import Any
 
 from stackctl.errors import SeedError
 from stackctl.runtime.proc import spawn_detached
+from stackctl.state import write_atomic
 
 MODULE = "stackctl.seeding.daemon"
+
+
+def args_path(state_dir: Path) -> Path:
+    return state_dir / "secrets" / "seed-args.json"
 
 
 def status_path(state_dir: Path) -> Path:
@@ -57,18 +62,33 @@ def start(state_dir: Path, args: dict[str, Any]) -> int:
     if current.get("running"):
         raise SeedError(f"a seeder is already running (pid {current['pid']}, scenario {current.get('scenario')})",
                         hint="stop it first: stackctl seed stop")
-    argv = [sys.executable, "-m", MODULE, str(state_dir), json.dumps(args)]
+    # The arguments hold target URLs, maybe with a Redis password: a 0600 file, never argv
+    # (every user can read /proc/<pid>/cmdline).
+    write_atomic(args_path(state_dir), json.dumps(args), 0o600)
+    argv = [sys.executable, "-m", MODULE, str(state_dir)]
     proc = spawn_detached(argv, log_file=log_path(state_dir))  # outlives us, in its own session
     _write_status(state_dir, {"pid": proc.pid, "scenario": args["scenario"], "state": "starting",
                               "since": time.time(), "samples": 0, "last_error": None})
     return proc.pid
 
 
-def record_foreground(state_dir: Path, scenario: str, state: str = "running") -> None:
-    """A foreground `stackctl seed` records its scenario too, so `verify` knows what was seeded."""
+def record_foreground(state_dir: Path, scenario: str, report: Any = None) -> None:
+    """A foreground `stackctl seed` records its scenario too, so `verify` knows what was seeded.
+
+    Refuses while a detached seeder runs: two seeders would write the same series, and the
+    record would hide the detached one from `seed stop` and `down`.
+    """
     state_dir.mkdir(parents=True, exist_ok=True)
-    _write_status(state_dir, {"pid": os.getpid(), "scenario": scenario, "state": state, "foreground": True,
-                              "since": time.time(), "samples": 0, "last_error": None})
+    current = read_status(state_dir)
+    if report is None and current.get("running") and not current.get("foreground"):
+        raise SeedError(f"a detached seeder is running (pid {current['pid']}, scenario {current.get('scenario')})",
+                        hint="stop it first: stackctl seed stop")
+    data = {"pid": os.getpid(), "scenario": scenario, "state": "running" if report is None else "finished",
+            "foreground": True, "since": current.get("since", time.time()) if report is not None else time.time(),
+            "samples": 0, "last_error": None}
+    if report is not None:
+        data.update(_report_dict(report))
+    _write_status(state_dir, data)
 
 
 def read_status(state_dir: Path) -> dict[str, Any]:
@@ -84,9 +104,10 @@ def read_status(state_dir: Path) -> dict[str, Any]:
 
 
 def stop(state_dir: Path, timeout: float = 10.0) -> dict[str, Any]:
+    """Stop the detached seeder; the result's ``stopped`` says whether one was really signalled."""
     data = read_status(state_dir)
-    if not data["running"]:
-        return data
+    if not data["running"] or data.get("foreground"):
+        return {**data, "stopped": False}
     pid = int(data["pid"])
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -95,7 +116,7 @@ def stop(state_dir: Path, timeout: float = 10.0) -> dict[str, Any]:
     if is_our_seeder(pid):
         raise SeedError(f"the seeder (pid {pid}) did not stop within {timeout:.0f}s",
                         hint=f"see {log_path(state_dir)}; kill -9 {pid} if it hangs")
-    return read_status(state_dir)
+    return {**read_status(state_dir), "stopped": True}
 
 
 def _run(state_dir: Path, args: dict[str, Any]) -> int:
@@ -134,4 +155,4 @@ def _report_dict(report: Any) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    sys.exit(_run(Path(sys.argv[1]), json.loads(sys.argv[2])))
+    sys.exit(_run(Path(sys.argv[1]), json.loads(args_path(Path(sys.argv[1])).read_text())))

@@ -14,9 +14,11 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
+from urllib.parse import urlsplit, urlunsplit
+
 import redis
 
-from stackctl.errors import SeedError
+from stackctl.errors import SeedError, UsageError
 from stackctl.seeding.fields import render_fields
 from stackctl.seeding.generate import PhaseTimeline, Series, make_labels, series_rng
 from stackctl.seeding.outage import Backlog, Outage, Progress
@@ -27,12 +29,26 @@ _BATCH = 2000
 
 def connect(url: str) -> redis.Redis:
     """A client that fails fast; raises SeedError when nothing answers PING."""
-    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, decode_responses=True)
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2, decode_responses=True)
+    except ValueError as exc:
+        raise UsageError(f"--redis-url {redact(url)!r} is not a Redis URL: {exc}",
+                         hint="use redis://host:port (or redis://:password@host:port)") from None
     try:
         client.ping()
     except redis.RedisError as exc:
-        raise SeedError(f"cannot reach Redis at {url}: {exc}", hint="is the redis service up? (stackctl status)") from None
+        raise SeedError(f"cannot reach Redis at {redact(url)}: {exc}", hint="is the redis service up? (stackctl status)") from None
     return client
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class StreamGen:

@@ -35,6 +35,8 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, (int, float)):
         return float(value)
     text = str(value).strip().replace(" ", "")
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):  # a bare number is seconds ("--duration 0")
+        return float(text)
     if not text or _DURATION.sub("", text):
         raise ValueError(f"invalid duration {value!r}: use e.g. 90s, 30m, 2h or 1h30m")
     return sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(text))

@@ -84,10 +84,10 @@ def test_promtool_check_config_loads_every_rule_file(tmp_path: Path) -> None:
 @pytest.fixture()
 def merged_alertmanager(tmp_path: Path) -> Path:
     """The alertmanager.yml stackctl really renders when the Slack/PagerDuty secrets are set."""
-    env = {"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state")}
+    env = {"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state"),
+           "SLACK_WEBHOOK_URL": "https://hooks.example/x", "PAGERDUTY_ROUTING_KEY": "k" * 32}
     cfg = load_config(env=env, cwd=tmp_path)
-    secrets = {"SLACK_WEBHOOK_URL": "https://hooks.example/x", "PAGERDUTY_ROUTING_KEY": "k" * 32}
-    render(cfg, "native", env=secrets)
+    render(cfg, "native")
     return cfg.state_dir / "rendered" / "alertmanager" / "alertmanager.yml"
 
 

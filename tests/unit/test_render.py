@@ -62,7 +62,7 @@ def test_compose_healthchecks_declared(cfg) -> None:
 
 
 def test_native_render_rewrites_hosts_and_paths(cfg) -> None:
-    render(cfg, "native", env={})
+    render(cfg, "native")
     prom = (cfg.state_dir / "rendered/prometheus/prometheus.yml").read_text()
     assert "127.0.0.1:19090" in prom and "127.0.0.1:19093" in prom and "prometheus:9090" not in prom
     assert f"{cfg.state_dir}/rendered/prometheus/rules/*.yml" in prom
@@ -71,7 +71,7 @@ def test_native_render_rewrites_hosts_and_paths(cfg) -> None:
 
 
 def test_docker_render_keeps_service_names(cfg) -> None:
-    render(cfg, "docker", env={})
+    render(cfg, "docker")
     prom = (cfg.state_dir / "rendered/prometheus/prometheus.yml").read_text()
     assert "alertmanager:9093" in prom and "/etc/prometheus/rules/*.yml" in prom
 
@@ -128,17 +128,17 @@ def test_user_dashboard_not_json(tmp_path: Path) -> None:
 
 
 def test_render_is_in_place_and_drops_stale_files(cfg) -> None:
-    render(cfg, "docker", env={})
+    render(cfg, "docker")
     stale = cfg.state_dir / "rendered/prometheus/rules/old.yml"
     stale.write_text("groups: []\n")
-    render(cfg, "docker", env={})
+    render(cfg, "docker")
     assert not stale.exists()
 
 
 def test_packs_selection_loads_only_those_packs(tmp_path: Path) -> None:
     (tmp_path / "stackctl.yaml").write_text("packs: [preview]\n")
     cfg = load_config(env={"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state")}, cwd=tmp_path)
-    render(cfg, "docker", env={})
+    render(cfg, "docker")
     root = cfg.state_dir / "rendered"
     assert sorted(p.name for p in (root / "prometheus/rules").iterdir()) == ["preview.yml"]
     assert sorted(p.name for p in (root / "grafana/dashboards").iterdir()) == ["preview"]
@@ -146,7 +146,7 @@ def test_packs_selection_loads_only_those_packs(tmp_path: Path) -> None:
     assert [p["options"]["path"] for p in providers] == ["/var/lib/grafana/dashboards/preview"]
     (tmp_path / "stackctl.yaml").write_text("packs: []\n")
     cfg = load_config(env={"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state")}, cwd=tmp_path)
-    render(cfg, "docker", env={})
+    render(cfg, "docker")
     assert not (root / "prometheus/rules").exists() or not list((root / "prometheus/rules").iterdir())
 
 

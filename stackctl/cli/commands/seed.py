@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
-from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -12,9 +10,9 @@ from stackctl.cli.options import ConfigOpt, JsonOpt, ProjectOpt, config_from
 from stackctl.errors import UsageError
 from stackctl.seeding import daemon
 from stackctl.seeding.catalog import load_scenario
-from stackctl.seeding.engine import DEFAULT_WINDOW, SeedReport, check_history, seed
+from stackctl.seeding.engine import SeedReport
 from stackctl.seeding.scenario import format_duration, parse_duration
-from stackctl.seeding.targets import resolve_targets
+from stackctl.seeding.background import SeedRequest, run_foreground, start_detached, targets_for
 
 ScenarioOpt = Annotated[Optional[str], typer.Option("--scenario", "-s", help="Scenario name (stackctl scenarios) or a YAML path.")]
 HistoryOpt = Annotated[str, typer.Option("--history", help="Past to write at once, e.g. 30m, 2h (up to the stack's 24h window).")]
@@ -63,34 +61,24 @@ def register(app: typer.Typer) -> None:
             return
         if not scenario:
             raise UsageError("--scenario is required", hint="list them with `stackctl scenarios`")
-        hist = timedelta(seconds=_seconds("--history", history))
-        check_history(hist, DEFAULT_WINDOW)
         dur = _seconds("--duration", duration) if duration is not None else None
+        req = SeedRequest(scenario, _seconds("--history", history), dur, random_seed, prometheus_url, loki_url, redis_url)
+        req.check()
         sc = load_scenario(scenario)
-        explicit = prometheus_url and loki_url and redis_url
-        cfg = None if explicit else config_from(config, project=project)
-        targets = resolve_targets(cfg, prometheus_url, loki_url, redis_url)
+        cfg = None if req.explicit and not detach else config_from(config, project=project)
+        targets = targets_for(None if req.explicit else cfg, req)
         if detach:
-            state_dir = config_from(config, project=project).state_dir if cfg is None else cfg.state_dir
-            name = str(Path(scenario).resolve()) if scenario.endswith((".yaml", ".yml")) else scenario
-            pid = daemon.start(state_dir, {"scenario": name, "targets": targets.__dict__, "history": hist.total_seconds(),
-                                           "duration": dur, "random_seed": random_seed})
-            console.success(f"seeding {sc.name} in the background (pid {pid}); log: {daemon.log_path(state_dir)}")
+            assert cfg is not None
+            pid = start_detached(cfg.state_dir, req, targets)
+            console.success(f"seeding {sc.name} in the background (pid {pid}); log: {daemon.log_path(cfg.state_dir)}")
             console.info("check it with `stackctl seed status`, stop it with `stackctl seed stop`")
             return
-        console.info(f"seeding {sc.name}: {format_duration(hist.total_seconds())} of history, then live"
+        console.info(f"seeding {sc.name}: {format_duration(req.history_s)} of history, then live"
                      + (f" for {format_duration(dur)}" if dur else " until Ctrl-C" if dur is None else ""))
-        if cfg is not None:
-            daemon.record_foreground(cfg.state_dir, sc.name)
-        spinner = ExitStack()
-        spinner.enter_context(console.status(f"writing {format_duration(hist.total_seconds())} of history"))
-        try:
+        with ExitStack() as spinner:
+            spinner.enter_context(console.status(f"writing {format_duration(req.history_s)} of history"))
             # The first tick report arrives when the history is written: stop the spinner there.
-            report = seed(sc, targets, hist, dur, random_seed, _progress, on_tick=lambda _r: spinner.close())
-        finally:
-            spinner.close()
-            if cfg is not None:
-                daemon.record_foreground(cfg.state_dir, sc.name, "finished")
+            report = run_foreground(cfg.state_dir if cfg else None, sc, req, targets, _progress, on_tick=lambda _r: spinner.close())
         _show(report)
 
     @seed_app.command("status")
@@ -111,6 +99,6 @@ def register(app: typer.Typer) -> None:
     def stop(config: ConfigOpt = None, project: ProjectOpt = None) -> None:
         """Stop the detached seeder (SIGTERM, only if the pid still is our seeder)."""
         data = daemon.stop(config_from(config, project=project).state_dir)
-        console.info(f"seeder stopped (scenario {data.get('scenario', '?')})" if data.get("pid") else "no seeder running")
+        console.info(f"seeder stopped (scenario {data.get('scenario', '?')})" if data["stopped"] else "no detached seeder running")
 
     app.add_typer(seed_app, name="seed")

@@ -14,6 +14,6 @@ def register(app: typer.Typer) -> None:
         cfg = config_from(config, runtime=runtime, project=project)
         statuses = stack.status(cfg)
         if json:
-            console.json_out(stack.statuses_as_dicts(statuses))
+            console.json_out([s.public() for s in statuses])
         else:
             console.table(["service", "state", "url", "detail"], [(s.service, s.state, s.url, s.detail) for s in statuses], state_column="state")
