@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from stackctl.assets import asset_path
 from stackctl.errors import ConfigError
-from stackctl.services import SERVICES, USER_SERVICES, parse_services
+from stackctl.services import SERVICES, USER_SERVICES, parse_services, with_internal
 from stackctl.yamlfile import LocatedYaml, read_yaml, suggest, validate
 
 CONFIG_FILENAME = "stackctl.yaml"
@@ -112,8 +112,8 @@ class Config:
             "runtime": self.runtime,
             "services": list(self.services),
             "bind": self.bind,
-            "ports": {s: self.ports[s] for s in self.services},
-            "images": {s: self.images[s] for s in self.services},
+            "ports": {s: self.ports[s] for s in with_internal(self.services)},
+            "images": {s: self.images[s] for s in with_internal(self.services)},
             "state_dir": str(self.state_dir),
             "timeout": self.timeout,
             "packs": list(self.packs) if self.packs is not None else "all",

@@ -89,6 +89,18 @@ class TestStack:
             raise UsageError(f"{service} is not running in this stack: {why}")
         return self.cfg.url(service)
 
+    def app_host(self) -> str:
+        """Where an app under test should listen so this stack's Prometheus can scrape it.
+
+        Native: 127.0.0.1. Docker: containers reach the host as host.docker.internal, which on a
+        Linux engine is the host's bridge address (not loopback), so listen there.
+        """
+        if self.runtime != "docker":
+            return "127.0.0.1"
+        from stackctl.runtime.compose import bridge_gateway
+
+        return bridge_gateway() or "0.0.0.0"
+
     def has(self, service: str) -> bool:
         return service in self.cfg.services
 

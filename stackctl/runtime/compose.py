@@ -202,6 +202,15 @@ def _parse_ps(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+def bridge_gateway() -> str | None:
+    """The host's address on Docker's default bridge: what host.docker.internal (host-gateway)
+    resolves to inside containers on a Linux engine, e.g. 172.17.0.1."""
+    result = run(["docker", "network", "inspect", "bridge", "--format", "{{range .IPAM.Config}}{{.Gateway}}{{end}}"],
+                 timeout=15, check=False)
+    gateway = result.stdout.strip()
+    return gateway or None
+
+
 def image_present(image: str) -> bool:
     return run(["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout=30, check=False).returncode == 0
 

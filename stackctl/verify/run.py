@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from stackctl.assets import asset_path
 from stackctl.config import Config
-from stackctl.errors import VerifyError
+from stackctl.errors import UsageError
 from stackctl.render import rendered_root
 from stackctl.verify import checks, dashboards
 from stackctl.verify.checks import CheckResult
@@ -54,10 +54,14 @@ def _in_packs(path: Path, packs: tuple[str, ...] | None) -> bool:
     return folder not in pack_dirs or folder in {get_pack(p).dashboards_dir for p in packs}
 
 
-def load_dashboards(cfg: Config, extra: tuple[Path, ...], now: float, packs: tuple[str, ...] | None = None) -> list[dashboards.Dashboard]:
+def _check_paths(extra: tuple[Path, ...]) -> None:
     for path in extra:
         if not path.exists():
-            raise VerifyError(f"--dashboards {path}: no such file or folder")
+            raise UsageError(f"--dashboards {path}: no such file or folder", hint="give a folder of dashboard JSON files, or one file")
+
+
+def load_dashboards(cfg: Config, extra: tuple[Path, ...], now: float, packs: tuple[str, ...] | None = None) -> list[dashboards.Dashboard]:
+    _check_paths(extra)
     rendered = rendered_root(cfg) / "grafana"
     # stackctl.yaml `dashboards:` folders are part of the rendered tree already.
     files = dashboards.dashboard_files(rendered / "dashboards", asset_path("grafana", "dashboards"), extra)
@@ -96,6 +100,7 @@ def _scenario(name: str | None) -> Any:
 
 
 def verify_stack(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _m: None) -> VerifyReport:
+    _check_paths(opts.extra_dashboards)  # a typo fails at once, before any network call
     prom = Prometheus(opts.prometheus_url or cfg.url("prometheus"))
     prom.ready()
     now = time.time()

@@ -129,9 +129,10 @@ def test_docker_fixture_on_standins(user_dir: Path) -> None:
     result = run_user_pytest(user_dir, "--stackctl-runtime", "docker", "--stackctl-services", "prometheus,alertmanager,pushgateway,redis", extra_env=images)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "stackctl docker stack pytest-" in result.stdout
-    leftovers = subprocess.run(["docker", "ps", "-aq", "--filter", "label=io.stackctl.project"], capture_output=True, text=True).stdout
-    mine = [c for c in leftovers.split() if "pytest-" in subprocess.run(["docker", "inspect", "--format", "{{index .Config.Labels \"io.stackctl.project\"}}", c], capture_output=True, text=True).stdout]
-    assert not mine, "the fixture tore its containers down"
+    project = result.stdout.split("stackctl docker stack ", 1)[1].split(":", 1)[0]
+    left = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=io.stackctl.project={project}"],
+                          capture_output=True, text=True).stdout.split()
+    assert not left, f"the fixture tore its containers down (project {project})"
 
 
 @pytest.mark.slow

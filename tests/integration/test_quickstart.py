@@ -31,6 +31,16 @@ def test_readme_quickstart_flow(tmp_path: Path) -> None:
         verify = stackctl("verify", env=env)
         assert verify.returncode == 0, verify.stderr[-3000:]
         assert "checking the packs of scenario preview-failures: preview" in verify.stderr
+        seeder_pid = json.loads((Path(env["STACKCTL_STATE_DIR"]) / "seed.json").read_text())["pid"]
     finally:
         down = stackctl("down", "--volumes", env=env)
-    assert down.returncode == 0 and "seeder" in down.stderr
+    assert down.returncode == 0 and "stopped: seeder" in down.stderr
+    assert not running(seeder_pid), "down stopped the background seeder"
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie lingers until init reaps it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

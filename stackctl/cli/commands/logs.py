@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
     @app.command("logs")
     def logs(
         service: Annotated[str, typer.Argument(help="prometheus, alertmanager, pushgateway, redis, grafana, loki or notify-sink.")],
-        tail: Annotated[int, typer.Option("--tail", "-n", help="Lines from the end (0: all).")] = 100,
+        tail: Annotated[int, typer.Option("--tail", "-n", min=0, help="Lines from the end (0: all).")] = 100,
         follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
         runtime: RuntimeOpt = None,
         project: ProjectOpt = None,
