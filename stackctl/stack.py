@@ -175,7 +175,8 @@ class Plan:
     left_out: dict[str, StackctlError]
 
 
-def plan(cfg: Config, services: tuple[str, ...] | None = None, *, leave_out: bool | None = None) -> Plan:
+def plan(cfg: Config, services: tuple[str, ...] | None = None, *, leave_out: bool | None = None,
+         on_message: Callable[[str], None] = lambda _m: None) -> Plan:
     """Choose the runtime and the services this machine can actually run.
 
     ``leave_out``: drop services whose binary/image is missing instead of failing. Default: only
@@ -186,13 +187,13 @@ def plan(cfg: Config, services: tuple[str, ...] | None = None, *, leave_out: boo
     runtime, reason = choice.runtime, choice.reason
     core = [s for s in wanted if not SERVICES[s].internal]
     if cfg.runtime == "auto" and runtime.name == "docker" and not runtime.running_services(cfg):
-        if set(runtime.missing(cfg, wanted)) >= set(core):
+        if set(runtime.missing(cfg, wanted, on_message)) >= set(core):
             native = _native()
             if len(native.missing(cfg, wanted)) < len(core):
                 runtime, reason = native, "auto: Docker has none of the stack's images and cannot pull them; using native processes"
     if leave_out is None:
         leave_out = services is None and cfg.sources.get("services") == "default"
-    missing = runtime.missing(cfg, wanted) if leave_out else {}
+    missing = runtime.missing(cfg, wanted, on_message) if leave_out else {}
     kept = tuple(s for s in core if s not in missing)
     if missing and not kept:
         raise next(iter(missing.values()))
@@ -216,7 +217,7 @@ def up(
     """
     timeout = timeout or cfg.timeout
     with project_lock(cfg.state_dir, wait=0, what="up"):
-        chosen = plan(cfg, services, leave_out=leave_out)
+        chosen = plan(cfg, services, leave_out=leave_out, on_message=on_message)
         runtime, wanted = chosen.runtime, chosen.services
         on_message(f"runtime: {runtime.name} ({chosen.reason})")
         for service, error in chosen.left_out.items():

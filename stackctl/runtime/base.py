@@ -7,10 +7,14 @@ locking and cleanup-on-failure live in ``stackctl.stack`` so both runtimes share
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 from stackctl.config import Config
 from stackctl.errors import StackctlError
+
+def _quiet(_message: str) -> None:
+    pass
+
 
 STATES = ("healthy", "unhealthy", "starting", "stopped", "absent")
 
@@ -31,7 +35,7 @@ class Runtime(Protocol):
     def available(self) -> tuple[bool, str]:
         """Can this runtime run here? (answer, reason)."""
 
-    def missing(self, cfg: Config, services: tuple[str, ...]) -> dict[str, StackctlError]:
+    def missing(self, cfg: Config, services: tuple[str, ...], on_message: Callable[[str], None] = _quiet) -> dict[str, StackctlError]:
         """Services this runtime cannot provide here (no binary / no image), with the reason."""
 
     def prepare(self, cfg: Config, services: tuple[str, ...]) -> None:

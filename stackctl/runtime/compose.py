@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -61,13 +61,13 @@ class DockerRuntime:
         return env
 
     # -- contract --------------------------------------------------------------------------
-    def missing(self, cfg: Config, services: tuple[str, ...]) -> dict[str, StackctlError]:
+    def missing(self, cfg: Config, services: tuple[str, ...], on_message: Callable[[str], None] = lambda _m: None) -> dict[str, StackctlError]:
         """Services whose image is neither present nor pullable."""
         self._require_engine()
         out: dict[str, StackctlError] = {}
         for service in services:
             try:
-                _ensure_image(service, cfg.images[service])
+                _ensure_image(service, cfg.images[service], on_message)
             except EngineError as exc:
                 out[service] = exc
         return out
@@ -215,10 +215,11 @@ def image_present(image: str) -> bool:
     return run(["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout=30, check=False).returncode == 0
 
 
-def _ensure_image(service: str, image: str) -> None:
+def _ensure_image(service: str, image: str, on_message: Callable[[str], None] = lambda _m: None) -> None:
     if image_present(image):
         return
     var = f"STACKCTL_IMAGE_{service.upper().replace('-', '_')}"
+    on_message(f"pulling {image} for {service} (once; later starts use the local image)...")
     try:
         run(["docker", "pull", image], timeout=900)
     except ProcessError as exc:

@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from stackctl.config import Config
 from stackctl.definition import load_definition
@@ -82,7 +82,7 @@ class NativeRuntime:
         return cfg.state_dir / "logs" / f"{service}.log"
 
     # -- contract --------------------------------------------------------------------------
-    def missing(self, cfg: Config, services: tuple[str, ...]) -> dict[str, StackctlError]:
+    def missing(self, cfg: Config, services: tuple[str, ...], on_message: Callable[[str], None] = lambda _m: None) -> dict[str, StackctlError]:
         return {s: missing_binary_error(s) for s in services if s != "notify-sink" and find_binary(s) is None}
 
     def prepare(self, cfg: Config, services: tuple[str, ...]) -> None:
