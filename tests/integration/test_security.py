@@ -135,6 +135,17 @@ def test_redis_requires_its_password_and_it_is_never_on_a_command_line(secure_en
 
     assert redis.Redis(host="127.0.0.1", port=port, password=REDIS_PW).ping()
     assert {s["service"]: s["state"] for s in json.loads(stackctl("status", "--json", env=env).stdout)}["redis"] == "healthy"
+    # the detached seeder gets the Redis URL (with the password) too: through a file, not argv
+    seeding = stackctl("seed", "--scenario", "cluster-redis-backlog", "--history", "5m", "--detach", env=env)
+    assert seeding.returncode == 0 and _secret_free(seeding.stdout + seeding.stderr), seeding.stderr
+    try:
+        _scan_cmdlines()
+        assert json.loads(stackctl("seed", "status", "--json", env=env).stdout)["running"]
+    finally:
+        stackctl("seed", "stop", env=env)
+
+
+def _scan_cmdlines() -> None:
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
