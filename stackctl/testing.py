@@ -181,19 +181,20 @@ class TestStack:
         targets = SeedTargets(
             prometheus_url=self.cfg.url("prometheus") if self.has("prometheus") else None,
             loki_url=self.cfg.url("loki") if self.has("loki") else None,
-            redis_url=self._redis_url() if self.has("redis") else None,
+            redis_url=self.redis_url() if self.has("redis") else None,
         )
         span = timedelta(seconds=parse_duration(history))
         return seed(load_scenario(scenario), targets, span, duration=duration if duration is not None else 0, random_seed=random_seed)
 
-    def _redis_url(self) -> str:
+    def redis_url(self) -> str:
+        """``redis://[:password@]127.0.0.1:<port>/0`` of this stack's Redis."""
         auth = f":{self.cfg.redis_password}@" if self.cfg.redis_password else ""
         return f"redis://{auth}127.0.0.1:{self.cfg.port('redis')}/0"
 
     def redis(self) -> Any:
         import redis
 
-        return redis.Redis.from_url(self._redis_url(), decode_responses=True)
+        return redis.Redis.from_url(self.redis_url(), decode_responses=True)
 
     def push_logs(self, labels: Mapping[str, str], lines: Iterable[str]) -> None:
         now = time.time_ns()

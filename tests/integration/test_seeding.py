@@ -21,20 +21,30 @@ from stackctl.seeding.distributions import expected_quantile
 from stackctl.seeding import daemon
 from stackctl.seeding.engine import Clock, SeedTargets, seed
 
-from seeding_servers import REPO, free_port, start_prometheus, start_redis
+from helpers import REPO, require_binaries
+from stackctl.ports import free_port
+from stackctl.testing import TestStack
 
 pytestmark = pytest.mark.native
 CATALOG = REPO / "fixtures" / "scenarios"
 
 
 @pytest.fixture(scope="module")
-def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from start_prometheus(tmp_path_factory.mktemp("prometheus"))
+def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestStack]:
+    """The project's own stack (native): Prometheus with every pack's rules, and Redis."""
+    require_binaries("prometheus", "redis-server")
+    with TestStack.start(tmp_path_factory.mktemp("seeding"), runtime="native", services=["prometheus", "redis"]) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from start_redis(tmp_path_factory.mktemp("redis"))
+def prometheus(shared_stack: TestStack) -> str:
+    return shared_stack.url("prometheus")
+
+
+@pytest.fixture(scope="module")
+def redis_url(shared_stack: TestStack) -> str:
+    return shared_stack.redis_url()
 
 
 def query(url: str, promql: str) -> list[dict[str, Any]]:
@@ -109,10 +119,9 @@ def test_live_continues_without_reset_or_gap(prometheus: str) -> None:
 @pytest.fixture()
 def own_prometheus(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A Prometheus of this test alone (its URL and log): no other test's series or alerts."""
-    tmp = tmp_path / "prometheus"
-    tmp.mkdir()
-    for url in start_prometheus(tmp):
-        yield url, tmp / "prometheus.log"
+    require_binaries("prometheus")
+    with TestStack.start(tmp_path, runtime="native", services=["prometheus"]) as stack:
+        yield stack.url("prometheus"), stack.cfg.state_dir / "logs" / "prometheus.log"
 
 
 @pytest.mark.parametrize("ago", [0, 1200], ids=["right-after", "first-ended-20m-ago"])
