@@ -44,7 +44,7 @@ class LiveSeeder:
         self.report: SeedReport | None = None
         self.error: BaseException | None = None
         self._stop = threading.Event()
-        targets = SeedTargets(prometheus_url=handle.url("prometheus"), redis_url=handle._redis_url())
+        targets = SeedTargets(prometheus_url=handle.url("prometheus"), redis_url=handle.redis_url())
 
         def sleep(seconds: float) -> None:
             if self._stop.wait(seconds):
