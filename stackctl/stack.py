@@ -24,6 +24,7 @@ from stackctl.ports import port_free, port_holder
 from stackctl.render import connect_host, render
 from stackctl.rules_check import check_config_rules
 from stackctl.runtime.base import RawState, Runtime
+from stackctl.runtime.proc import deferred_interrupts
 from stackctl.services import SERVICES, with_internal
 from stackctl.state import ensure_dir, project_lock, read_json, write_json
 
@@ -242,7 +243,8 @@ def up(
             except (Exception, KeyboardInterrupt):
                 if not keep_on_failure and started:
                     on_message(f"cleaning up: stopping {', '.join(started)}")
-                    runtime.stop(cfg, started, volumes=False)
+                    with deferred_interrupts():  # a second Ctrl-C waits for the cleanup to finish
+                        runtime.stop(cfg, started, volumes=False)
                 raise
     return status(cfg, runtime)
 

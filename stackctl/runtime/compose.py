@@ -106,13 +106,13 @@ class DockerRuntime:
         # Never writes the state dir (it may be gone, full or read-only): stopping needs no secret.
         env = self._env(cfg, create=False)
         if services is not None:
-            run(self._cmd(cfg, "rm", "--stop", "--force", *services), timeout=120, env=env)
+            run(self._cmd(cfg, "rm", "--stop", "--force", *services), timeout=120, env=env, shielded=True)
             if self._ps(cfg):
                 return [s for s in services if s in before]
             # Nothing of the project is left (a failed first `up`): remove its network too.
         args = ["down", "--remove-orphans", "--timeout", "10"] + (["--volumes"] if volumes else [])
         # Works without the compose file too (state dir deleted): compose finds the project by label.
-        run(self._cmd(cfg, *args), timeout=120, env=env)
+        run(self._cmd(cfg, *args), timeout=120, env=env, shielded=True)
         _sweep(cfg.project, volumes)
         return list(before) if services is None else [s for s in services if s in before]
 

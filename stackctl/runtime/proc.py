@@ -44,8 +44,12 @@ def run(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     input_text: str | None = None,
+    shielded: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` to completion and capture its output.
+
+    ``shielded``: run it in its own session, so a Ctrl-C in the terminal (sent to the whole
+    foreground process group) cannot cut a cleanup step such as `docker compose rm` in half.
 
     ``env`` is merged over the current environment. A missing executable, a timeout or (with
     ``check``) a non-zero exit raises ProcessError.
@@ -63,6 +67,7 @@ def run(
             cwd=cwd,
             input=input_text,
             stdin=None if input_text is not None else subprocess.DEVNULL,
+            start_new_session=shielded,
         )
     except FileNotFoundError:
         raise ProcessError(f"command not found: {argv[0]}", argv=argv) from None
@@ -115,6 +120,9 @@ def spawn_detached(argv: Sequence[str], *, log_file: Path, env: Mapping[str, str
             raise ProcessError(f"permission denied running {argv[0]}", hint=f"chmod +x {argv[0]}", argv=argv) from None
 
 
+_deferring = False
+
+
 @contextmanager
 def deferred_interrupts() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM back until the block is done, then raise KeyboardInterrupt.
@@ -123,8 +131,9 @@ def deferred_interrupts() -> Iterator[None]:
     would be an orphan nobody stops; one stopped but still recorded is harmless but noisy.
     Only the main thread can swap handlers; elsewhere the block runs as it is.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
+    global _deferring
+    if threading.current_thread() is not threading.main_thread() or _deferring:
+        yield  # nested: the outermost block holds the signals and raises once at its end
         return
     caught: list[int] = []
 
@@ -132,9 +141,11 @@ def deferred_interrupts() -> Iterator[None]:
         caught.append(signum)
 
     previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    _deferring = True
     try:
         yield
     finally:
+        _deferring = False
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if caught:

@@ -255,6 +255,29 @@ def test_interrupted_up_stops_what_it_started(runtime: str, sig: signal.Signals,
     assert not leftovers(runtime, env), leftovers(runtime, env)
 
 
+@pytest.mark.promise("R3")
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_second_ctrl_c_does_not_cut_the_cleanup(runtime: str, tmp_path: Path, teardown) -> None:
+    """Promise R3 when the user presses Ctrl-C twice: the second one waits for the cleanup."""
+    env, count = never_ready_env(runtime, tmp_path)
+    teardown.append((runtime, env))
+    log = tmp_path / "up.stderr"
+    proc = spawn_cli("up", "--timeout", "300", env=env, log=log)
+    try:
+        wait_started(runtime, env, count)
+        os.killpg(proc.pid, signal.SIGINT)
+        deadline = time.monotonic() + 30
+        while "cleaning up" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)  # impatient: again, while the cleanup runs
+        code = proc.wait(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 130, log.read_text()
+    assert not leftovers(runtime, env), leftovers(runtime, env)
+
+
 # -- 3. two ups at once ------------------------------------------------------------------------
 def one_stack(runtime: str, env: dict[str, str], services: tuple[str, ...]) -> None:
     """Exactly one process / container per service, all alive."""
