@@ -105,8 +105,10 @@ class DockerRuntime:
         before = self.running_services(cfg)
         # Never writes the state dir (it may be gone, full or read-only): stopping needs no secret.
         env = self._env(cfg, create=False)
+        anonymous = _anonymous_volumes(cfg.project)
         if services is not None:
-            run(self._cmd(cfg, "rm", "--stop", "--force", *services), timeout=120, env=env, shielded=True)
+            # -v: anonymous volumes (an image's VOLUME that no named volume covers) go too
+            run(self._cmd(cfg, "rm", "--stop", "--force", "-v", *services), timeout=120, env=env, shielded=True)
             if self._ps(cfg):
                 return [s for s in services if s in before]
             # Nothing of the project is left (a failed first `up`): remove its network too.
@@ -114,6 +116,10 @@ class DockerRuntime:
         # Works without the compose file too (state dir deleted): compose finds the project by label.
         run(self._cmd(cfg, *args), timeout=120, env=env, shielded=True)
         _sweep(cfg.project, volumes)
+        # Anonymous volumes hold no data stackctl promises to keep (the named ones do); left
+        # behind by `down` they would only pile up.
+        if anonymous:
+            run(["docker", "volume", "rm", "-f", *anonymous], timeout=60, check=False)
         return list(before) if services is None else [s for s in services if s in before]
 
     def raw_status(self, cfg: Config, services: tuple[str, ...]) -> list[RawState]:
@@ -151,6 +157,16 @@ class DockerRuntime:
             return stream_lines(cmd)
         result = run(cmd, timeout=30, check=False)
         return iter((result.stdout + result.stderr).splitlines())
+
+
+def _anonymous_volumes(project: str) -> list[str]:
+    """Anonymous volumes (64-hex names) mounted by the project's containers."""
+    ids = run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={project}"], timeout=30, check=False).stdout.split()
+    if not ids:
+        return []
+    fmt = "{{range .Mounts}}{{if eq .Type \"volume\"}}{{.Name}} {{end}}{{end}}"
+    names = run(["docker", "inspect", "--format", fmt, *ids], timeout=30, check=False).stdout.split()
+    return [n for n in names if re.fullmatch(r"[0-9a-f]{64}", n)]
 
 
 def _sweep(project: str, volumes: bool) -> None:

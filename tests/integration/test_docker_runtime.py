@@ -117,12 +117,15 @@ def test_compose_v2_missing(env: dict[str, str], tmp_path: Path) -> None:
 
 def test_service_never_healthy_shows_probe_and_logs(env: dict[str, str]) -> None:
     # an image that runs but never answers the pushgateway's readiness probe
-    env["STACKCTL_IMAGE_PUSHGATEWAY"] = "stackctl-standin/redis:latest"
+    env["STACKCTL_IMAGE_PUSHGATEWAY"] = "stackctl-standin/redis:latest"  # its VOLUME /data: an anonymous volume
+    volumes_before = set(docker("volume", "ls", "-q").split())
     result = stackctl("up", "--timeout", "8", env=env)
     assert result.returncode != 0
     assert "pushgateway did not become healthy within 8s" in result.stderr and "/-/ready" in result.stderr
     assert "last log lines of pushgateway" in result.stderr and "Ready to accept connections" in result.stderr
     assert not project_objects(env["STACKCTL_PROJECT"])["containers"], "a failed up leaves nothing running"
+    new = set(docker("volume", "ls", "-q").split()) - volumes_before
+    assert not [v for v in new if len(v) == 64 and not v.startswith("t-")], f"nor an anonymous volume: {new}"
 
 
 def test_image_that_cannot_be_pulled(env: dict[str, str]) -> None:
