@@ -29,7 +29,7 @@ import requests
 from benchmarks.model import Measurement
 from benchmarks.openmetrics import write_openmetrics
 from benchmarks.stacks import isolated_config, started
-from stackctl.runtime.proc import run
+from stackctl.proc import run
 from stackctl.seeding.catalog import load_scenario
 from stackctl.seeding.generate import PhaseTimeline, Series, advance_all, build_generators, grid
 from stackctl.seeding.remote_write import HEADERS, backfill, encode_write_request, plan_lanes

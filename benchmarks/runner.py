@@ -16,7 +16,7 @@ from benchmarks.figures import Results
 from benchmarks.model import Measurement, Skip
 from stackctl import __version__
 from stackctl.errors import StackctlError
-from stackctl.runtime.proc import run
+from stackctl.proc import run
 
 Log = Callable[[str], None]
 FIGURE_ORDER = (

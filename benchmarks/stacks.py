@@ -17,13 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from stackctl import stack
+from stackctl.stack import orchestrator as stack
 from stackctl.config import Config, load_config
 from stackctl.errors import StackctlError
-from stackctl.ports import free_port
-from stackctl.runtime.proc import run
+from stackctl.state.ports import free_port
+from stackctl.proc import run
 from stackctl.services import SERVICES, with_internal
-from stackctl.state import read_json
+from stackctl.state.dirs import read_json
 
 PROJECT_PREFIX = "bench-"
 PROJECT_LABEL = "io.stackctl.project"  # set by the docker runtime on every container

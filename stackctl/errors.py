@@ -7,6 +7,8 @@ its traceback.
 
 from __future__ import annotations
 
+import errno
+
 
 class StackctlError(Exception):
     """Base of every expected failure. ``exit_code`` is what the CLI exits with."""
@@ -96,3 +98,15 @@ class VerifyError(StackctlError):
 
 class InstallError(StackctlError):
     """Downloading or unpacking a release archive failed."""
+
+def disk_hint(exc: OSError) -> str:
+    """What to try for an OSError met while writing the state dir."""
+    if exc.errno == errno.ENOSPC:
+        return "the disk is full: free some space (docker system prune, old state dirs) and retry"
+    if exc.errno == errno.EDQUOT:
+        return "your disk quota is used up: free some space and retry"
+    if exc.errno == errno.EFBIG:
+        return "a file-size limit stopped the write (ulimit -f): raise it and retry"
+    if exc.errno == errno.EROFS:
+        return "that file system is read-only: point STACKCTL_STATE_DIR (or state_dir in stackctl.yaml) at a writable folder"
+    return "check that the state dir is writable, or set STACKCTL_STATE_DIR (or state_dir in stackctl.yaml) to a writable folder"

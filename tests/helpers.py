@@ -12,7 +12,7 @@ from typing import Mapping
 
 import pytest
 
-from stackctl.ports import free_ports
+from stackctl.state.ports import free_ports
 
 REPO = Path(__file__).resolve().parent.parent
 CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

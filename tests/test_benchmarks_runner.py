@@ -17,7 +17,7 @@ import pytest
 
 from helpers import NATIVE_BINARIES, REPO, docker_ready, require_binaries
 from stackctl.runtime.pids import PidRecord, is_ours
-from stackctl.state import read_json
+from stackctl.state.dirs import read_json
 
 # The contract: these keys, whatever the implementation calls them internally.
 FIGURES = (

@@ -1,0 +1,1 @@
+"""Runtimes as adapters behind one protocol (base.Runtime): DockerRuntime (compose v2 over a per-project rendering) and NativeRuntime (the same definition as local processes, pid records, the native notification sink)."""

@@ -1,7 +1,7 @@
 """The one contract every runtime implements (docker compose, native processes).
 
 A runtime starts, stops and inspects *processes/containers*; readiness probing, rendering,
-locking and cleanup-on-failure live in ``stackctl.stack`` so both runtimes share them.
+locking and cleanup-on-failure live in ``stackctl.stack.orchestrator`` so both runtimes share them.
 """
 
 from __future__ import annotations

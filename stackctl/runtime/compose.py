@@ -10,14 +10,14 @@ from typing import Any, Callable, Iterator
 import yaml
 
 from stackctl.config import Config
-from stackctl.definition import compose_document
+from stackctl.render.definition import compose_document
 from stackctl.errors import EngineError, PortInUseError, ProcessError, StackctlError, StateError
 from stackctl.config import SECRET_ENV
-from stackctl.render import rendered_root, secret_file
+from stackctl.render.configs import rendered_root, secret_file
 from stackctl.runtime.base import RawState
-from stackctl.runtime.proc import Command, last_lines, run, stream_lines
+from stackctl.proc import Command, last_lines, run, stream_lines
 from stackctl.services import SERVICES
-from stackctl.state import read_secret, secret, write_atomic
+from stackctl.state.dirs import read_secret, secret, write_atomic
 
 LABEL = "io.stackctl.project"
 PASSWORD_ENV = "GF_SECURITY_ADMIN_PASSWORD"

@@ -17,31 +17,20 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from stackctl.config import Config
-from stackctl.definition import load_definition
+from stackctl.render.definition import container_path_map, data_dir, load_definition
 from stackctl.errors import BinaryNotFoundError, StackctlError, StateError
-from stackctl.render import path_rewriter, rendered_root
+from stackctl.render.configs import path_rewriter, rendered_root
 from stackctl.runtime import pids
 from stackctl.runtime.base import RawState
-from stackctl.runtime.proc import deferred_interrupts, last_lines, spawn_detached
+from stackctl.proc import deferred_interrupts, last_lines, spawn_detached
 from stackctl.services import SERVICES
-from stackctl.state import disk_hint, ensure_dir, secret, write_atomic
+from stackctl.errors import disk_hint
+from stackctl.state.dirs import ensure_dir, secret, write_atomic
 
 
 log = logging.getLogger("stackctl.native")
 
 
-def data_dir(cfg: Config, volume: str) -> Path:
-    return cfg.state_dir / "data" / volume.removesuffix("-data")
-
-
-def container_path_map(cfg: Config) -> dict[str, Path]:
-    """Every container mount target -> its host path, across all services."""
-    mapping: dict[str, Path] = {}
-    for sdef in load_definition().values():
-        for mount in sdef.mounts:
-            host = data_dir(cfg, mount.source) if mount.named else rendered_root(cfg) / mount.source
-            mapping.setdefault(mount.target, host)
-    return mapping
 
 
 def find_binary(service: str) -> Path | None:
@@ -50,7 +39,7 @@ def find_binary(service: str) -> Path | None:
         if found:
             return Path(found)
     try:
-        from stackctl.install import cached_binary, default_cache_dir
+        from stackctl.install.cache import cached_binary, default_cache_dir
     except ImportError:
         return None
     return cached_binary(service, default_cache_dir())
@@ -126,7 +115,7 @@ class NativeRuntime:
         env = {k: rewrite(v) for k, v in sdef.environment.items()}
         if service == "notify-sink":
             store = data_dir(cfg, "notify-sink") / "notifications.jsonl"
-            return [sys.executable, "-m", "stackctl.notify_sink", "--store", str(store), *listen], env
+            return [sys.executable, "-m", "stackctl.runtime.notify_sink", "--store", str(store), *listen], env
         binary = find_binary(service)
         if binary is None:
             raise missing_binary_error(service)

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Mapping
 
 from stackctl.errors import StateError
-from stackctl.state import disk_hint, read_json, write_json
+from stackctl.errors import disk_hint
+from stackctl.state.dirs import read_json, write_json
 
 OWNER_ENV = "STACKCTL_NATIVE_OWNER"
 SERVICE_ENV = "STACKCTL_NATIVE_SERVICE"

@@ -19,36 +19,22 @@ from pathlib import Path
 from typing import Any
 
 from stackctl.errors import SeedError
-from stackctl.runtime.proc import spawn_detached
-from stackctl.state import write_atomic
-
-MODULE = "stackctl.seeding.daemon"
-
-
-def args_path(state_dir: Path) -> Path:
-    return state_dir / "secrets" / "seed-args.json"
+from stackctl.proc import spawn_detached
+from stackctl.state.dirs import write_atomic
+from stackctl.state.seeder import (  # noqa: F401  (the record lives in state/)
+    MODULE, _write_status, args_path, is_our_seeder, log_path, read_status, status_path, stop,
+)
 
 
-def status_path(state_dir: Path) -> Path:
-    return state_dir / "seed.json"
 
 
-def log_path(state_dir: Path) -> Path:
-    return state_dir / "seed.log"
 
 
-def _write_status(state_dir: Path, data: dict[str, Any]) -> None:
-    tmp = status_path(state_dir).with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    tmp.replace(status_path(state_dir))  # atomic: `seed status` never reads half a file
 
 
-def is_our_seeder(pid: int) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return MODULE.encode() in cmdline
+
+
+
 
 
 def start(state_dir: Path, args: dict[str, Any]) -> int:
@@ -91,32 +77,8 @@ def record_foreground(state_dir: Path, scenario: str, report: Any = None) -> Non
     _write_status(state_dir, data)
 
 
-def read_status(state_dir: Path) -> dict[str, Any]:
-    """The status file plus ``running`` (pid alive and still our seeder)."""
-    try:
-        data = json.loads(status_path(state_dir).read_text())
-    except (OSError, ValueError):
-        return {"running": False, "state": "not started"}
-    data["running"] = bool(data.get("pid")) and is_our_seeder(int(data["pid"]))
-    if not data["running"] and data.get("state") in ("starting", "running"):
-        data["state"] = "dead"
-    return data
 
 
-def stop(state_dir: Path, timeout: float = 10.0) -> dict[str, Any]:
-    """Stop the detached seeder; the result's ``stopped`` says whether one was really signalled."""
-    data = read_status(state_dir)
-    if not data["running"] or data.get("foreground"):
-        return {**data, "stopped": False}
-    pid = int(data["pid"])
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and is_our_seeder(pid):
-        time.sleep(0.1)
-    if is_our_seeder(pid):
-        raise SeedError(f"the seeder (pid {pid}) did not stop within {timeout:.0f}s",
-                        hint=f"see {log_path(state_dir)}; kill -9 {pid} if it hangs")
-    return {**read_status(state_dir), "stopped": True}
 
 
 def _run(state_dir: Path, args: dict[str, Any]) -> int:

@@ -20,7 +20,7 @@ def resolve_targets(cfg: Any | None, prometheus_url: str | None = None, loki_url
     """``cfg`` is the lead's Config (None: only the explicit URLs)."""
     urls: dict[str, str] = {}
     if cfg is not None:
-        from stackctl.stack import service_urls
+        from stackctl.stack.orchestrator import service_urls
 
         urls = service_urls(cfg)
     redis = redis_url or urls.get("redis")

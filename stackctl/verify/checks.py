@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Literal
 
 from stackctl.verify import promql
 from stackctl.verify.client import Loki, Prometheus, QueryOutcome
-from stackctl.verify.dashboards import Dashboard, Panel, Target
+from stackctl.dashboards.panels import Dashboard, Panel, Target
 
 Status = Literal["populated", "empty", "error", "skipped", "ok"]
 FAILING = ("empty", "error")

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
-from stackctl.state import write_atomic
+from stackctl.state.dirs import write_atomic
 from stackctl.verify.checks import CheckResult
 
 SUITE_NAMES = {"rules": "rules", "metric": "metrics", "alert": "alerts"}

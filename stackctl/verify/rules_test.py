@@ -15,8 +15,7 @@ from pathlib import Path
 from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.errors import ProcessError, VerifyError
-from stackctl.runtime import proc
-
+from stackctl import proc
 TIMEOUT = 300.0
 MOUNT = "/stackctl-prometheus"
 

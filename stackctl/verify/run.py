@@ -11,8 +11,9 @@ from typing import Any, Callable
 from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.errors import UsageError
-from stackctl.render import rendered_root
-from stackctl.verify import checks, dashboards
+from stackctl.render.configs import rendered_root
+from stackctl.dashboards import panels as dashboards
+from stackctl.verify import checks
 from stackctl.verify.checks import CheckResult
 from stackctl.verify.client import Loki, Prometheus
 
@@ -73,7 +74,7 @@ def load_dashboards(cfg: Config, extra: tuple[Path, ...], now: float, packs: tup
 def _loki(cfg: Config, url: str | None) -> tuple[Loki | None, str]:
     """The Loki to query, or None and why LogQL targets are skipped."""
     if url is None:
-        from stackctl.stack import stack_services
+        from stackctl.stack.orchestrator import stack_services
 
         if "loki" not in stack_services(cfg):
             return None, "Loki is not part of this stack (LogQL targets not checked)"

@@ -27,8 +27,8 @@ from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from helpers import STANDIN_IMAGES, isolated_env, require_binaries, require_docker, stackctl
 from stackctl.errors import ConfigError
-from stackctl.ports import free_port, port_free
-from stackctl.rules_check import check_rule_files
+from stackctl.state.ports import free_port, port_free
+from stackctl.byo.rules_check import check_rule_files
 
 GOOD_RULES = """\
 groups:
@@ -300,8 +300,7 @@ def test_missing_folder_is_an_error(native_env: dict[str, str], tmp_path: Path) 
 
 
 def _up_checks_rules() -> bool:
-    from stackctl import stack
-
+    from stackctl.stack import orchestrator as stack
     return "check_config_rules" in inspect.getsource(stack) or "check_rule_files" in inspect.getsource(stack)
 
 
@@ -314,7 +313,7 @@ def test_rule_file_promtool_rejects(native_env: dict[str, str], tmp_path: Path) 
     assert f"{rule_file}: 5:" in caught.value.message and "unclosed left parenthesis" in caught.value.message
     assert caught.value.hint
     if not _up_checks_rules():
-        pytest.skip("stack.up does not call stackctl.rules_check yet (lead: wire check_config_rules before start)")
+        pytest.skip("stack.up does not call stackctl.byo.rules_check yet (lead: wire check_config_rules before start)")
     assert_fails_and_nothing_started(native_env, repo, str(rule_file), "unclosed left parenthesis")
 
 

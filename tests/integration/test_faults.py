@@ -21,7 +21,7 @@ import redis
 import requests
 
 from helpers import REPO, fake_binary, isolated_env, require_binaries, require_docker, skip_or_fail, stackctl
-from stackctl.ports import free_port
+from stackctl.state.ports import free_port
 from stackctl.runtime.pids import OWNER_ENV
 from stackctl.seeding.remote_write import RemoteWriter, encode_labels, encode_write_request
 

@@ -23,8 +23,8 @@ import yaml
 from stackctl.assets import asset_path
 from stackctl.config import load_config
 from stackctl.packs import PACKS, Pack, dashboard_queries, resolve_variables
-from stackctl.render import render
-from stackctl.testing import TestStack
+from stackctl.render.configs import render
+from stackctl.testing.stack import TestStack
 
 pytestmark = pytest.mark.native
 

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from helpers import REPO, require_binaries
 
-from stackctl import stack
+from stackctl.stack import orchestrator as stack
 from stackctl.runtime import pids
 from stackctl.seeding.catalog import load_scenario
 from stackctl.seeding.engine import Clock, SeedReport, SeedTargets, seed
-from stackctl.testing import TestStack
+from stackctl.testing.stack import TestStack
 
 pytestmark = [pytest.mark.native, pytest.mark.promise("R1")]
 CATALOG = REPO / "fixtures" / "scenarios"

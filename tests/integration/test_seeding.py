@@ -22,8 +22,8 @@ from stackctl.seeding import daemon
 from stackctl.seeding.engine import Clock, SeedTargets, seed
 
 from helpers import REPO, require_binaries
-from stackctl.ports import free_port
-from stackctl.testing import TestStack
+from stackctl.state.ports import free_port
+from stackctl.testing.stack import TestStack
 
 pytestmark = pytest.mark.native
 CATALOG = REPO / "fixtures" / "scenarios"

@@ -12,7 +12,7 @@ import pytest
 
 from helpers import isolated_env, require_binaries, stackctl
 from stackctl.config import load_config
-from stackctl.render import render
+from stackctl.render.configs import render
 
 SINK = "http://notify-sink:9097/cgi-bin/notify"
 EXTRA = f"""

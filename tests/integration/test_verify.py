@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from helpers import isolated_env, require_binaries, require_docker, stackctl
-from stackctl import stack
+from stackctl.stack import orchestrator as stack
 from stackctl.config import Config, load_config
 from stackctl.verify.rules_test import run_rule_tests
 

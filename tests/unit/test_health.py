@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from stackctl.health import ProbeResult, wait_healthy
+from stackctl.state.health import ProbeResult, wait_healthy
 
 
 @dataclass

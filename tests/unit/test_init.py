@@ -13,8 +13,8 @@ from prometheus_client import CollectorRegistry, Counter, start_http_server
 from helpers import stackctl
 from stackctl.config import load_config
 from stackctl.errors import UsageError
-from stackctl.init import find_dashboard_dirs, find_rule_paths, init_config, probe_metrics
-from stackctl.ports import free_port
+from stackctl.byo.init import find_dashboard_dirs, find_rule_paths, init_config, probe_metrics
+from stackctl.state.ports import free_port
 
 RULES = "groups:\n  - name: app\n    rules:\n      - record: app:up:sum\n        expr: sum(up)\n"
 DASHBOARD = json.dumps({"title": "d", "panels": []})

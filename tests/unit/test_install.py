@@ -18,7 +18,7 @@ from typing import Iterator
 import pytest
 from typer.testing import CliRunner
 
-from stackctl import install as inst
+from stackctl.install import cache as inst
 from stackctl.errors import InstallError, UsageError
 
 PLAT = ("linux", "amd64")  # fixed so the archive layout is the same on every test machine

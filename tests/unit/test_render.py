@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from stackctl.config import ScrapeTarget, load_config
-from stackctl.dashboards import resolve_inputs
+from stackctl.dashboards.files import resolve_inputs
 from stackctl.errors import ConfigError
-from stackctl.render import path_rewriter, render, scrape_config
+from stackctl.render.configs import path_rewriter, render, scrape_config
 from stackctl.runtime.compose import render_compose
 from stackctl.runtime.native import NativeRuntime, container_path_map
 
@@ -119,7 +119,7 @@ def test_for_sharing_unknown_datasource_type() -> None:
 
 @pytest.mark.promise("B5")
 def test_user_dashboard_not_json(tmp_path: Path) -> None:
-    from stackctl.dashboards import prepare_user_dashboard
+    from stackctl.dashboards.files import prepare_user_dashboard
 
     bad = tmp_path / "bad.json"
     bad.write_text('{\n  "panels": [\n    oops\n]}')

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from stackctl.targets import TargetInfo, _info, target_hint
+from stackctl.byo.targets import TargetInfo, _info, target_hint
 
 NOW = datetime(2025, 5, 1, 12, 0, 10, tzinfo=timezone.utc)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import typer
 
-from stackctl import stack
+from stackctl.stack import orchestrator as stack
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, JsonOpt, ProjectOpt, RuntimeOpt, ServicesOpt, config_from
 

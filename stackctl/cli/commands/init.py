@@ -6,7 +6,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from stackctl.cli import console
-from stackctl.init import init_config
+from stackctl.byo.init import init_config
 
 ScrapeOpt = Annotated[Optional[List[str]], typer.Option("--scrape", help="Your app's metrics endpoint as HOST:PORT, e.g. localhost:8000 (repeatable).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing stackctl.yaml.")]

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from stackctl import install as core
+from stackctl.install import cache as core
 from stackctl.cli import console
 from stackctl.errors import InstallError, StackctlError, UsageError
 

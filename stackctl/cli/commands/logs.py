@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from stackctl import stack
+from stackctl.stack import orchestrator as stack
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, ProjectOpt, RuntimeOpt, config_from
 

@@ -4,7 +4,7 @@ import typer
 
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, JsonOpt, ProjectOpt, RuntimeOpt, config_from
-from stackctl.targets import TargetInfo, fetch_targets
+from stackctl.byo.targets import TargetInfo, fetch_targets
 
 
 def _ago(target: TargetInfo) -> str:

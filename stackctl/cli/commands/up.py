@@ -5,10 +5,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from stackctl import stack
+from stackctl.stack import orchestrator as stack
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, ProjectOpt, RuntimeOpt, ServicesOpt, config_from
-from stackctl.health import Progress
+from stackctl.state.health import Progress
 from stackctl.seeding.catalog import load_scenario
 from stackctl.seeding.background import start_background_seeder
 

@@ -19,12 +19,13 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
-from stackctl import dashboards as dash
+from stackctl.dashboards import files as dash
 from stackctl.assets import asset_path
+from stackctl.render.definition import container_path_map, rendered_root
 from stackctl.config import Config
 from stackctl.errors import ConfigError
 from stackctl.services import SERVICES, with_internal
-from stackctl.state import ensure_dir, write_atomic
+from stackctl.state.dirs import ensure_dir, write_atomic
 
 TEXT_SUFFIXES = {".yml", ".yaml", ".json"}
 
@@ -33,10 +34,6 @@ TEXT_SUFFIXES = {".yml", ".yaml", ".json"}
 class RenderedTree:
     root: Path
     files: tuple[Path, ...]
-
-
-def rendered_root(cfg: Config) -> Path:
-    return cfg.state_dir / "rendered"
 
 
 def connect_host(cfg: Config) -> str:
@@ -207,7 +204,6 @@ def _providers(path: Path, pack_dirs: set[str], user_dirs: list[str]) -> bytes:
 
 def native_rewriter(cfg: Config) -> Callable[[str], str]:
     """Rewrite ``<service>:<container port>`` to the host address, and container paths to host paths."""
-    from stackctl.runtime.native import container_path_map
 
     host = connect_host(cfg)
     hosts = [(re.compile(rf"(?<![\w.-]){re.escape(name)}:{spec.container_port}\b"), f"{host}:{cfg.port(name)}")

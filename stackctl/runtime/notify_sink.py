@@ -72,7 +72,7 @@ def serve(bind: str, port: int, store: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m stackctl.notify_sink")
+    parser = argparse.ArgumentParser(prog="python -m stackctl.runtime.notify_sink")
     parser.add_argument("--bind", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9097)
     parser.add_argument("--store", type=Path, required=True)

@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 
 from stackctl.config import Config
 from stackctl.errors import ConfigError, ProcessError
-from stackctl.runtime.proc import Command, run
+from stackctl.proc import Command, run
 
 RULE_SUFFIXES = (".yml", ".yaml")
 CONTAINER_DIR = "/rules"

@@ -27,8 +27,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from stackctl.archives import extract
-from stackctl.releases import ARCH_NAMES, OS_NAMES, NOT_DISTRIBUTED, RELEASES, PlatformKey, Release
+from stackctl.install.archives import extract
+from stackctl.install.releases import ARCH_NAMES, OS_NAMES, NOT_DISTRIBUTED, RELEASES, PlatformKey, Release
 from stackctl.errors import InstallError, UsageError
 from stackctl.yamlfile import suggest
 

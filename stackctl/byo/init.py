@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from stackctl.config import CONFIG_FILENAME, FileModel, ScrapeTarget
 from stackctl.errors import ConfigError, UsageError
-from stackctl.state import write_atomic
+from stackctl.state.dirs import write_atomic
 from stackctl.yamlfile import parse_yaml, validate
 
 MAX_DEPTH = 6  # deep enough for infra/observability/grafana/dashboards/<team>, cheap on big repos

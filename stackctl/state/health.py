@@ -16,7 +16,7 @@ from typing import Callable, Mapping, Protocol
 
 import requests
 
-log = logging.getLogger("stackctl.health")
+log = logging.getLogger("stackctl.state.health")
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ import requests
 
 from stackctl.config import Config
 from stackctl.errors import StackctlError
-from stackctl.render import scrape_config
-from stackctl.state import read_json
+from stackctl.render.configs import scrape_config
+from stackctl.state.dirs import read_json
 
 NEVER = "0001-01-01T00:00:00Z"  # Prometheus' lastScrape before the first scrape
 

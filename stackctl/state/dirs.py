@@ -25,9 +25,9 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Iterator
 
-from stackctl.errors import LockedError, StateError
+from stackctl.errors import disk_hint, LockedError, StateError
 
-log = logging.getLogger("stackctl.state")
+log = logging.getLogger("stackctl.state.dirs")
 
 
 def ensure_dir(path: Path, mode: int = 0o755) -> Path:
@@ -47,17 +47,6 @@ def _why(path: Path, exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def disk_hint(exc: OSError) -> str:
-    """What to try for an OSError met while writing the state dir."""
-    if exc.errno == errno.ENOSPC:
-        return "the disk is full: free some space (docker system prune, old state dirs) and retry"
-    if exc.errno == errno.EDQUOT:
-        return "your disk quota is used up: free some space and retry"
-    if exc.errno == errno.EFBIG:
-        return "a file-size limit stopped the write (ulimit -f): raise it and retry"
-    if exc.errno == errno.EROFS:
-        return "that file system is read-only: point STACKCTL_STATE_DIR (or state_dir in stackctl.yaml) at a writable folder"
-    return "check that the state dir is writable, or set STACKCTL_STATE_DIR (or state_dir in stackctl.yaml) to a writable folder"
 
 
 def write_atomic(path: Path, data: str | bytes, mode: int = 0o644) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from stackctl.assets import asset_path
+from stackctl.config import Config
 
 _VAR_RE = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
 
@@ -94,3 +95,20 @@ def load_definition() -> dict[str, ServiceDef]:
 def compose_document() -> dict[str, Any]:
     """A fresh copy of the whole compose document."""
     return yaml.safe_load(asset_path("compose", "docker-compose.yml").read_text(encoding="utf-8"))
+
+def data_dir(cfg: Config, volume: str) -> Path:
+    return cfg.state_dir / "data" / volume.removesuffix("-data")
+
+
+def container_path_map(cfg: Config) -> dict[str, Path]:
+    """Every container mount target -> its host path, across all services."""
+    mapping: dict[str, Path] = {}
+    for sdef in load_definition().values():
+        for mount in sdef.mounts:
+            host = data_dir(cfg, mount.source) if mount.named else rendered_root(cfg) / mount.source
+            mapping.setdefault(mount.target, host)
+    return mapping
+
+
+def rendered_root(cfg: Config) -> Path:
+    return cfg.state_dir / "rendered"

@@ -19,10 +19,10 @@ from typing import Any, Callable, Iterable, Mapping
 
 import requests
 
-from stackctl import stack
+from stackctl.stack import orchestrator as stack
 from stackctl.config import Config, ScrapeTarget, load_config
 from stackctl.errors import PortInUseError, StackctlError, UsageError
-from stackctl.ports import free_ports
+from stackctl.state.ports import free_ports
 from stackctl.services import SERVICES, USER_SERVICES, with_internal
 
 _COMPARISON = re.compile(r"^(?P<lhs>.*?)\s*(?:>|<|>=|<=|==|!=)\s*(?:bool\s+)?[-+0-9.eE]+\s*$", re.S)

@@ -19,16 +19,17 @@ import requests
 
 from stackctl.config import Config
 from stackctl.errors import EngineError, PortInUseError, ServiceUnhealthyError, StackctlError, UsageError
-from stackctl.health import HttpProbe, Probe, Progress, RedisProbe, wait_healthy
-from stackctl.ports import port_free, port_holder
-from stackctl.render import connect_host, render
-from stackctl.rules_check import check_config_rules
+from stackctl.state.health import HttpProbe, Probe, Progress, RedisProbe, wait_healthy
+from stackctl.state.ports import port_free, port_holder
+from stackctl.render.configs import connect_host, render
+from stackctl.byo.rules_check import check_config_rules
 from stackctl.runtime.base import RawState, Runtime
-from stackctl.runtime.proc import deferred_interrupts
+from stackctl.proc import deferred_interrupts
 from stackctl.services import SERVICES, with_internal
-from stackctl.state import ensure_dir, project_lock, read_json, write_json
+from stackctl.state import seeder
+from stackctl.state.dirs import ensure_dir, project_lock, read_json, write_json
 
-log = logging.getLogger("stackctl.stack")
+log = logging.getLogger("stackctl.stack.orchestrator")
 ProgressFn = Callable[[list[Progress]], None]
 
 
@@ -288,9 +289,7 @@ def down(cfg: Config, volumes: bool = False) -> list[str]:
     ensure_dir(cfg.state_dir)
     with project_lock(cfg.state_dir, wait=30, what="down"):
         stopped: list[str] = []
-        from stackctl.seeding import daemon
-
-        if daemon.stop(cfg.state_dir)["stopped"]:
+        if seeder.stop(cfg.state_dir)["stopped"]:
             stopped.append("seeder")
         for runtime in _runtimes_for_down(cfg):
             stopped += runtime.stop(cfg, None, volumes)
@@ -346,7 +345,7 @@ def logs(cfg: Config, service: str, tail: int = 100, follow: bool = False) -> It
 
 def credentials(cfg: Config) -> dict[str, dict[str, str]]:
     """Logins of the stack's services (shown only on request: `stackctl urls --show-password`)."""
-    from stackctl.state import secret
+    from stackctl.state.dirs import secret
 
     out = {"grafana": {"user": "admin", "password": secret(cfg.state_dir, "grafana_admin_password")}}
     if cfg.redis_password:

@@ -15,7 +15,7 @@ from typing import Iterator
 import pytest
 
 from stackctl.errors import StackctlError
-from stackctl.testing import TestStack
+from stackctl.testing.stack import TestStack
 
 _LEFT_OUT_KEY = pytest.StashKey[list[str]]()
 

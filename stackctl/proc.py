@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 from stackctl.errors import ProcessError, StateError
-from stackctl.state import disk_hint
+from stackctl.errors import disk_hint
 
 log = logging.getLogger("stackctl.proc")
 

@@ -1,0 +1,1 @@
+"""The effective configuration files of a stack (Prometheus, Alertmanager, Grafana, Loki) and the compose definition they are rendered from, written under <state dir>/rendered. Knows nothing of how services are started."""
