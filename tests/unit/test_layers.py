@@ -12,7 +12,7 @@ PKG = Path(__file__).resolve().parents[2] / "stackctl"
 
 # Lowest first. Foundation modules are ordered among themselves too.
 FOUNDATION = ["errors", "yamlfile", "assets", "proc", "services", "packs", "config"]
-LAYERS = ["state", "dashboards", "render", "install", "runtime", "byo", "stack", "seeding",
+LAYERS = ["state", "query", "dashboards", "render", "install", "runtime", "byo", "stack", "seeding",
           "verify", "report", "export", "testing", "cli"]
 RANK = {name: i for i, name in enumerate(FOUNDATION + LAYERS)}
 
