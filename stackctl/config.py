@@ -73,6 +73,8 @@ class FileModel(BaseModel):
     alertmanager: AlertmanagerSection | None = None
     grafana_anonymous: bool | None = None
     redis_password_env: str | None = None
+    install: bool | None = None  # native runtime: obtain missing server binaries by itself
+    release_mirror: str | None = None  # base URL serving upstream's release paths
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class Config:
     rules: tuple[Path, ...] = ()
     alertmanager: AlertmanagerSection | None = None
     grafana_anonymous: bool = False
+    install: bool = True
+    release_mirror: str | None = None
     redis_password: str | None = field(default=None, repr=False)
     external_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # receiver -> secret
     config_file: Path | None = None
@@ -118,6 +122,8 @@ class Config:
             "timeout": self.timeout,
             "packs": list(self.packs) if self.packs is not None else "all",
             "config_file": str(self.config_file) if self.config_file else None,
+            "install": self.install,
+            "release_mirror": self.release_mirror,
             "redis_password": "set" if self.redis_password else "not set",
             "external_receivers": {name: f"active ({SECRET_ENV[name]} is set)" if name in self.external_secrets
                                    else f"off (set {SECRET_ENV[name]})" for name in SECRET_ENV},
@@ -211,10 +217,12 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
     layer: dict[str, Any] = {}
     simple = {"STACKCTL_PROJECT": "project", "STACKCTL_RUNTIME": "runtime", "STACKCTL_BIND": "bind",
               "STACKCTL_STATE_DIR": "state_dir", "STACKCTL_TIMEOUT": "timeout", "STACKCTL_SERVICES": "services",
-              "STACKCTL_PACKS": "packs"}
+              "STACKCTL_PACKS": "packs", "STACKCTL_RELEASE_MIRROR": "release_mirror"}
     for var, key in simple.items():
         if env.get(var, "") != "":
             layer[key] = (env[var], f"env {var}")
+    if env.get("STACKCTL_NO_INSTALL", "").strip().lower() not in ("", "0", "false", "no", "off"):
+        layer["install"] = (False, "env STACKCTL_NO_INSTALL")
     for prefix, key in (("STACKCTL_PORT_", "ports"), ("STACKCTL_IMAGE_", "images")):
         for var, value in env.items():
             if var.startswith(prefix) and value != "":
@@ -226,7 +234,7 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
 def _file_layer(model: FileModel, path: Path) -> dict[str, Any]:
     src = f"{path.name}"
     layer: dict[str, Any] = {}
-    for key in ("project", "runtime", "services", "bind", "state_dir", "timeout", "packs"):
+    for key in ("project", "runtime", "services", "bind", "state_dir", "timeout", "packs", "install", "release_mirror"):
         value = getattr(model, key)
         if value is not None:
             layer[key] = (value, src)
@@ -318,6 +326,10 @@ def _build(merged: dict[str, Any], model: FileModel, path: Path | None, env: Map
     packs_raw = _pick(merged, "packs", None, sources)
     packs = tuple(_list_value(packs_raw)) if packs_raw is not None else None
     _check_packs(packs, sources["packs"])
+    install = _pick(merged, "install", True, sources)
+    if not isinstance(install, bool):
+        raise ConfigError(f"{sources['install']}: install must be true or false, got {install!r}")
+    mirror = _pick(merged, "release_mirror", None, sources)
     base = path.parent if path else Path.cwd()
     password_env = model.redis_password_env or "STACKCTL_REDIS_PASSWORD"
     return Config(
@@ -327,6 +339,7 @@ def _build(merged: dict[str, Any], model: FileModel, path: Path | None, env: Map
         dashboards=_resolve_paths(model.dashboards, base, "dashboards", path) if path else (),
         rules=_resolve_paths(model.rules, base, "rules", path) if path else (),
         alertmanager=model.alertmanager, grafana_anonymous=bool(model.grafana_anonymous),
+        install=install, release_mirror=str(mirror) if mirror else None,
         redis_password=env.get(password_env) or None, config_file=path, sources=sources,
         external_secrets={name: env[var] for name, var in SECRET_ENV.items() if env.get(var)},
     )
