@@ -25,6 +25,9 @@ from stackctl.runtime.base import RawState
 from stackctl.proc import deferred_interrupts, last_lines, spawn_detached
 from stackctl.services import SERVICES
 from stackctl.errors import disk_hint
+from stackctl.install import store
+from stackctl.install.cache import default_cache_dir
+from stackctl.install.obtain import ways
 from stackctl.state.dirs import ensure_dir, secret, write_atomic
 
 
@@ -34,26 +37,28 @@ log = logging.getLogger("stackctl.native")
 
 
 def find_binary(service: str) -> Path | None:
+    """PATH first (the user's own install wins), then stackctl's verified binary cache."""
+    found = _find(service)
+    return found[0] if found else None
+
+
+def _find(service: str) -> tuple[Path, dict[str, str]] | None:
+    """The executable and the extra environment it needs (the cache's unpacked libraries)."""
     for name in SERVICES[service].binaries:
-        found = shutil.which(name)
-        if found:
-            return Path(found)
-    try:
-        from stackctl.install.cache import cached_binary, default_cache_dir
-    except ImportError:
-        return None
-    return cached_binary(service, default_cache_dir())
+        on_path = shutil.which(name)
+        if on_path:
+            return Path(on_path), {}
+    cached = store.usable(service, default_cache_dir())
+    return (cached.binary, cached.env()) if cached is not None and cached.binary is not None else None
 
 
-def missing_binary_error(service: str) -> BinaryNotFoundError:
+def missing_binary_error(service: str, cfg: Config | None = None) -> BinaryNotFoundError:
     spec = SERVICES[service]
-    ways = [f"`stackctl install {service}`"]
-    if spec.apt_package:
-        ways.append(f"the Debian/Ubuntu package `{spec.apt_package}` (apt-get install {spec.apt_package})")
-    ways.append(f"leave it out: --services without {service}")
+    off = cfg is not None and not cfg.install
+    why = f" (automatic download is off: {cfg.sources.get('install', 'config')})" if off and cfg is not None else ""
     return BinaryNotFoundError(
-        f"no {spec.title} binary for the native runtime: looked for {', '.join(spec.binaries)} on PATH and in stackctl's cache",
-        hint="get it with " + ", or ".join(ways),
+        f"no {spec.title} binary for the native runtime: looked for {', '.join(spec.binaries)} on PATH and in stackctl's cache {default_cache_dir()}{why}",
+        hint="get it with " + "; ".join(ways(service)) + ("; or drop --no-install / STACKCTL_NO_INSTALL / install: false so `up` fetches it" if off else ""),
     )
 
 
@@ -72,7 +77,7 @@ class NativeRuntime:
 
     # -- contract --------------------------------------------------------------------------
     def missing(self, cfg: Config, services: tuple[str, ...], on_message: Callable[[str], None] = lambda _m: None) -> dict[str, StackctlError]:
-        return {s: missing_binary_error(s) for s in services if s != "notify-sink" and find_binary(s) is None}
+        return {s: missing_binary_error(s, cfg) for s in services if s != "notify-sink" and find_binary(s) is None}
 
     def prepare(self, cfg: Config, services: tuple[str, ...]) -> None:
         for error in self.missing(cfg, services).values():
@@ -116,9 +121,11 @@ class NativeRuntime:
         if service == "notify-sink":
             store = data_dir(cfg, "notify-sink") / "notifications.jsonl"
             return [sys.executable, "-m", "stackctl.runtime.notify_sink", "--store", str(store), *listen], env
-        binary = find_binary(service)
-        if binary is None:
-            raise missing_binary_error(service)
+        found = _find(service)
+        if found is None:
+            raise missing_binary_error(service, cfg)
+        binary, needs = found
+        env.update(needs)
         args = [rewrite(a) for a in sdef.argv_tail()]
         if service == "grafana":
             return self._grafana(cfg, binary, env)
