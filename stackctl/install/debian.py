@@ -37,11 +37,14 @@ class DebSource:
     packages: tuple[str, ...]  # the first holds the service; the others hold what it runs
     binary: str  # path inside the unpacked tree
     tools: tuple[str, ...] = ()
+    # An asset directory the distribution compiled in as an absolute path (see _relocate).
+    assets: str | None = None
 
 
 DEBIAN: dict[str, DebSource] = {
     "prometheus": DebSource(("prometheus",), "usr/bin/prometheus", ("usr/bin/promtool",)),
-    "alertmanager": DebSource(("prometheus-alertmanager",), "usr/bin/prometheus-alertmanager", ("usr/bin/amtool",)),
+    "alertmanager": DebSource(("prometheus-alertmanager",), "usr/bin/prometheus-alertmanager", ("usr/bin/amtool",),
+                              assets="usr/share/prometheus/alertmanager"),  # default.tmpl, without which it exits
     "pushgateway": DebSource(("prometheus-pushgateway",), "usr/bin/prometheus-pushgateway"),
     # /usr/bin/redis-server (package redis-server) is a link to redis-check-rdb, which
     # redis-tools holds: both are needed.
@@ -85,6 +88,8 @@ class Apt:
         self.state = state
         self.timeout = timeout
         self.opts = ["-o", f"Dir::State::Lists={state / 'lists'}", "-o", f"Dir::Cache={state / 'cache'}",
+                     # small: compressed lists, no translations, no source-package cache
+                     "-o", "Acquire::GzipIndexes=true", "-o", "Acquire::Languages=none", "-o", "Dir::Cache::srcpkgcache=",
                      "-o", "APT::Get::AllowUnauthenticated=false", "-q"]
 
     def _run(self, tool: str, *args: str, cwd: Path | None = None, check: bool = True) -> str:
@@ -140,6 +145,8 @@ class Apt:
             if m:
                 name, version = _name_version(m.group(2))
                 debs.append(Deb(name, version, m.group(1), m.group(2), int(m.group(3)), m.group(4)))
+        order = {name: i for i, name in enumerate(packages)}
+        debs.sort(key=lambda d: order.get(d.name, len(order)))  # apt prints them in its own order
         if len(debs) != len(packages):
             raise InstallError(f"apt-get download --print-uris gave {len(debs)} of {len(packages)} packages ({', '.join(packages)})",
                                hint="the package index may lack sha256 sums; run the command again")
@@ -213,6 +220,8 @@ def _fetch_and_unpack(apt: Apt, service: str, source: DebSource, debs: list[Deb]
         assert staging is not None
         for path in files:
             run(["dpkg-deb", "-x", str(path), str(staging)], timeout=300)
+        if source.assets:
+            _relocate(staging, source)
         version_line = _check_runs(staging, source, service)
         _write_marker(staging, service, source, debs, version_line)
         store.commit(staging, final, store.DEB_MARKER)
@@ -225,6 +234,27 @@ def _fetch_and_unpack(apt: Apt, service: str, source: DebSource, debs: list[Deb]
     if found is None or not found.usable:
         raise InstallError(f"the unpacked {service} in {final} is not usable: {found.problem if found else 'no marker'}")
     return found
+
+
+def _relocate(root: Path, source: DebSource) -> None:
+    """Point a compiled-in ``/usr/share/...`` asset path at the working directory.
+
+    Debian builds Alertmanager to read its templates from /usr/share/prometheus/alertmanager,
+    which exists only after a system-wide install. The path is rewritten in the cached copy to
+    a string of the same length that means "the working directory" (``.`` and slashes: Go
+    stores string lengths apart from the bytes, so nothing else moves), and the native runtime
+    starts the process from the unpacked asset directory (the marker's ``cwd``). Every other
+    path it is given is absolute.
+    """
+    assert source.assets is not None
+    binary = store._inside(root, source.binary)
+    if binary is None or not (root / source.assets).is_dir():
+        return  # _check_runs names the missing binary
+    old = ("/" + source.assets).encode()
+    new = b"." + b"/" * (len(old) - 1)
+    data = binary.read_bytes()
+    if old in data:
+        binary.write_bytes(data.replace(old, new))
 
 
 def lib_dirs(root: Path) -> list[str]:
@@ -241,14 +271,13 @@ def lib_dirs(root: Path) -> list[str]:
 
 
 def _check_runs(root: Path, source: DebSource, service: str) -> str:
-    binary = store._inside(root, source.binary)
-    if binary is None:
+    if store._inside(root, source.binary) is None:
         raise InstallError(f"the Debian package {source.packages[0]} holds no {source.binary}",
                            hint="the distribution may have renamed it; install the package with apt-get instead")
     libs = [str(root / d) for d in lib_dirs(root)]
     env = {"LD_LIBRARY_PATH": os.pathsep.join(libs)} if libs else None
     try:
-        result = run([str(binary), "--version"], timeout=30, env=env)
+        result = run([str(root / source.binary), "--version"], timeout=30, env=env, cwd=root / source.assets if source.assets else None)
     except ProcessError as exc:
         raise InstallError(f"the unpacked {service} does not run: {exc.message}",
                            hint="it may need a library the machine lacks; install the package with apt-get instead") from exc
@@ -270,6 +299,7 @@ def _write_marker(root: Path, service: str, source: DebSource, debs: list[Deb], 
         "binary": source.binary,
         "executables": executables,
         "lib_dirs": lib_dirs(root),
+        "cwd": source.assets,  # where the runtime starts it (see _relocate)
         "packages": [{"name": d.name, "version": d.version, "uri": d.uri, "sha256": d.sha256} for d in debs],
         "installed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -58,7 +58,7 @@ def _release_attempt(service: str, cache_dir: Path, mirror: str | None, attempts
     url = cache.rebase_url(release.url(key), mirror) if mirror else release.url(key)
     host = urlsplit(url).netloc
     if host in attempts.unreachable:
-        raise InstallError(f"release archive {service} {release.version}: {host} did not answer (tried before)")
+        raise InstallError(f"{host} did not answer (tried for an earlier service)")
     report("downloading", f"release {release.version} from {host}", 0, None)
     try:
         cache.install(service, cache_dir=cache_dir, base_url=mirror, timeout=RELEASE_TIMEOUT,
@@ -69,7 +69,7 @@ def _release_attempt(service: str, cache_dir: Path, mirror: str | None, attempts
         raise
     found = store.usable(service, cache_dir)
     if found is None or found.source != "release":
-        raise InstallError(f"release archive {service} {release.version}: installed but not usable")
+        raise InstallError(f"{service} {release.version} was unpacked but is not usable")
     return found
 
 
@@ -119,8 +119,6 @@ def ways(service: str) -> list[str]:
         out.append(f"`stackctl install {service}` (the official release; --mirror URL if its host is blocked)")
     if service in debian.DEBIAN:
         out.append(f"`apt-get install {spec.apt_package}` as root (it also starts a system service; stop it)")
-    elif service in debian.NOT_IN_DEBIAN:
-        out.append(f"not from Debian/Ubuntu: {debian.NOT_IN_DEBIAN[service]}")
     out.append(f"put {' or '.join(spec.binaries)} on PATH")
     out.append("use --runtime docker (compose pulls the image)")
     out.append(f"leave it out: --services without {service}")

@@ -45,6 +45,7 @@ class Installed:
     lib_dirs: tuple[Path, ...] = ()
     origin: str = ""  # the archive URL, or the Debian packages with versions
     problem: str | None = None
+    cwd: Path | None = None  # the working directory the executable must start in
 
     @property
     def usable(self) -> bool:
@@ -144,7 +145,8 @@ def _debian(root: Path, record: dict[str, object]) -> Installed:
     libs = tuple(root / str(d) for d in record.get("lib_dirs", []) or [] if isinstance(d, str))  # type: ignore[union-attr]
     packages = record.get("packages", []) or []
     origin = ", ".join(f"{p['name']} {p['version']}" for p in packages if isinstance(p, dict))  # type: ignore[union-attr]
-    return Installed(root.name, service, "debian", version, root, binary, tools, libs, origin, problem)
+    cwd = root / str(record["cwd"]) if isinstance(record.get("cwd"), str) else None
+    return Installed(root.name, service, "debian", version, root, binary, tools, libs, origin, problem, cwd)
 
 
 def installed(cache_dir: Path) -> list[Installed]:

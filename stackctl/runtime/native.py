@@ -42,14 +42,17 @@ def find_binary(service: str) -> Path | None:
     return found[0] if found else None
 
 
-def _find(service: str) -> tuple[Path, dict[str, str]] | None:
-    """The executable and the extra environment it needs (the cache's unpacked libraries)."""
+def _find(service: str) -> tuple[Path, dict[str, str], Path | None] | None:
+    """The executable, the extra environment it needs (the cache's unpacked libraries) and
+    the working directory it must start in (None: any)."""
     for name in SERVICES[service].binaries:
         on_path = shutil.which(name)
         if on_path:
-            return Path(on_path), {}
+            return Path(on_path), {}, None
     cached = store.usable(service, default_cache_dir())
-    return (cached.binary, cached.env()) if cached is not None and cached.binary is not None else None
+    if cached is None or cached.binary is None:
+        return None
+    return cached.binary, cached.env(), cached.cwd
 
 
 def missing_binary_error(service: str, cfg: Config | None = None) -> BinaryNotFoundError:
@@ -103,7 +106,9 @@ class NativeRuntime:
         env.update(pids.owner_env(cfg.state_dir, service))
         # Spawned and recorded as one step: an interrupt in between would leave an orphan.
         with deferred_interrupts():
-            proc = spawn_detached(argv, log_file=log_file, env=env, cwd=cfg.state_dir)
+            found = _find(service) if service in SERVICES and SERVICES[service].binaries else None
+            cwd = found[2] if found and found[2] else cfg.state_dir
+            proc = spawn_detached(argv, log_file=log_file, env=env, cwd=cwd)
             rec = pids.record_for(service, proc.pid, argv[0], cfg.port(service))
             try:
                 pids.save(self._run_dir(cfg), rec)
@@ -124,7 +129,7 @@ class NativeRuntime:
         found = _find(service)
         if found is None:
             raise missing_binary_error(service, cfg)
-        binary, needs = found
+        binary, needs, _cwd = found
         env.update(needs)
         args = [rewrite(a) for a in sdef.argv_tail()]
         if service == "grafana":

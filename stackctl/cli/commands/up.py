@@ -42,10 +42,8 @@ def register(app: typer.Typer) -> None:
             def installing(step: Step) -> None:
                 steps[step.service] = step
                 live.update([(st.service, st.state, f"{st.elapsed:.1f}s", _step_detail(st)) for st in steps.values()])
-                if step.state == "installed":
+                if step.state == "installed":  # a failure is reported once, as the service's error
                     console.success(f"{step.service}: got {step.detail}")
-                elif step.state == "failed":
-                    console.warn(f"{step.service}: could not get a binary ({step.detail})")
 
             statuses = stack.up(cfg, timeout=timeout, keep_on_failure=keep_on_failure, on_progress=show,
                                 on_message=console.info, on_install=installing)
