@@ -3,9 +3,9 @@
 The base root (``debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,
 ca-certificates bookworm``) is cached under /var/cache/stackctl-test/, keyed by suite, variant,
 include list and mirror, and never run in: each test gets a copy, with the project copied in,
-the host's resolv.conf, CA bundle and network-facing pip settings, /proc mounted and the pip
-download cache bind-mounted (so a second run does not fetch every wheel again). Everything is
-unmounted and every process left in the copy is killed (by pid) on the way out.
+the host's resolv.conf, CA bundle and network-facing pip settings, and /proc mounted (nothing
+else: no /dev, /sys or host directory is bound in). /proc is unmounted and every process left
+in the copy is killed (by pid) on the way out.
 """
 
 from __future__ import annotations
@@ -177,13 +177,9 @@ def fresh_machine(workdir: Path, project: Path) -> Iterator[Machine]:
     env = {"PATH": PATH, "HOME": "/root", "LANG": "C.UTF-8", "TERM": "dumb",
            **{k: os.environ[k] for k in _NET_ENV if os.environ.get(k)}}
     machine = Machine(root, env)
-    pip_cache = CACHE / "pip-cache"
     try:
         _copy_in(root, project)
-        pip_cache.mkdir(parents=True, exist_ok=True)
-        (root / "root/.cache/pip").mkdir(parents=True, exist_ok=True)
         subprocess.run([_tool("mount"), "-t", "proc", "proc", str(root / "proc")], check=True, timeout=60)
-        subprocess.run([_tool("mount"), "--bind", str(pip_cache), str(root / "root/.cache/pip")], check=True, timeout=60)
         yield machine
     finally:
         machine.kill_all()
