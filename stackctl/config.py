@@ -285,6 +285,8 @@ def load_config(
     for key in ("ports", "images"):
         if key in flag_layer:
             flag_layer[key] = {s: (v, f"flag --{key}") for s, v in flag_layer[key][0].items()}
+    if "install" in flag_layer:
+        flag_layer["install"] = (flag_layer["install"][0], "flag --no-install")
     merged = _merge([_file_layer(model, path) if path else {}, _env_layer(env), flag_layer])
     return _build(merged, model, path, env)
 
