@@ -22,6 +22,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from stackctl.errors import InstallError, UsageError
 from stackctl.install.releases import RELEASES, PlatformKey
@@ -99,7 +100,7 @@ def _check_hash(root: Path, rel: str, expected: str | None) -> tuple[Path | None
     return root / rel, None
 
 
-def _read(path: Path) -> dict[str, object] | None:
+def _read(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -107,12 +108,12 @@ def _read(path: Path) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
-def _release(root: Path, record: dict[str, object]) -> Installed:
+def _release(root: Path, record: dict[str, Any]) -> Installed:
     service, version = str(record.get("service", "?")), str(record.get("version", "?"))
     key: PlatformKey = (str(record.get("os", "")), str(record.get("arch", "")))
-    hashes = record.get("binaries") if isinstance(record.get("binaries"), dict) else {}
-    assert isinstance(hashes, dict)
-    binary, problem = None, f"no {service} executable in it"
+    hashes: dict[str, str] = record["binaries"] if isinstance(record.get("binaries"), dict) else {}
+    binary: Path | None = None
+    problem: str | None = f"no {service} executable in it"
     release = RELEASES.get(service)
     for rel in release.binaries(key) if release else []:
         if (root / rel).exists():
@@ -128,10 +129,9 @@ def _release(root: Path, record: dict[str, object]) -> Installed:
     return Installed(root.name, service, "release", version, root, binary, tools, (), str(record.get("url", "")), problem)
 
 
-def _debian(root: Path, record: dict[str, object]) -> Installed:
+def _debian(root: Path, record: dict[str, Any]) -> Installed:
     service, version = str(record.get("service", "?")), str(record.get("version", "?"))
-    hashes = record.get("executables") if isinstance(record.get("executables"), dict) else {}
-    assert isinstance(hashes, dict)
+    hashes: dict[str, str] = record["executables"] if isinstance(record.get("executables"), dict) else {}
     main = str(record.get("binary", ""))
     binary, problem = _check_hash(root, main, hashes.get(main)) if main else (None, "the marker names no executable")
     if main and main not in hashes:
@@ -142,9 +142,9 @@ def _debian(root: Path, record: dict[str, object]) -> Installed:
             path, why = _check_hash(root, str(rel), str(digest))
             if path is not None and why is None:
                 tools[Path(str(rel)).name] = root / str(rel)
-    libs = tuple(root / str(d) for d in record.get("lib_dirs", []) or [] if isinstance(d, str))  # type: ignore[union-attr]
-    packages = record.get("packages", []) or []
-    origin = ", ".join(f"{p['name']} {p['version']}" for p in packages if isinstance(p, dict))  # type: ignore[union-attr]
+    libs = tuple(root / d for d in record.get("lib_dirs") or [] if isinstance(d, str))
+    packages = record.get("packages") or []
+    origin = ", ".join(f"{p.get('name')} {p.get('version')}" for p in packages if isinstance(p, dict))
     cwd = root / str(record["cwd"]) if isinstance(record.get("cwd"), str) else None
     return Installed(root.name, service, "debian", version, root, binary, tools, libs, origin, problem, cwd)
 
