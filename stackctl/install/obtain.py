@@ -9,6 +9,7 @@ host answers within a short timeout; else the Debian/Ubuntu package unpacked int
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,17 @@ def obtain(service: str, *, cache_dir: Path, mirror: str | None = None, on_step:
         return found
     report("failed", "; ".join(failures))
     raise not_obtained(service, failures)
+
+
+def which_tool(name: str) -> str | None:
+    """A companion tool (promtool, amtool, redis-cli): PATH first, then the binary cache, where
+    `up` may have put it with its server."""
+    found = shutil.which(name)
+    if found:
+        return found
+    cached = store.find_tool(name, cache.default_cache_dir())
+    # Only a tool that needs no unpacked libraries runs as a bare path (promtool, amtool: Go).
+    return str(cached[0]) if cached is not None and not cached[1] else None
 
 
 def describe(inst: store.Installed) -> str:
