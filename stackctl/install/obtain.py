@@ -83,6 +83,16 @@ def obtain(service: str, *, cache_dir: Path, mirror: str | None = None, on_step:
     def report(state: str, detail: str, done: int = 0, total: int | None = None) -> None:
         on_step(Step(service, state, detail, done, total, time.monotonic() - started))
 
+    with store.locked(cache_dir, on_wait=lambda: report("waiting", f"another stackctl is installing into {cache_dir}")):
+        ready = store.usable(service, cache_dir)  # it may have been that other stackctl's work
+        if ready is not None:
+            report("installed", describe(ready))
+            return ready
+        return _obtain(service, cache_dir, mirror, attempts, report)
+
+
+def _obtain(service: str, cache_dir: Path, mirror: str | None, attempts: Attempts,
+            report: Callable[..., None]) -> store.Installed:
     failures: list[str] = []
     report("looking", "release archive")
     try:

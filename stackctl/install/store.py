@@ -15,14 +15,17 @@ hash; anything else (a partial copy, a file edited in place) counts as absent.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from stackctl.errors import InstallError, UsageError
 from stackctl.install.releases import RELEASES, PlatformKey
@@ -30,6 +33,7 @@ from stackctl.install.releases import RELEASES, PlatformKey
 RELEASE_MARKER = ".stackctl-release.json"
 DEB_MARKER = ".stackctl-deb.json"
 APT_STATE = ".apt"  # the private apt lists and cache (debian.py), never an install
+LOCK = ".lock"
 
 
 @dataclass(frozen=True)
@@ -224,3 +228,33 @@ def commit(staging: Path, final: Path, marker: str) -> None:
         if not (final / marker).exists():  # another stackctl finished the same install first: keep theirs
             raise InstallError(f"cannot move the unpacked files into {final}: {exc}") from exc
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextmanager
+def locked(cache_dir: Path, timeout: float = 900, on_wait: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """One installer at a time per cache (two projects' `up` may want the same binary; apt
+    also refuses a second update of the same lists)."""
+    try:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        fh = open(Path(cache_dir) / LOCK, "a")
+    except OSError as exc:
+        raise InstallError(f"cannot use the binary cache {cache_dir}: {exc.strerror or exc}",
+                           hint="set STACKCTL_CACHE_DIR to a writable directory") from exc
+    with fh:
+        deadline, waited = time.monotonic() + timeout, False
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise InstallError(f"another stackctl has been installing into {cache_dir} for {timeout:.0f}s",
+                                       hint="wait for it to finish, or stop it and run the command again") from None
+                if not waited:
+                    on_wait()
+                    waited = True
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
