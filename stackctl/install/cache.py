@@ -242,7 +242,7 @@ def _download_and_unpack(
     staging: Path | None = None
     try:
         with os.fdopen(fd, "wb") as out:
-            _download(source, out, expected, release.service, progress, timeout)
+            stream_verified(source, out, expected, release.service, progress, timeout)
         staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
         extract(archive, staging, source, _is_zip(source))
         binary = _check_binary(release, key, staging, source)
@@ -261,7 +261,7 @@ def _is_zip(url: str) -> bool:
     return urlsplit(url).path.lower().endswith(".zip")
 
 
-def _download(
+def stream_verified(
     url: str, out: IO[bytes], expected: str, service: str, progress: Progress | None, timeout: float
 ) -> None:
     """Stream ``url`` into ``out``, hashing as it goes; raise on HTTP errors, truncation, mismatch."""

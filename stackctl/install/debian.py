@@ -25,6 +25,7 @@ from typing import Callable
 
 from stackctl.errors import InstallError, ProcessError
 from stackctl.install import store
+from stackctl.install.cache import stream_verified
 from stackctl.proc import run
 
 log = logging.getLogger(__name__)
@@ -152,9 +153,22 @@ class Apt:
                                hint="the package index may lack sha256 sums; run the command again")
         return debs
 
-    def download(self, deb: Deb, dest: Path) -> Path:
-        self._run("apt-get", "download", f"{deb.name}={deb.version}", cwd=dest)
+    def download(self, deb: Deb, dest: Path, progress: Callable[[int], None] = lambda _d: None) -> Path:
+        """The .deb in ``dest``, checked against the sha256 of the signed index. Streamed
+        directly (so the progress is by byte) when the URI is plain http(s), else, or if that
+        fails (apt may be set up with a proxy or an authenticated mirror), by apt-get."""
         path = dest / deb.filename
+        if deb.uri.startswith(("http://", "https://")):
+            part = dest / (deb.filename + ".part")
+            try:
+                with open(part, "wb") as out:
+                    stream_verified(deb.uri, out, deb.sha256, deb.name, lambda done, _t: progress(done), 60)
+                os.replace(part, path)
+                return path
+            except InstallError as exc:
+                log.debug("direct download of %s failed (%s); asking apt-get", deb.uri, exc.message)
+                part.unlink(missing_ok=True)
+        self._run("apt-get", "download", f"{deb.name}={deb.version}", cwd=dest)
         if not path.is_file():
             found = sorted(dest.glob(f"{deb.name}_*.deb"))
             if not found:
@@ -164,6 +178,7 @@ class Apt:
         if actual != deb.sha256:
             raise InstallError(f"{path.name} failed verification: sha256 {actual}, the archive index says {deb.sha256}",
                                hint="nothing was kept; run the command again (a proxy or mirror may have altered it)")
+        progress(deb.size)
         return path
 
 
@@ -213,8 +228,9 @@ def _fetch_and_unpack(apt: Apt, service: str, source: DebSource, debs: list[Deb]
         done = 0
         files = []
         for deb in debs:
-            say(done, total, f"downloading {deb.name} {deb.version}")
-            files.append(apt.download(deb, tmp))
+            what = f"downloading {deb.name} {deb.version}"
+            say(done, total, what)
+            files.append(apt.download(deb, tmp, _offset(say, done, total, what)))
             done += deb.size
         say(done, total, "unpacking")
         assert staging is not None
@@ -255,6 +271,11 @@ def _relocate(root: Path, source: DebSource) -> None:
     data = binary.read_bytes()
     if old in data:
         binary.write_bytes(data.replace(old, new))
+
+
+def _offset(say: Progress, base: int, total: int, what: str) -> Callable[[int], None]:
+    """One package's byte count as progress over all of them."""
+    return lambda done: say(base + done, total, what)
 
 
 def lib_dirs(root: Path) -> list[str]:
