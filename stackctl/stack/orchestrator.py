@@ -27,7 +27,7 @@ from stackctl.runtime.base import RawState, Runtime
 from stackctl.proc import deferred_interrupts
 from stackctl.services import SERVICES, with_internal
 from stackctl.state import seeder
-from stackctl.state.dirs import ensure_dir, project_lock, read_json, write_json
+from stackctl.state.dirs import claim_state_dir, ensure_dir, project_lock, read_json, write_json
 
 log = logging.getLogger("stackctl.stack.orchestrator")
 ProgressFn = Callable[[list[Progress]], None]
@@ -218,6 +218,7 @@ def up(
     ``keep_on_failure``); services that were already running are left alone.
     """
     timeout = timeout or cfg.timeout
+    claim_state_dir(cfg.state_dir)
     with project_lock(cfg.state_dir, wait=0, what="up"):
         chosen = plan(cfg, services, leave_out=leave_out, on_message=on_message)
         runtime, wanted = chosen.runtime, chosen.services
