@@ -90,6 +90,26 @@ def _walk(root: yaml.Node, source: str, error: type[StackctlError]) -> dict[Path
     return lines
 
 
+_OPEN = (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken, yaml.BlockSequenceStartToken, yaml.BlockMappingStartToken)
+_CLOSE = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken, yaml.BlockEndToken)
+
+
+def _check_depth(text: str, source: str, error: type[StackctlError]) -> None:
+    """Refuse deep nesting from the token stream, before PyYAML's recursive composer sees it.
+
+    The scanner is iterative, so this costs one linear pass and never a deep Python stack.
+    """
+    depth = 0
+    for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        if isinstance(token, _OPEN):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise error(f"{source}:{token.start_mark.line + 1}: nested more than {MAX_DEPTH} levels deep",
+                            hint="flatten the structure; no stackctl file needs this depth")
+        elif isinstance(token, _CLOSE):
+            depth -= 1
+
+
 def parse_yaml(text: str, source: str, error: type[StackctlError] = ConfigError) -> LocatedYaml:
     """Parse ``text``; a syntax error becomes ``error`` naming ``source`` and the line.
 
@@ -101,6 +121,7 @@ def parse_yaml(text: str, source: str, error: type[StackctlError] = ConfigError)
                     hint="is this the right file?")
     loader: yaml.SafeLoader | None = None
     try:
+        _check_depth(text, source, error)
         loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         lines = _walk(node, source, error) if node is not None else {}
