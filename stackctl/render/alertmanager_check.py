@@ -159,6 +159,9 @@ def rejected(cfg: Config, rendered: str, output: str) -> ConfigError:
     by_line = _paths_by_line(doc)
     problems: list[str] = []
     for reason in explanation(output):
+        if reason.endswith(":") and not _LINE_RE.search(reason):  # a heading such as "yaml: unmarshal errors:"
+            problems.append(reason)
+            continue
         line = _LINE_RE.search(reason)
         if line and int(line.group(1)) in by_line:
             origin = smap.origin(by_line[int(line.group(1))])

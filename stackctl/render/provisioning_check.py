@@ -203,10 +203,11 @@ def _provider_folder(f: _File, entry: dict[str, Any], path: tuple[Any, ...]) -> 
 def _provider_options(f: _File, entry: dict[str, Any], path: tuple[Any, ...], files: dict[str, bytes | Path],
                       container_dir: Callable[[str], str | None]) -> None:
     options = entry.get("options")
+    if isinstance(options, dict):
+        _unknown_keys(f, options, path + ("options",), PROVIDER_OPTION_KEYS)
     if not isinstance(options, dict) or not isinstance(options.get("path"), str) or not options["path"]:
         f.error(path + ("options",), "a file provider needs options.path: the folder of dashboard JSON files")
         return
-    _unknown_keys(f, options, path + ("options",), PROVIDER_OPTION_KEYS)
     if options.get("foldersFromFilesStructure") and (entry.get("folder") or entry.get("folderUid")):
         f.error(path + ("options", "foldersFromFilesStructure"),
                 "foldersFromFilesStructure names folders after directories: Grafana requires folder and folderUid to be empty with it")
