@@ -55,12 +55,13 @@ def render(cfg: Config, runtime: str, *, check: bool = True) -> RenderedTree:
     _grafana(cfg, files)
     files["loki/loki.yml"] = asset_path("loki", "loki.yml")
     _copy_dir(asset_path("alertmanager", "sink"), "alertmanager/sink", files)
+    origins = {rel: content for rel, content in files.items() if isinstance(content, Path)}  # for messages: the file as written
     if runtime == "native":
         rewrite = native_rewriter(cfg)
         # Dashboards are content, not config: "/data" in a panel title must stay as it is.
         files = {rel: content if rel.startswith("grafana/dashboards/") else _rewrite_file(rel, content, rewrite)
                  for rel, content in files.items()}
-    warnings = preflight(cfg, runtime, files) if check else []
+    warnings = preflight(cfg, runtime, files, origins) if check else []
     root = rendered_root(cfg)
     written = _sync(root, files)
     return RenderedTree(root, tuple(written), tuple(warnings))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from stackctl.config import Config
 from stackctl.dashboards.datasources import Datasources
@@ -34,12 +34,16 @@ _LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 MAX_WARNINGS = 10
 
 
-def preflight(cfg: Config, runtime: str, files: dict[str, bytes | Path]) -> list[str]:
-    """Raise ConfigError for what a service would reject; return what it tolerates, as warnings."""
+def preflight(cfg: Config, runtime: str, files: dict[str, bytes | Path], origins: Mapping[str, Path] | None = None) -> list[str]:
+    """Raise ConfigError for what a service would reject; return what it tolerates, as warnings.
+
+    ``origins``: rendered path -> the shipped file it was made from (the native runtime rewrites
+    hosts and paths within lines, so line numbers still hold), to name that file in messages.
+    """
     errors: list[str] = []
     warnings: list[str] = []
     if "grafana" in cfg.services:
-        found = check_provisioning(files, _container_dir(cfg))
+        found = check_provisioning(files, _container_dir(cfg), origins or {})
         errors += found.errors
         warnings += found.warnings
         problems = check_files(dashboard_files(cfg, files), Datasources.from_provisioning(found.datasource_docs))

@@ -18,7 +18,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from stackctl.errors import ConfigError
 from stackctl.yamlfile import LocatedYaml, parse_yaml
@@ -61,7 +61,8 @@ def _dotted(path: tuple[Any, ...]) -> str:
     return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[") or "(top level)"
 
 
-def check_provisioning(files: dict[str, bytes | Path], container_dir: Callable[[str], str | None]) -> Findings:
+def check_provisioning(files: dict[str, bytes | Path], container_dir: Callable[[str], str | None],
+                       origins: Mapping[str, Path] | None = None) -> Findings:
     """Check every provisioning file of the rendered ``files``.
 
     ``container_dir`` maps a provider's ``options.path`` to the rendered folder it names
@@ -71,7 +72,8 @@ def check_provisioning(files: dict[str, bytes | Path], container_dir: Callable[[
     for rel, content in sorted(files.items()):
         if not rel.startswith("grafana/provisioning/") or Path(rel).suffix not in (".yml", ".yaml"):
             continue
-        source = str(content) if isinstance(content, Path) else f"{rel} (rendered by stackctl)"
+        origin = content if isinstance(content, Path) else (origins or {}).get(rel)
+        source = str(origin) if origin else f"{rel} (rendered by stackctl)"
         text = content.read_text(encoding="utf-8") if isinstance(content, Path) else content.decode()
         try:
             doc = parse_yaml(text, source)
