@@ -110,3 +110,17 @@ def test_pathological_json_is_a_clear_problem_not_a_crash(provisioned: Datasourc
     deep = "[" * 100_000 + "]" * 100_000
     assert check_text(deep, "deep.json", provisioned)[0].severity == "error"
     assert "a JSON object" in str(check_text("[]", "list.json", provisioned)[0])
+
+
+def test_verify_reports_what_grafana_would_reject(tmp_path: Path) -> None:
+    from stackctl.config import load_config
+    from stackctl.verify import dashboard_files
+
+    (tmp_path / "stackctl.yaml").write_text("{}\n")
+    cfg = load_config(env={"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state")}, cwd=tmp_path)
+    results = dashboard_files.check(cfg, (FIXTURES / "invalid" / "past-24-columns.json", FIXTURES / "warnings"))
+    failed = [r for r in results if r.failed]
+    assert [(r.dashboard, r.query) for r in failed] == [(f"{FIXTURES / 'invalid' / 'past-24-columns.json'}:73", "panels[1].gridPos.x")]
+    assert any(r.detail.startswith("warning: refers to datasource 'Prometheus' by name") for r in results)
+    shipped = [r for r in results if r.panel == "(file)"]
+    assert len(shipped) >= len(list(asset_path("grafana", "dashboards").rglob("*.json"))), "every shipped dashboard is checked"
