@@ -126,8 +126,8 @@ def _by_type(ds_type: str | None, ctx: RefContext) -> Resolved:
         return Resolved(ds_type)
     if ctx.datasources.has_type(ds_type):
         return Resolved(ds_type, problems=(("warning", f"names only the type {ds_type!r}, no uid: add the uid of the provisioned one"),))
-    return Resolved(None, "unknown", (("error", f"needs a {ds_type!r} datasource and none is provisioned "
-                                                f"(provisioned: {ctx.datasources.describe()})"),))
+    return Resolved(None, "unknown", (("error", (f"needs a {ds_type!r} datasource and none is provisioned "
+                                                f"(provisioned: {ctx.datasources.describe()})")),))
 
 
 def _by_string(value: str, ds_type: str | None, ctx: RefContext, allow_name: bool) -> Resolved:
@@ -144,8 +144,8 @@ def _by_string(value: str, ds_type: str | None, ctx: RefContext, allow_name: boo
         if found is not None:
             problems.append(("warning", f"refers to datasource {value!r} by name; use its uid {found.uid!r} (a rename breaks a name)"))
     if found is None:
-        return Resolved(ds_type, "unknown", (("error", f"datasource {value!r} is not provisioned: no uid or name matches "
-                                                       f"(provisioned: {ctx.datasources.describe()})"),))
+        return Resolved(ds_type, "unknown", (("error", (f"datasource {value!r} is not provisioned: no uid or name matches "
+                                                       f"(provisioned: {ctx.datasources.describe()})")),))
     if ds_type and ds_type != found.type and ds_type != "datasource":
         problems.append(("warning", f"says type {ds_type!r} but datasource {found.uid!r} is a {found.type!r}"))
     return Resolved(found.type, problems=tuple(problems))
@@ -163,8 +163,8 @@ def _by_variable(name: str, raw: str, ds_type: str | None, ctx: RefContext) -> R
             return Resolved(plugin, "unknown", (("error", f"input {raw} needs a {plugin!r} datasource, which is not provisioned"),))
         return Resolved(plugin, "variable")
     if name in ctx.other_variables:
-        return Resolved(ds_type, "variable", (("warning", f"variable ${name} is not a datasource variable; "
-                                                          "Grafana resolves its value as a datasource uid or name"),))
+        return Resolved(ds_type, "variable", (("warning", (f"variable ${name} is not a datasource variable; "
+                                                          "Grafana resolves its value as a datasource uid or name")),))
     if name.startswith("DS_"):
         return Resolved(ds_type, "unknown", (("error", f"{raw} is an export placeholder with no __inputs entry: "
                                                        "Grafana reports \"Datasource " + raw + " was not found\""),))

@@ -17,7 +17,7 @@ from stackctl.config import Config
 from stackctl.dashboards.datasources import Datasources
 from stackctl.dashboards.validate import DashboardFile, Problem, check_files
 from stackctl.render.definition import rendered_root
-from stackctl.verify.checks import CheckResult
+from stackctl.verify.checks import CheckResult, Status
 
 
 def provisioned_datasources(cfg: Config) -> Datasources:
@@ -63,6 +63,6 @@ def check(cfg: Config, extra: tuple[Path, ...] = ()) -> list[CheckResult]:
 
 def _result(problem: Problem) -> CheckResult:
     where = f"{problem.source}:{problem.line}" if problem.line else problem.source
-    status = "error" if problem.severity == "error" else "ok"
+    status: Status = "error" if problem.severity == "error" else "ok"
     detail = problem.message if problem.severity == "error" else f"warning: {problem.message}"
     return CheckResult("dashboard", where, problem.where, problem.field, status, detail)

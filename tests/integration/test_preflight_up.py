@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Iterator
 
@@ -35,7 +36,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
         stackctl("down", "--volumes", env=env, cwd=home)
 
 
-def _up(home: Path, env: dict[str, str]) -> "subprocess.CompletedProcess[str]":  # type: ignore[name-defined]  # noqa: F821
+def _up(home: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return stackctl("up", env=env, cwd=home, timeout=240)
 
 
