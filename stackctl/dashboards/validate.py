@@ -378,7 +378,7 @@ def check_files(files: Iterable[DashboardFile], datasources: Datasources) -> lis
                                         f"uid {uid!r} is also used by {uids[uid]}; Grafana loads only one of them"))
             uids.setdefault(uid, source)
         if isinstance(title, str) and title:
-            key = (item.folder, title.strip().lower())
+            key = (item.folder, title.strip())
             if key in titles:
                 problems.append(Problem("error", source, None, "dashboard", "title", f"title {title!r} is also used by "
                                         f"{titles[key]} in folder {item.folder!r}; Grafana refuses two dashboards of one name in a folder"))

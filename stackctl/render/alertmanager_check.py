@@ -14,6 +14,7 @@ from PATH; with neither, the check is skipped with a warning.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -32,6 +33,7 @@ from stackctl.yamlfile import LocatedYaml, parse_yaml
 _DOCKER_OWN_FAILURES = (125, 126, 127)  # `docker run` failed, or the image has no amtool
 _LINE_RE = re.compile(r"\bline (\d+):")
 _QUOTED_RE = re.compile(r'"([^"]+)"')
+_INSIDE = "/check/alertmanager.yml"
 
 
 def base_path(cfg: Config) -> Path:
@@ -136,14 +138,19 @@ def check_alertmanager(cfg: Config, runtime: str, text: bytes, *, amtool: str | 
 def _run_in_image(image: str, config: Path, timeout: float) -> Any:
     if not image or shutil.which("docker") is None:
         return None
+    # As the user who owns the 0600 file (the image's own user, nobody, could not read it);
+    # no network, never a pull: the image is the one `up` already has.
     cmd = Command(["docker", "run", "--rm", "--pull", "never", "--network", "none", "--entrypoint", "amtool"])
-    cmd.add_simple_arg("-v", f"{config}:/check/alertmanager.yml:ro")
-    cmd += [image, "check-config", "/check/alertmanager.yml"]
+    cmd.add_simple_arg("--user", f"{os.getuid()}:{os.getgid()}")
+    cmd.add_simple_arg("-v", f"{config}:{_INSIDE}:ro")
+    cmd += [image, "check-config", _INSIDE]
     try:
         result = run(list(cmd), timeout=timeout, check=False)
     except ProcessError:
         return None
-    return None if result.returncode in _DOCKER_OWN_FAILURES else result
+    if result.returncode in _DOCKER_OWN_FAILURES or f"open {_INSIDE}:" in result.stdout + result.stderr:
+        return None  # docker could not run it, or amtool could not read the file: no verdict on the config
+    return result
 
 
 def explanation(output: str) -> list[str]:

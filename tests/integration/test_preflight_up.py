@@ -116,3 +116,26 @@ def test_5_invalid_provisioning_file_stops_up(project: tuple[Path, dict[str, str
     assert up.returncode != 0
     assert f"{datasources}:" in up.stderr and "datasources[1].access: access 'browser' must be proxy or direct" in up.stderr, up.stderr
     assert {"prometheus", "alertmanager"} <= set(_running(home, env)), "the running stack is untouched"
+
+
+@pytest.mark.docker
+def test_docker_runtime_checks_with_the_images_own_amtool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no amtool on PATH, the Alertmanager image's amtool gives the verdict (same version as what runs)."""
+    from helpers import STANDIN_IMAGES, require_docker
+    from stackctl.config import load_config
+    from stackctl.errors import ConfigError
+    from stackctl.render.configs import render
+
+    require_docker()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").symlink_to(shutil.which("docker") or "docker")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    shutil.copy(FIXTURES / "alertmanager" / "simple.yml", tmp_path / "simple.yml")
+    (tmp_path / "stackctl.yaml").write_text("alertmanager:\n  config: simple.yml\n")
+    env = {"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state"),
+           "STACKCTL_IMAGE_ALERTMANAGER": STANDIN_IMAGES["alertmanager"]}
+    cfg = load_config(env=env, cwd=tmp_path)
+    with pytest.raises(ConfigError) as info:
+        render(cfg, "docker")
+    assert f"{tmp_path / 'simple.yml'}:126: field tracing not found" in info.value.message

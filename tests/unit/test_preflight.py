@@ -145,3 +145,22 @@ def test_real_promtool_explanation(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         check_rule_files([rules])
     assert f"{rules}:1: field apiVersion not found in type rulefmt.RuleGroups" in info.value.message
+
+
+@pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool is not installed here")
+def test_undefined_receiver_found_by_real_amtool_names_the_stackctl_yaml_line(tmp_path: Path) -> None:
+    """Issue 21: an undefined receiver was found only when Alertmanager started, against the rendered file."""
+    cfg = _config(tmp_path, "alertmanager:\n  receivers: []\n  routes:\n    - receiver: team-typo\n      matchers: ['team=\"x\"']\n")
+    with pytest.raises(ConfigError) as info:
+        render(cfg, "native")
+    assert f"{tmp_path / 'stackctl.yaml'}:4: undefined receiver \"team-typo\" used in route" in info.value.message
+    assert not rendered_root(cfg).exists()
+
+
+@pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool is not installed here")
+def test_upstream_example_rejected_by_real_amtool_at_the_users_line(tmp_path: Path) -> None:
+    (tmp_path / "simple.yml").write_text((FIXTURES / "alertmanager" / "simple.yml").read_text())
+    cfg = _config(tmp_path, "alertmanager:\n  config: simple.yml\n")
+    with pytest.raises(ConfigError) as info:
+        render(cfg, "native")
+    assert f"{tmp_path / 'simple.yml'}:126: field tracing not found" in info.value.message
