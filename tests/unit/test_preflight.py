@@ -164,3 +164,16 @@ def test_upstream_example_rejected_by_real_amtool_at_the_users_line(tmp_path: Pa
     with pytest.raises(ConfigError) as info:
         render(cfg, "native")
     assert f"{tmp_path / 'simple.yml'}:126: field tracing not found" in info.value.message
+
+
+@pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool is not installed here")
+def test_lines_map_past_the_external_receivers(tmp_path: Path) -> None:
+    """With the Slack/PagerDuty receivers merged in between, a user's receiver still maps to stackctl.yaml."""
+    (tmp_path / "stackctl.yaml").write_text(
+        "alertmanager:\n  receivers:\n    - name: team-x\n      webhook_configs:\n        - url: http://127.0.0.1:9/x\n          sendresolved: true\n")
+    env = {"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state"),
+           "SLACK_WEBHOOK_URL": "https://hooks.example/x", "PAGERDUTY_ROUTING_KEY": "k" * 32}
+    cfg = load_config(env=env, cwd=tmp_path)
+    with pytest.raises(ConfigError) as info:
+        render(cfg, "native")
+    assert f"{tmp_path / 'stackctl.yaml'}:6: field sendresolved not found" in info.value.message, info.value.message
