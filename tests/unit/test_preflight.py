@@ -177,3 +177,37 @@ def test_lines_map_past_the_external_receivers(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         render(cfg, "native")
     assert f"{tmp_path / 'stackctl.yaml'}:6: field sendresolved not found" in info.value.message, info.value.message
+
+
+def test_a_refused_reload_says_why(tmp_path: Path) -> None:
+    """Observed: `alertmanager did not reload its configuration: 500 Server Error ... /-/reload` with no cause."""
+    import http.server
+    import threading
+
+    from stackctl.errors import StackctlError
+    from stackctl.stack.orchestrator import _reload
+    from stackctl.state.ports import free_ports
+
+    class Refuses(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            body = b"failed to reload config: yaml: unmarshal errors:\n  line 75: field tracing not found in type config.plain\n"
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    port = free_ports(1)[0]
+    server = http.server.HTTPServer(("127.0.0.1", port), Refuses)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        cfg = _config(tmp_path, "{}\n")
+        cfg = cfg.with_(ports={**cfg.ports, "alertmanager": port}, bind="127.0.0.1")
+        with pytest.raises(StackctlError) as info:
+            _reload(cfg, ("alertmanager",))
+        assert "field tracing not found in type config.plain" in info.value.message
+    finally:
+        server.shutdown()
+        server.server_close()
