@@ -30,7 +30,6 @@ from typing import Any, Iterable, Literal
 from stackctl.dashboards.datasources import Datasources, RefContext, check_ref
 from stackctl.dashboards.locate import Lines, dotted
 from stackctl.dashboards.schema import near_miss
-from stackctl.errors import ConfigError
 
 Severity = Literal["error", "warning"]
 MIN_SCHEMA, MAX_SCHEMA = 13, 42
@@ -385,18 +384,3 @@ def check_files(files: Iterable[DashboardFile], datasources: Datasources) -> lis
             titles.setdefault(key, source)
     return problems
 
-
-def errors_of(problems: Iterable[Problem]) -> list[Problem]:
-    return [p for p in problems if p.severity == "error"]
-
-
-def raise_for(problems: list[Problem], what: str = "dashboard", limit: int = 12) -> list[str]:
-    """Raise ConfigError listing the errors; otherwise return the warnings as text."""
-    errors = errors_of(problems)
-    if errors:
-        shown = [f"  {p}" for p in errors[:limit]]
-        if len(errors) > limit:
-            shown.append(f"  ... and {len(errors) - limit} more")
-        raise ConfigError(f"Grafana would reject {len(errors)} {what} problem(s):\n" + "\n".join(shown),
-                          hint="fix the file at the line named (`stackctl verify` lists warnings too); nothing was started or changed")
-    return [str(p) for p in problems if p.severity == "warning"]

@@ -12,8 +12,7 @@ import yaml
 from stackctl.assets import asset_path
 from stackctl.dashboards.datasources import Datasources
 from stackctl.dashboards.schema import known_keys
-from stackctl.dashboards.validate import DashboardFile, check_dashboard, check_file, check_files, check_text, raise_for
-from stackctl.errors import ConfigError
+from stackctl.dashboards.validate import DashboardFile, check_dashboard, check_file, check_files, check_text
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "grafana" / "dashboards"
 
@@ -98,14 +97,6 @@ def test_a_uid_or_title_twice_across_files_is_an_error(tmp_path: Path, provision
     found = [str(p) for p in check_files([DashboardFile(src, "a"), DashboardFile(tmp_path / "copy.json", "a")], provisioned)]
     assert any("uid 'fixture-service' is also used by" in f for f in found)
     assert any("title 'Fixture service' is also used by" in f for f in found)
-
-
-def test_raise_for_lists_errors_with_a_hint(provisioned: Datasources) -> None:
-    problems = check_file(FIXTURES / "invalid" / "past-24-columns.json", provisioned)
-    with pytest.raises(ConfigError) as info:
-        raise_for(problems)
-    assert "past-24-columns.json:73" in info.value.message and info.value.hint
-    assert raise_for(check_file(FIXTURES / "warnings" / "tolerated.json", provisioned))  # warnings come back as text
 
 
 def test_pathological_json_is_a_clear_problem_not_a_crash(provisioned: Datasources) -> None:
