@@ -22,7 +22,9 @@ import yaml
 
 from stackctl.dashboards import files as dash
 from stackctl.assets import asset_path
+from stackctl.render.alertmanager_check import base_path as alertmanager_base_path, external_parts
 from stackctl.render.definition import container_path_map, rendered_root
+from stackctl.render.preflight import preflight
 from stackctl.config import Config
 from stackctl.errors import ConfigError
 from stackctl.services import SERVICES, with_internal
@@ -35,14 +37,19 @@ TEXT_SUFFIXES = {".yml", ".yaml", ".json"}
 class RenderedTree:
     root: Path
     files: tuple[Path, ...]
+    warnings: tuple[str, ...] = ()  # what the preflight found that Grafana/Alertmanager tolerate
 
 
 def connect_host(cfg: Config) -> str:
     return "127.0.0.1" if cfg.bind in ("0.0.0.0", "::") else cfg.bind
 
 
-def render(cfg: Config, runtime: str) -> RenderedTree:
-    """Build every config file into memory, then sync the rendered folder to it."""
+def render(cfg: Config, runtime: str, *, check: bool = True) -> RenderedTree:
+    """Build every config file into memory, check it (``check``), then sync the rendered folder to it.
+
+    The check runs before anything is written: a config Grafana or Alertmanager would reject
+    raises ConfigError and the last good rendered tree stays as it was.
+    """
     files: dict[str, bytes | Path] = {}
     modes: dict[str, int] = {}
     _prometheus(cfg, runtime, files)
@@ -50,14 +57,16 @@ def render(cfg: Config, runtime: str) -> RenderedTree:
     _grafana(cfg, files, modes)
     files["loki/loki.yml"] = asset_path("loki", "loki.yml")
     _copy_dir(asset_path("alertmanager", "sink"), "alertmanager/sink", files)
+    origins = {rel: content for rel, content in files.items() if isinstance(content, Path)}  # for messages: the file as written
     if runtime == "native":
         rewrite = native_rewriter(cfg)
         # Dashboards are content, not config: "/data" in a panel title must stay as it is.
         files = {rel: content if rel.startswith("grafana/dashboards/") else _rewrite_file(rel, content, rewrite)
                  for rel, content in files.items()}
+    warnings = preflight(cfg, runtime, files, origins) if check else []
     root = rendered_root(cfg)
     written = _sync(root, files, modes)
-    return RenderedTree(root, tuple(written))
+    return RenderedTree(root, tuple(written), tuple(warnings))
 
 
 def _copy_dir(src: Path, rel: str, files: dict[str, bytes | Path]) -> None:
@@ -125,9 +134,7 @@ def _rule_files(cfg: Config) -> dict[str, Path]:
 
 def _alertmanager(cfg: Config, files: dict[str, bytes | Path], runtime: str) -> None:
     section = cfg.alertmanager
-    base_path = Path(section.config) if section and section.config else asset_path("alertmanager", "alertmanager.yml")
-    if section and section.config and cfg.config_file and not base_path.is_absolute():
-        base_path = cfg.config_file.parent / base_path
+    base_path = alertmanager_base_path(cfg)
     try:
         doc = yaml.safe_load(base_path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -158,9 +165,7 @@ def secret_file(name: str) -> str:
 
 def _merge_external(doc: dict[str, Any], external: dict[str, Any], active: set[str]) -> None:
     """Add the Slack/PagerDuty receivers whose secret is set, and the routes that use them."""
-    receivers = [r for r in external.get("receivers", []) if r.get("name") in active]
-    names = {r["name"] for r in receivers}
-    routes = [r for r in external.get("routes", []) if r.get("receiver") in names]
+    receivers, routes = external_parts(external, active)
     doc.setdefault("receivers", []).extend(receivers)
     doc.setdefault("route", {}).setdefault("routes", [])[:0] = routes
 
