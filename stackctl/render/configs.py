@@ -42,6 +42,18 @@ def connect_host(cfg: Config) -> str:
 
 def render(cfg: Config, runtime: str) -> RenderedTree:
     """Build every config file into memory, then sync the rendered folder to it."""
+    files = build_files(cfg, runtime)
+    root = rendered_root(cfg)
+    written = _sync(root, files)
+    return RenderedTree(root, tuple(written))
+
+
+def build_files(cfg: Config, runtime: str) -> dict[str, bytes | Path]:
+    """Every rendered file in memory: path relative to the rendered root -> bytes, or the asset to copy.
+
+    ``runtime`` is docker or native; any other name (the Kubernetes export passes "kubernetes")
+    gives the runtime-neutral copy: container paths and hostnames as written, no secret files.
+    """
     files: dict[str, bytes | Path] = {}
     _prometheus(cfg, runtime, files)
     _alertmanager(cfg, files, runtime)
@@ -53,9 +65,7 @@ def render(cfg: Config, runtime: str) -> RenderedTree:
         # Dashboards are content, not config: "/data" in a panel title must stay as it is.
         files = {rel: content if rel.startswith("grafana/dashboards/") else _rewrite_file(rel, content, rewrite)
                  for rel, content in files.items()}
-    root = rendered_root(cfg)
-    written = _sync(root, files)
-    return RenderedTree(root, tuple(written))
+    return files
 
 
 def _copy_dir(src: Path, rel: str, files: dict[str, bytes | Path]) -> None:
