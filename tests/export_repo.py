@@ -73,8 +73,9 @@ groups:
       - alert: ShopLatencySLO
         expr: histogram_quantile(0.99, sum by (le) (rate(shop_request_seconds_bucket[5m]))) > 1
         for: 15m
-        labels: {severity: warning, team: shop}
-        annotations: {summary: p99 above 1s}
+        keep_firing_for: 0
+        labels: {severity: warning, team: shop, priority: 2, page: false}
+        annotations: {summary: p99 above 1s, threshold: 1.5}
 """
 
 TOP_RULES = """\

@@ -132,7 +132,38 @@ def _rules(files: Mapping[str, bytes | Path]) -> list[RuleSet]:
         while key in taken:
             key, n = f"{dns_name(Path(rel).stem)[:60]}-{n}", n + 1
         taken.add(key)
-        out.append(RuleSet(key, origin, doc["groups"]))
+        out.append(RuleSet(key, origin, [_crd_group(g, origin) for g in doc["groups"]]))
+    return out
+
+
+def _scalar(value: Any) -> str:
+    """A YAML scalar as Prometheus reads it into a string field (``true``, not ``True``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _crd_group(group: Any, origin: str) -> dict[str, Any]:
+    """The group as the PrometheusRule CRD types it: labels, annotations and durations are strings.
+
+    Prometheus reads ``severity: 1`` or ``for: 0`` into strings itself; the CRD's schema rejects the
+    number, so the export writes the string Prometheus would have read.
+    """
+    if not isinstance(group, dict) or not isinstance(group.get("rules", []), list):
+        raise ConfigError(f"rule file {origin}: a group is not a mapping with a 'rules' list")
+    out = {k: (_scalar(v) if k in ("interval", "query_offset") else v) for k, v in group.items()}
+    if isinstance(group.get("labels"), dict):
+        out["labels"] = {str(k): _scalar(v) for k, v in group["labels"].items()}
+    rules = []
+    for rule in group.get("rules") or []:
+        if not isinstance(rule, dict):
+            raise ConfigError(f"rule file {origin}: group {group.get('name')!r} holds a rule that is not a mapping")
+        fixed = {k: (_scalar(v) if k in ("for", "keep_firing_for") else v) for k, v in rule.items()}
+        for key in ("labels", "annotations"):
+            if isinstance(rule.get(key), dict):
+                fixed[key] = {str(k): _scalar(v) for k, v in rule[key].items()}
+        rules.append(fixed)
+    out["rules"] = rules
     return out
 
 

@@ -88,3 +88,11 @@ def test_scrape_jobs_pass_promtool_check_config(exported: Path, tmp_path: Path) 
 
 def test_no_secret_anywhere(exported: Path) -> None:
     assert leaked(exported) == []
+
+
+def test_cli_refuses_a_bad_release_without_a_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STACKCTL_")}
+    env.update({"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state")})
+    result = stackctl("export", "kubernetes", "--release", "Obs_1", "-o", str(tmp_path / "out"), env=env, cwd=tmp_path)
+    assert result.returncode == 2 and "not a valid Helm release name" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()

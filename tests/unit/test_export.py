@@ -26,6 +26,8 @@ from stackctl.packs import PACKS
 from stackctl.render.configs import render
 from tests.export_repo import INLINE_SENTINELS, SENTINELS, leaked, make_user_repo
 
+# the PrometheusRule CRD's duration pattern (monitoring.coreos.com_prometheusrules.yaml)
+DURATION = re.compile(r"(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)")
 DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 CONFIGMAP_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 
@@ -73,6 +75,7 @@ def _check_conventions(out: Path, cfg: Config, release: str = "obs", namespace: 
         assert crd["metadata"]["namespace"] == namespace
         assert DNS_SUBDOMAIN.fullmatch(crd["metadata"]["name"]) and len(crd["metadata"]["name"]) <= 63
         assert set(crd["spec"]) == {"groups"}
+        _check_crd_types(crd["spec"]["groups"])
         key = crd["metadata"]["name"].removeprefix("stackctl-")
         assert crd["spec"]["groups"] == rules[key]["groups"]  # the same rules in both forms
     for key, entry in rules.items():
@@ -94,6 +97,21 @@ def _check_conventions(out: Path, cfg: Config, release: str = "obs", namespace: 
         assert DNS_SUBDOMAIN.fullmatch(cm["metadata"]["name"]) and cm["metadata"]["namespace"] == namespace
         [(key, text)] = cm["data"].items()
         assert CONFIGMAP_KEY.fullmatch(key) and key == f"{json.loads(text)['uid']}.json"
+
+
+def _check_crd_types(groups: list[dict[str, Any]]) -> None:
+    """What the CRD's schema types: names unique (list-map key), labels/annotations strings, durations."""
+    names = [g["name"] for g in groups]
+    assert len(names) == len(set(names)) and all(names)
+    for group in groups:
+        for key in ("interval", "query_offset"):
+            assert key not in group or DURATION.fullmatch(group[key])
+        for rule in group["rules"]:
+            assert "expr" in rule and ("alert" in rule) != ("record" in rule)
+            for key in ("labels", "annotations"):
+                assert all(isinstance(v, str) for v in rule.get(key, {}).values()), rule
+            for key in ("for", "keep_firing_for"):
+                assert key not in rule or (isinstance(rule[key], str) and DURATION.fullmatch(rule[key])), rule
 
 
 def _check_dashboards_as_provisioned(out: Path, cfg: Config) -> None:
@@ -137,6 +155,9 @@ def test_user_repo_exports_rules_dashboards_routes_and_targets(tmp_path: Path, u
     assert set(values["additionalPrometheusRulesMap"]) == {"media-clustering", "http-service", "user-api-rules", "user-slo", "user-alerts"}
     jobs = {j["job_name"]: j for j in values["prometheus"]["prometheusSpec"]["additionalScrapeConfigs"]}
     assert jobs["shop-api"]["static_configs"] == [{"targets": ["localhost:8000"], "labels": {"team": "shop"}}]
+    slo = values["additionalPrometheusRulesMap"]["user-slo"]["groups"][0]["rules"][0]
+    assert slo["labels"]["priority"] == "2" and slo["labels"]["page"] == "false" and slo["annotations"]["threshold"] == "1.5"
+    assert slo["keep_firing_for"] == "0"
     assert jobs["app-shop-worker.shop.svc-9100"]["metrics_path"] == "/internal/metrics"
     assert jobs["app-shop-worker.shop.svc-9100"]["scrape_interval"] == "30s"
     config = values["alertmanager"]["config"]
