@@ -279,3 +279,18 @@ def test_files_are_deterministic(tmp_path: Path, user_cfg: Config) -> None:
     first = render_files(build_export(user_cfg, ExportOptions("obs")))
     assert first == render_files(build_export(user_cfg, ExportOptions("obs")))
     assert all(not any(s.encode() in data for s in INLINE_SENTINELS) for data in first.values())
+
+
+def test_a_whole_alertmanager_config_of_yours_replaces_the_charts(tmp_path: Path) -> None:
+    (tmp_path / "am.yml").write_text("route:\n  receiver: team\nreceivers:\n  - name: team\n"
+                                     "    webhook_configs: [{url: 'http://team-bot.team.svc/hook'}]\n")
+    config = tmp_path / "stackctl.yaml"
+    config.write_text("alertmanager:\n  config: am.yml\n")
+    export = build_export(_cfg(tmp_path, config), ExportOptions("obs"))
+    overlay = export.values["alertmanager"]["config"]
+    assert overlay["inhibit_rules"] is None and overlay["templates"] is None and overlay["global"] is None
+    assert overlay["route"]["group_by"] is None and overlay["route"]["repeat_interval"] is None
+    effective = chart.helm_merge(chart.CHART_ALERTMANAGER_DEFAULTS, overlay)
+    assert effective == export.alertmanager
+    assert set(effective) == {"route", "receivers"} and set(effective["route"]) <= {"receiver", "routes"}
+    assert "alertmanagerSpec" not in export.values["alertmanager"]  # no credential, no Secret
