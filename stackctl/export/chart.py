@@ -49,6 +49,9 @@ FOLDER_ANNOTATION = "grafana_folder"  # our choice: the subchart default is null
 
 # local datasource uid (grafana/provisioning/datasources) -> the uid the chart's Grafana has
 CHART_DATASOURCE_UIDS = {"prometheus": "prometheus", "alertmanager": "alertmanager"}
+# their names (grafana.sidecar.datasources.name, .alertmanager.name): a legacy dashboard may name a
+# datasource by name ("datasource": "Prometheus"), which Grafana resolves too
+CHART_DATASOURCE_NAMES = ("Prometheus", "Alertmanager")
 LOKI_UID = "loki"  # not provisioned by the chart; the export adds it when given --loki-url
 
 ALERTMANAGER_SECRETS_DIR = "/etc/alertmanager/secrets"

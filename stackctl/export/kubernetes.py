@@ -74,8 +74,8 @@ class KubernetesExport:
 
     @property
     def available_uids(self) -> set[str]:
-        uids = set(chart.CHART_DATASOURCE_UIDS.values())
-        return uids | {chart.LOKI_UID} if self.options.loki_url else uids
+        uids = set(chart.CHART_DATASOURCE_UIDS.values()) | set(chart.CHART_DATASOURCE_NAMES)
+        return uids | {chart.LOKI_UID, "Loki"} if self.options.loki_url else uids
 
 
 def build_export(cfg: Config, options: ExportOptions) -> KubernetesExport:

@@ -219,6 +219,17 @@ def test_loki_url_adds_the_datasource_and_quiets_the_note(tmp_path: Path) -> Non
     assert not any("datasource" in n for n in export.notes)
 
 
+def test_datasources_named_the_charts_way_are_not_reported_missing(tmp_path: Path) -> None:
+    folder = tmp_path / "dash"
+    folder.mkdir()
+    (folder / "legacy.json").write_text(json.dumps({"uid": "legacy", "title": "Legacy", "panels": [
+        {"datasource": "Prometheus", "targets": []}, {"datasource": {"type": "tempo", "uid": "tempo"}, "targets": []}]}))
+    config = tmp_path / "stackctl.yaml"
+    config.write_text("packs: [ik-engine]\ndashboards: [dash]\n")
+    notes = build_export(_cfg(tmp_path, config), ExportOptions("obs")).notes
+    assert [n for n in notes if "Legacy" in n] == ["dashboard 'Legacy' (dashboard-legacy) uses datasource uid(s) tempo, which the chart does not provision"]
+
+
 def test_rewrite_changes_only_datasource_uids() -> None:
     raw = PACKS[1].dashboard_paths()[0].read_bytes()
     out, reformatted = rewrite_uids(raw, {"prometheus": "prom-k8s", "loki": "logs"})
