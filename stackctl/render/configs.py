@@ -50,23 +50,39 @@ def render(cfg: Config, runtime: str, *, check: bool = True) -> RenderedTree:
     The check runs before anything is written: a config Grafana or Alertmanager would reject
     raises ConfigError and the last good rendered tree stays as it was.
     """
-    files: dict[str, bytes | Path] = {}
     modes: dict[str, int] = {}
+    origins: dict[str, Path] = {}
+    files = build_files(cfg, runtime, modes=modes, origins=origins)
+    warnings = preflight(cfg, runtime, files, origins) if check else []
+    root = rendered_root(cfg)
+    written = _sync(root, files, modes)
+    return RenderedTree(root, tuple(written), tuple(warnings))
+
+
+def build_files(cfg: Config, runtime: str, *, modes: dict[str, int] | None = None,
+                origins: dict[str, Path] | None = None) -> dict[str, bytes | Path]:
+    """Every rendered file in memory: path relative to the rendered root -> bytes, or the asset to copy.
+
+    ``runtime`` is docker or native; any other name (the Kubernetes export passes "kubernetes")
+    gives the runtime-neutral copy: container paths and hostnames as written, no secret files.
+    ``modes`` receives the files whose mode must follow the user's file; ``origins`` the source
+    file of each copied asset (for messages that name the file as the user wrote it).
+    """
+    files: dict[str, bytes | Path] = {}
+    modes = {} if modes is None else modes
     _prometheus(cfg, runtime, files)
     _alertmanager(cfg, files, runtime)
     _grafana(cfg, files, modes)
     files["loki/loki.yml"] = asset_path("loki", "loki.yml")
     _copy_dir(asset_path("alertmanager", "sink"), "alertmanager/sink", files)
-    origins = {rel: content for rel, content in files.items() if isinstance(content, Path)}  # for messages: the file as written
+    if origins is not None:
+        origins.update({rel: content for rel, content in files.items() if isinstance(content, Path)})
     if runtime == "native":
         rewrite = native_rewriter(cfg)
         # Dashboards are content, not config: "/data" in a panel title must stay as it is.
         files = {rel: content if rel.startswith("grafana/dashboards/") else _rewrite_file(rel, content, rewrite)
                  for rel, content in files.items()}
-    warnings = preflight(cfg, runtime, files, origins) if check else []
-    root = rendered_root(cfg)
-    written = _sync(root, files, modes)
-    return RenderedTree(root, tuple(written), tuple(warnings))
+    return files
 
 
 def _copy_dir(src: Path, rel: str, files: dict[str, bytes | Path]) -> None:
@@ -198,6 +214,11 @@ def _grafana(cfg: Config, files: dict[str, bytes | Path], modes: dict[str, int])
         files["grafana/provisioning/dashboards/packs.yml"] = _providers(providers, {p.name for p in pack_dirs}, user_dirs)
 
 
+def _folder_uid(name: str) -> str:
+    """A Grafana uid for a user folder: 1-40 of [A-Za-z0-9_-], whatever the folder is called."""
+    return ("stackctl-" + re.sub(r"[^A-Za-z0-9_-]+", "-", name))[:40]
+
+
 def _providers(path: Path, pack_dirs: set[str], user_dirs: list[str]) -> bytes:
     """Keep the providers of the packs that load, and give each user folder its own."""
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -205,7 +226,7 @@ def _providers(path: Path, pack_dirs: set[str], user_dirs: list[str]) -> bytes:
     for name in user_dirs:
         kept.append({
             "name": name, "orgId": 1, "type": "file", "folder": name.removeprefix("user-"),
-            "folderUid": f"stackctl-{name}"[:40], "disableDeletion": False, "allowUiUpdates": True,
+            "folderUid": _folder_uid(name), "disableDeletion": False, "allowUiUpdates": True,
             "updateIntervalSeconds": 10, "options": {"path": f"/var/lib/grafana/dashboards/{name}"},
         })
     doc["providers"] = kept
