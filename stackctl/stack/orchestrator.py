@@ -28,7 +28,7 @@ from stackctl.runtime.base import RawState, Runtime
 from stackctl.proc import deferred_interrupts
 from stackctl.services import SERVICES, with_internal
 from stackctl.state import seeder
-from stackctl.state.dirs import ensure_dir, project_lock, read_json, write_json
+from stackctl.state.dirs import claim_state_dir, ensure_dir, project_lock, read_json, write_json
 
 log = logging.getLogger("stackctl.stack.orchestrator")
 ProgressFn = Callable[[list[Progress]], None]
@@ -233,6 +233,7 @@ def up(
     ``keep_on_failure``); services that were already running are left alone.
     """
     timeout = timeout or cfg.timeout
+    claim_state_dir(cfg.state_dir)
     with project_lock(cfg.state_dir, wait=0, what="up"):
         chosen = plan(cfg, services, leave_out=leave_out, on_message=on_message, on_install=on_install or _install_messages(on_message))
         runtime, wanted = chosen.runtime, chosen.services
@@ -244,7 +245,8 @@ def up(
         warning = check_config_rules(cfg, runtime.name)  # a rule file promtool rejects starts nothing
         if warning:
             on_message(f"warning: {warning}")
-        render(cfg, runtime.name)
+        for problem in render(cfg, runtime.name).warnings:  # what Grafana/Alertmanager would reject raises here
+            on_message(f"warning: {problem}")
         runtime.prepare(cfg, wanted)
         write_json(cfg.state_dir / "stack.json", {
             "runtime": runtime.name, "services": list(wanted), "project": cfg.project, "updated": time.time(),
@@ -279,7 +281,9 @@ def _reload(cfg: Config, services: tuple[str, ...]) -> None:
             try:
                 requests.post(f"{cfg.url(service)}/-/reload", timeout=10).raise_for_status()
             except requests.RequestException as exc:
-                raise StackctlError(f"{service} did not reload its configuration: {exc}", hint=f"check `stackctl logs {service}`") from None
+                body = exc.response.text.strip() if exc.response is not None else ""  # the service says why, e.g. a bad field
+                raise StackctlError(f"{service} did not reload its configuration: {exc}" + (f"\n  {body}" if body else ""),
+                                    hint=f"check `stackctl logs {service}`") from None
 
 
 def _wait(cfg: Config, runtime: Runtime, services: tuple[str, ...], timeout: float, on_progress: ProgressFn) -> None:
