@@ -254,7 +254,28 @@ def locked(cache_dir: Path, timeout: float = 900, on_wait: Callable[[], None] = 
                     on_wait()
                     waited = True
                 time.sleep(0.5)
+        _sweep(Path(cache_dir))
         try:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+_STALE = 3600.0
+
+
+def _sweep(cache_dir: Path) -> None:
+    """Remove what an installer killed mid-way left (temporary ``.``-names, an hour old)."""
+    now = time.time()
+    for entry in cache_dir.glob(".*"):
+        if entry.name in (LOCK, APT_STATE) or not any(m in entry.name for m in (".tmp-", ".dl-", ".part", ".old-", ".rm-")):
+            continue
+        try:
+            if now - entry.lstat().st_mtime < _STALE:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+        except OSError:
+            continue

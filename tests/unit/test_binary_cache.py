@@ -179,3 +179,14 @@ def test_install_setting_must_be_a_boolean(tmp_path: Path) -> None:
     (tmp_path / "stackctl.yaml").write_text("install: maybe\n")
     with pytest.raises(ConfigError):
         load_config(env={}, cwd=tmp_path)
+
+
+def test_leftovers_of_a_killed_installer_are_swept_once_stale(tmp_path: Path) -> None:
+    old, fresh = tmp_path / ".debian-redis-1.tmp-abc", tmp_path / ".prometheus-3.5.0-linux-amd64.x.tar.gz.part"
+    old.mkdir()
+    (old / "file").write_text("x")
+    fresh.write_text("x")
+    os.utime(old, (0, 0))
+    with store.locked(tmp_path):
+        pass
+    assert not old.exists() and fresh.exists()
