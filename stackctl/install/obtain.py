@@ -105,7 +105,7 @@ def _obtain(service: str, cache_dir: Path, mirror: str | None, attempts: Attempt
         return found
     report("looking", "Debian package")
     try:
-        found = debian.obtain(service, cache_dir, lambda d, t, what: report("downloading" if t else "looking", f"Debian: {what}", d, t))
+        found = debian.obtain(service, cache_dir, lambda d, t, what: report(_state(what, t), f"Debian: {what}", d, t))
     except StackctlError as exc:
         failures.append(f"Debian package: {exc.message}")
     else:
@@ -113,6 +113,10 @@ def _obtain(service: str, cache_dir: Path, mirror: str | None, attempts: Attempt
         return found
     report("failed", "; ".join(failures))
     raise not_obtained(service, failures)
+
+
+def _state(what: str, total: int | None) -> str:
+    return "unpacking" if what == "unpacking" else "downloading" if total else "looking"
 
 
 def which_tool(name: str) -> str | None:

@@ -79,6 +79,9 @@ def _how_native(cfg: Config, service: str) -> str:
                      f"{'else ' if release else ''}`up` unpacks the Debian package {pkgs} into the cache (apt-get download, no root)")
     else:
         steps.append(debian.NOT_IN_DEBIAN.get(service, "no Debian package"))
+    automatic = any(s.startswith(("`up`", "else `up`")) for s in steps)
+    if not automatic:
+        steps.append("by hand: " + "; ".join(ways(service)))
     return "; ".join(steps)
 
 
