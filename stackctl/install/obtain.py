@@ -142,13 +142,25 @@ def ways(service: str) -> list[str]:
     spec = SERVICES[service]
     out = []
     if service in cache.RELEASES:
-        out.append(f"`stackctl install {service}` (the official release; --mirror URL if its host is blocked)")
+        out.append(_install_way(service))
     if service in debian.DEBIAN:
         out.append(f"`apt-get install {spec.apt_package}` as root (it also starts a system service; stop it)")
     out.append(f"put {' or '.join(spec.binaries)} on PATH")
     out.append("use --runtime docker (compose pulls the image)")
     out.append(f"leave it out: --services without {service}")
     return out
+
+
+def _install_way(service: str) -> str:
+    release = cache.RELEASES[service]
+    try:
+        key = cache.platform_key()
+    except StackctlError:
+        return f"`stackctl install {service} --url URL --sha256 HEX` (no release archive for this platform is pinned)"
+    if key not in release.sha256:
+        return (f"`stackctl install {service} --url {release.url(key)} --sha256 HEX` "
+                f"(stackctl pins no sha256 for {key[0]}-{key[1]}: take it from the release's checksums)")
+    return f"`stackctl install {service}` (the official release; --mirror URL if its host is blocked)"
 
 
 def not_obtained(service: str, failures: list[str]) -> BinaryNotFoundError:
