@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from stackctl.config import Config
 from stackctl.errors import StackctlError
+from stackctl.install import debian
 from stackctl.install.cache import default_cache_dir
 from stackctl.install.obtain import Attempts, OnStep, obtain
 from stackctl.runtime.native import find_binary
@@ -26,3 +27,9 @@ def obtain_missing(cfg: Config, services: tuple[str, ...], on_step: OnStep) -> d
         except StackctlError as exc:
             failed[service] = exc
     return failed
+
+
+def can_obtain(cfg: Config) -> bool:
+    """Whether `up` may get binaries here at all (for auto's docker-or-native choice): the
+    Debian path is usable (apt may still fail later, with a clear error)."""
+    return cfg.install and debian.unavailable() is None

@@ -194,7 +194,7 @@ def plan(cfg: Config, services: tuple[str, ...] | None = None, *, leave_out: boo
     if cfg.runtime == "auto" and runtime.name == "docker" and not runtime.running_services(cfg):
         if set(runtime.missing(cfg, wanted, on_message)) >= set(core):
             native = _native()
-            if len(native.missing(cfg, wanted)) < len(core):
+            if len(native.missing(cfg, wanted)) < len(core) or (on_install is not None and _can_obtain(cfg)):
                 runtime, reason = native, "auto: Docker has none of the stack's images and cannot pull them; using native processes"
     if leave_out is None:
         leave_out = services is None and cfg.sources.get("services") == "default"
@@ -206,6 +206,12 @@ def plan(cfg: Config, services: tuple[str, ...] | None = None, *, leave_out: boo
     if missing and not kept:
         raise next(iter(missing.values()))
     return Plan(runtime, reason, with_internal(kept) if leave_out else wanted, missing)
+
+
+def _can_obtain(cfg: Config) -> bool:
+    from stackctl.stack.binaries import can_obtain
+
+    return can_obtain(cfg)
 
 
 def _obtain(cfg: Config, runtime: Runtime, wanted: tuple[str, ...], on_install: OnStep | None) -> dict[str, StackctlError]:
