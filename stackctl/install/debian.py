@@ -43,7 +43,9 @@ class DebSource:
 
 
 DEBIAN: dict[str, DebSource] = {
-    "prometheus": DebSource(("prometheus",), "usr/bin/prometheus", ("usr/bin/promtool",)),
+    # The web UI: templates and static files compiled in as /usr/share/prometheus/web, whose
+    # vendor files are links into the libjs-* packages (fetched as "libraries" below).
+    "prometheus": DebSource(("prometheus",), "usr/bin/prometheus", ("usr/bin/promtool",), assets="usr/share/prometheus/web"),
     "alertmanager": DebSource(("prometheus-alertmanager",), "usr/bin/prometheus-alertmanager", ("usr/bin/amtool",),
                               assets="usr/share/prometheus/alertmanager"),  # default.tmpl, without which it exits
     "pushgateway": DebSource(("prometheus-pushgateway",), "usr/bin/prometheus-pushgateway"),
@@ -56,6 +58,9 @@ NOT_IN_DEBIAN = {
     "loki": "Loki is not packaged by Debian or Ubuntu (only by Grafana's own apt repository)",
 }
 _LISTS_MAX_AGE = 24 * 3600
+# What a server needs besides itself: shared libraries, and the JavaScript and fonts its web UI
+# links to (Debian unbundles them: libjs-jquery, fonts-glyphicons-halflings, ...).
+_LIBRARY_SECTIONS = {"libs", "javascript", "fonts"}
 # Never shadow the C library or the loader the system's ld.so belongs to.
 _NEVER = {"libc6", "libc-bin", "libgcc-s1", "gcc-12-base"}
 
@@ -121,7 +126,8 @@ class Apt:
         return match.group(1) if match and match.group(1) != "(none)" else None
 
     def missing_libraries(self, packages: tuple[str, ...]) -> list[str]:
-        """Library packages an install of ``packages`` would add to this machine (simulated)."""
+        """Library packages (shared, JavaScript, fonts) an install of ``packages`` would add to
+        this machine (simulated against its dpkg status)."""
         out = self._run("apt-get", "-s", "install", "--no-install-recommends", *packages, check=False)
         # "Inst pkg (new ...)" adds a package; "Inst pkg [old] (new ...)" is an upgrade of one
         # the machine has: keep the machine's.
@@ -134,7 +140,7 @@ class Apt:
         for block in shown.split("\n\n"):
             name = re.search(r"^Package: (\S+)", block, re.M)
             section = re.search(r"^Section: (\S+)", block, re.M)
-            if name and section and section.group(1).split("/")[-1] == "libs":
+            if name and section and section.group(1).split("/")[-1] in _LIBRARY_SECTIONS:
                 libs.append(name.group(1))
         return libs
 
@@ -238,6 +244,7 @@ def _fetch_and_unpack(apt: Apt, service: str, source: DebSource, debs: list[Deb]
             run(["dpkg-deb", "-x", str(path), str(staging)], timeout=300)
         if source.assets:
             _relocate(staging, source)
+        _link_to_machine(staging)
         version_line = _check_runs(staging, source, service)
         _write_marker(staging, service, source, debs, version_line)
         store.commit(staging, final, store.DEB_MARKER)
@@ -255,7 +262,8 @@ def _fetch_and_unpack(apt: Apt, service: str, source: DebSource, debs: list[Deb]
 def _relocate(root: Path, source: DebSource) -> None:
     """Point a compiled-in ``/usr/share/...`` asset path at the working directory.
 
-    Debian builds Alertmanager to read its templates from /usr/share/prometheus/alertmanager,
+    Debian builds Alertmanager to read its templates from /usr/share/prometheus/alertmanager
+    (and Prometheus its web UI from /usr/share/prometheus/web),
     which exists only after a system-wide install. The path is rewritten in the cached copy to
     a string of the same length that means "the working directory" (``.`` and slashes: Go
     stores string lengths apart from the bytes, so nothing else moves), and the native runtime
@@ -271,6 +279,27 @@ def _relocate(root: Path, source: DebSource) -> None:
     data = binary.read_bytes()
     if old in data:
         binary.write_bytes(data.replace(old, new))
+
+
+def _link_to_machine(root: Path) -> None:
+    """Links under ``usr/share`` into files the machine already has (a libjs-* package it has
+    installed, so apt did not fetch it) would dangle inside the cache: point them at the
+    machine's copy instead."""
+    share = root / "usr/share"
+    if not share.is_dir():
+        return
+    for dirpath, dirs, names in os.walk(share):
+        for name in [*dirs, *names]:
+            link = Path(dirpath) / name
+            if not link.is_symlink() or link.exists():
+                continue
+            target = os.readlink(link)
+            rel = os.path.normpath(os.path.join(os.path.dirname(link.relative_to(root).as_posix()), target)
+                                   if not target.startswith("/") else target.lstrip("/"))
+            system = Path("/") / rel
+            if not rel.startswith("..") and rel.startswith("usr/share/") and system.exists():
+                link.unlink()
+                link.symlink_to(system)
 
 
 def _offset(say: Progress, base: int, total: int, what: str) -> Callable[[int], None]:
