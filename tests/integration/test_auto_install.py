@@ -193,3 +193,17 @@ def test_debian_packages_are_unpacked_into_the_cache_without_root_changes(tmp_pa
     assert leftovers(cache) == [".apt", found.name]
     again = debian.obtain("redis", cache)
     assert again.root == found.root
+
+
+def test_debian_prometheus_runs_from_its_asset_dir_with_every_ui_link_resolved(tmp_path: Path) -> None:
+    """The compiled-in /usr/share/prometheus/web is relocated; the UI's links to libjs-* files
+    resolve (unpacked alongside when the machine lacks them, else the machine's own copy)."""
+    reason = debian.unavailable()
+    if reason:
+        skip_or_fail(f"Debian path not testable: {reason}")
+    found = debian.obtain("prometheus", tmp_path / "cache")
+    assert found.usable and found.cwd == found.root / "usr/share/prometheus/web"
+    assert b"/usr/share/prometheus/web" not in Path(found.root / "usr/bin/prometheus").read_bytes()
+    links = [p for p in found.cwd.rglob("*") if p.is_symlink()]
+    assert links and all(p.exists() for p in links), [str(p) for p in links if not p.exists()]
+    assert "promtool" in found.tools
