@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +43,15 @@ def unavailable() -> str | None:
     for tool in ("debootstrap", "chroot", "mount", "umount"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             return f"{tool} is not installed (apt-get install debootstrap)"
+    probe = Path(tempfile.mkdtemp(prefix="stackctl-proc-probe-"))
+    try:
+        mounted = subprocess.run([_tool("mount"), "-t", "proc", "proc", str(probe)], capture_output=True, text=True, timeout=30)
+        if mounted.returncode != 0:
+            return f"cannot mount /proc for a chroot ({mounted.stderr.strip()[:200]}; a container without CAP_SYS_ADMIN?)"
+        subprocess.run([_tool("umount"), str(probe)], capture_output=True, timeout=30)
+    finally:
+        if not _mounts_under(probe):
+            probe.rmdir()
     return None
 
 
