@@ -93,6 +93,8 @@ def base_root(timeout: float = 900) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two test runs at once: one builds, the other waits
         if (final / ".complete").exists():
             return final / "root"
+        for stale in CACHE.glob(f".{final.name}.tmp-*"):  # a build killed mid-way (we hold the lock)
+            _remove(stale)
         tmp = CACHE / f".{final.name}.tmp-{os.getpid()}"
         try:
             tmp.mkdir()
