@@ -71,3 +71,8 @@ def resolve_inputs(data: dict[str, Any], source: str) -> dict[str, Any]:
 def prepare_user_dashboard(path: Path) -> bytes:
     data = resolve_inputs(load_dashboard(path), str(path))
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
+
+
+def user_folder(entry: Path) -> str:
+    """The rendered folder of a `dashboards:` entry: a folder by its name, a single file by its stem."""
+    return f"user-{entry.stem if entry.is_file() else entry.name}"

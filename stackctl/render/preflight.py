@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from stackctl.dashboards.files import user_folder
 from stackctl.config import Config
 from stackctl.dashboards.datasources import Datasources
 from stackctl.dashboards.validate import DashboardFile, Problem, check_files
@@ -81,7 +82,7 @@ def dashboard_files(cfg: Config, files: dict[str, bytes | Path]) -> list[Dashboa
            if rel.startswith("grafana/dashboards/") and rel.endswith(".json") and isinstance(content, Path)]
     for folder in cfg.dashboards:
         for path in sorted(folder.rglob("*.json")) if folder.is_dir() else [folder]:
-            out.append(DashboardFile(path, f"user-{folder.name}"))
+            out.append(DashboardFile(path, user_folder(folder)))
     return out
 
 

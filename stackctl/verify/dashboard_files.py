@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from stackctl.dashboards.files import user_folder
 from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.dashboards.datasources import Datasources
@@ -45,7 +46,7 @@ def dashboard_files(cfg: Config, extra: tuple[Path, ...]) -> list[DashboardFile]
             original = shipped / folder.name / path.name
             out.append(DashboardFile(original if original.is_file() else path, folder.name))
     for folder in cfg.dashboards:
-        out += [DashboardFile(p, f"user-{folder.name}") for p in (sorted(folder.rglob("*.json")) if folder.is_dir() else [folder])]
+        out += [DashboardFile(p, user_folder(folder)) for p in (sorted(folder.rglob("*.json")) if folder.is_dir() else [folder])]
     for item in extra:
         out += [DashboardFile(p, f"extra-{item.name}") for p in (sorted(item.rglob("*.json")) if item.is_dir() else [item])]
     return out
