@@ -6,7 +6,7 @@ server that does not answer at all is a VerifyError: verification cannot run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -18,11 +18,13 @@ TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class QueryOutcome:
-    """``error`` set: the server rejected the query; else ``samples`` counts what came back."""
+    """``error`` set: the server rejected the query; else ``samples`` counts what came back
+    and ``result`` holds it as the API sent it (``stackctl report`` draws it)."""
 
     samples: int = 0
     series: int = 0
     error: str | None = None
+    result: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
 
 def _unreachable(what: str, url: str, exc: Exception) -> VerifyError:
@@ -77,7 +79,7 @@ class Prometheus:
             return QueryOutcome(error=f"{body.get('errorType', 'error')}: {body.get('error', resp.text[:300])}")
         result = body["data"].get("result") or []
         samples = sum(len(r.get("values") or []) + (1 if r.get("value") else 0) for r in result)
-        return QueryOutcome(samples=samples, series=len(result))
+        return QueryOutcome(samples=samples, series=len(result), result=tuple(result))
 
     def metric_names(self, start: float, end: float) -> frozenset[str]:
         return frozenset(self._api("/api/v1/label/__name__/values", {"start": start, "end": end}))
@@ -110,4 +112,4 @@ class Loki:
         if resp.status_code != 200:  # Loki answers plain text errors
             return QueryOutcome(error=f"HTTP {resp.status_code}: {resp.text.strip()[:300]}")
         result = (resp.json().get("data") or {}).get("result") or []
-        return QueryOutcome(samples=sum(len(r.get("values") or []) for r in result), series=len(result))
+        return QueryOutcome(samples=sum(len(r.get("values") or []) for r in result), series=len(result), result=tuple(result))

@@ -71,7 +71,7 @@ def load_dashboards(cfg: Config, extra: tuple[Path, ...], now: float, packs: tup
     return [dashboards.load(p, now, scrape) for p in files if p in extra_files or _in_packs(p, packs)]
 
 
-def _loki(cfg: Config, url: str | None) -> tuple[Loki | None, str]:
+def _loki(cfg: Config, url: str | None, loki_cls: type[Loki] = Loki) -> tuple[Loki | None, str]:
     """The Loki to query, or None and why LogQL targets are skipped."""
     if url is None:
         from stackctl.stack.orchestrator import stack_services
@@ -79,7 +79,7 @@ def _loki(cfg: Config, url: str | None) -> tuple[Loki | None, str]:
         if "loki" not in stack_services(cfg):
             return None, "Loki is not part of this stack (LogQL targets not checked)"
         url = cfg.url("loki")
-    loki = Loki(url)
+    loki = loki_cls(url)
     problem = loki.reachable()
     return (None, problem + " (LogQL targets not checked)") if problem else (loki, url)
 
@@ -100,20 +100,42 @@ def _scenario(name: str | None) -> Any:
     return load_scenario(name)
 
 
-def verify_stack(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _m: None) -> VerifyReport:
+@dataclass(frozen=True)
+class Scope:
+    """What a verification (or a report) reads: the servers, the scenario, the dashboards."""
+
+    prom: Prometheus
+    now: float
+    scenario: Any  # the Scenario, or None
+    packs: tuple[str, ...] | None
+    dashboards: list[dashboards.Dashboard]
+    loki: Loki | None
+    loki_info: str
+
+
+def resolve_scope(cfg: Config, opts: VerifyOptions, prom: Prometheus | None = None, loki_cls: type[Loki] = Loki) -> Scope:
+    """Check the inputs, reach Prometheus, pick the scenario's packs and their dashboards.
+
+    ``prom``/``loki_cls``: the clients to use (``stackctl report`` passes recording ones)."""
     _check_paths(opts.extra_dashboards)  # a typo fails at once, before any network call
-    prom = Prometheus(opts.prometheus_url or cfg.url("prometheus"))
+    prom = prom or Prometheus(opts.prometheus_url or cfg.url("prometheus"))
     prom.ready()
     now = time.time()
     scenario = _scenario(opts.scenario or seeded_scenario(cfg))
     # A one-pack scenario populates one pack: check its dashboards and rules, not every pack's.
     packs = None if opts.all_packs or scenario is None else tuple(scenario.packs)
     dash = load_dashboards(cfg, opts.extra_dashboards, now, packs)
-    loki, loki_info = _loki(cfg, opts.loki_url)
-    report = VerifyReport(dashboards=[d.title for d in dash], prometheus_url=prom.url, loki=loki_info, packs=packs)
-    report.results += checks.check_dashboards(dash, prom, loki, loki_info, progress)
+    loki, loki_info = _loki(cfg, opts.loki_url, loki_cls)
+    return Scope(prom, now, scenario, packs, dash, loki, loki_info)
+
+
+def verify_stack(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _m: None) -> VerifyReport:
+    scope = resolve_scope(cfg, opts)
+    prom, now, scenario, packs, dash = scope.prom, scope.now, scope.scenario, scope.packs, scope.dashboards
+    report = VerifyReport(dashboards=[d.title for d in dash], prometheus_url=prom.url, loki=scope.loki_info, packs=packs)
+    report.results += checks.check_dashboards(dash, prom, scope.loki, scope.loki_info, progress)
     progress("checking rule groups")
-    groups = _groups_of(prom.rule_groups(), packs)
+    groups = groups_of(prom.rule_groups(), packs)
     report.results += checks.check_rules(groups)
     progress("checking that every referenced metric exists")
     known = prom.metric_names(now - checks.METRICS_WINDOW, now) | checks.recorded_names(groups)
@@ -125,7 +147,7 @@ def verify_stack(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _
     return report
 
 
-def _groups_of(groups: list[dict[str, Any]], packs: tuple[str, ...] | None) -> list[dict[str, Any]]:
+def groups_of(groups: list[dict[str, Any]], packs: tuple[str, ...] | None) -> list[dict[str, Any]]:
     """The packs' rule groups (named after their pack) plus every group that is not a pack's."""
     if packs is None:
         return groups
