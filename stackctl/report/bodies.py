@@ -120,8 +120,8 @@ def body_html(pd: PanelData, w: int, h: int, active_alerts: Sequence[dict[str, A
 def _text_lines(pd: PanelData, active_alerts: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
     kind = pd.view.kind
     if kind == "table" and pd.series:
-        head, rows = table_rows(pd)
-        return [(" | ".join(head), theme.MUTED)] + [(" | ".join(r), theme.TEXT) for r in rows]
+        columns, rows = table_rows(pd)
+        return [(" | ".join(columns), theme.MUTED)] + [(" | ".join(r), theme.TEXT) for r in rows]
     if kind == "logs" and pd.logs:
         return [(f"{_clock(ln.time)} {ln.line}", LOG_LEVEL_COLORS.get(_level(dict(ln.labels), ln.line), theme.TEXT)) for ln in pd.logs]
     if kind == "text":

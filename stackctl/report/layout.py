@@ -67,7 +67,8 @@ def panel_rect(g: Grid, top: int) -> Rect:
 
 
 def legend_lines(pv: PanelView, n_series: int, width: int) -> int:
-    legend = pv.display.options.get("legend") if isinstance(pv.display.options.get("legend"), dict) else {}
+    raw = pv.display.options.get("legend")
+    legend: dict[str, object] = raw if isinstance(raw, dict) else {}
     hidden = legend.get("showLegend") is False or legend.get("displayMode") == "hidden"
     if hidden or n_series == 0 or pv.kind not in ("timeseries", "piechart", "histogram"):
         return 0

@@ -60,7 +60,7 @@ ALERT_ROW = 22
 
 @contextmanager
 def _style() -> Iterator[None]:
-    with matplotlib.rc_context(theme.MPL_STYLE):
+    with matplotlib.rc_context(theme.MPL_STYLE):  # type: ignore[arg-type]
         yield
 
 

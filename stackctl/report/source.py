@@ -98,12 +98,16 @@ def _int(value: Any) -> int | None:
     return None if number is None else int(number)
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def display_of(raw: Mapping[str, Any]) -> Display:
-    defaults = ((raw.get("fieldConfig") or {}).get("defaults") or {}) if isinstance(raw.get("fieldConfig"), dict) else {}
-    options = raw.get("options") if isinstance(raw.get("options"), dict) else {}
+    defaults = _dict(_dict(raw.get("fieldConfig")).get("defaults"))
+    options = _dict(raw.get("options"))
     legacy_unit = ((raw.get("yaxes") or [{}])[0] or {}).get("format") if isinstance(raw.get("yaxes"), list) else raw.get("format")
-    color = defaults.get("color") if isinstance(defaults.get("color"), dict) else {}
-    calcs = (options.get("reduceOptions") or {}).get("calcs") if isinstance(options.get("reduceOptions"), dict) else None
+    color = _dict(defaults.get("color"))
+    calcs = _dict(options.get("reduceOptions")).get("calcs")
     legacy_calc = {"current": "lastNotNull", "avg": "mean", "total": "sum"}.get(str(raw.get("valueName", "")), raw.get("valueName"))
     thresholds = (legacy_thresholds(raw["thresholds"], raw.get("colors") or [])
                   if raw.get("type") == "singlestat" and raw.get("thresholds") else thresholds_from(defaults))
@@ -120,7 +124,7 @@ def display_of(raw: Mapping[str, Any]) -> Display:
         options=options,
         text=str(options.get("content") or raw.get("content") or ""),
         interval=model.parse_seconds(str(raw.get("interval") or "")),
-        custom=defaults.get("custom") if isinstance(defaults.get("custom"), dict) else {},
+        custom=_dict(defaults.get("custom")),
     )
 
 

@@ -83,8 +83,8 @@ def format_value(value: float | None, unit: str | None, decimals: int | None = N
         mult = {"bytes": 1, "kbytes": 1024, "mbytes": 1024**2}[unit]
         return _with_space(scaled(value * mult, decimals, 1024.0, _IEC, "B"))
     if unit in ("decbytes", "deckbytes", "decmbytes"):
-        mult = {"decbytes": 1, "deckbytes": 1e3, "decmbytes": 1e6}[unit]
-        return _with_space(scaled(value * mult, decimals, 1000.0, _SI, "B"))
+        dec = {"decbytes": 1.0, "deckbytes": 1e3, "decmbytes": 1e6}[unit]
+        return _with_space(scaled(value * dec, decimals, 1000.0, _SI, "B"))
     if unit in ("bits", "bps", "Bps", "binBps", "binbps"):
         return _rate_of_bytes(value, decimals, unit)
     if unit in _TIME_UNITS:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from matplotlib.figure import Figure
-from matplotlib.patches import Wedge
+from matplotlib.patches import Rectangle, Wedge
 
 from stackctl.report import theme
 from stackctl.report.collect import PanelData, Series
@@ -21,6 +21,7 @@ _CALCS: dict[str, Callable[[list[float]], float]] = {
     "range": lambda v: max(v) - min(v), "delta": lambda v: sum(max(0.0, b - a) for a, b in zip(v, v[1:])),
     "diff": lambda v: v[-1] - v[0], "median": lambda v: sorted(v)[len(v) // 2],
 }
+GAUGE_START, GAUGE_SPAN = 210.0, 240.0  # degrees, counter-clockwise from 3 o'clock: Grafana's arc
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,7 @@ def _stat_cell(fig: Figure, item: Value, cell: tuple[float, float, float, float]
              fontsize=_fit(item.text, w * w_px * 0.9, h * h_px, 0.42 - name_share), fontweight="bold")
 
 
-def _rect(fig: Figure, cell: tuple[float, float, float, float], color: str) -> object:
-    from matplotlib.patches import Rectangle
-
+def _rect(fig: Figure, cell: tuple[float, float, float, float], color: str) -> Rectangle:
     x, y, w, h = cell
     pad = 0.004
     return Rectangle((x + pad, y + pad), w - 2 * pad, h - 2 * pad, transform=fig.transFigure, facecolor=color, linewidth=0, zorder=-1)
@@ -125,10 +124,10 @@ def gauge(fig: Figure, pd: PanelData, box: tuple[float, float, float, float]) ->
         ax.set_aspect("equal")
         ax.set_xlim(-1.1, 1.1)
         ax.set_ylim(-0.85, 1.15)
-        start, span = 210.0, 240.0  # matplotlib angles: counter-clockwise from 3 o'clock
+        start = GAUGE_START
 
         def angle(v: float) -> float:
-            return start - span * max(0.0, min(1.0, (v - lo) / (hi - lo)))
+            return GAUGE_START - GAUGE_SPAN * max(0.0, min(1.0, (v - lo) / (hi - lo)))
 
         ax.add_patch(Wedge((0, 0), 0.92, angle(hi), start, width=0.22, facecolor=theme.GRID, linewidth=0))
         if item.value is not None:
