@@ -117,6 +117,18 @@ def timeseries(fig: Figure, pd: PanelData, tz: tzinfo, box: tuple[float, float, 
     _thresholds(ax, pd)
     _time_axis(ax, pd, tz)
     _style_value_axis(ax, pd)
+    _fit_value_labels(fig, ax, pd, box)
+
+
+def _fit_value_labels(fig: Figure, ax: object, pd: PanelData, box: tuple[float, float, float, float]) -> None:
+    """Widen the left margin to the longest value label ("0.075 ops/s" needs more than "9")."""
+    lo, hi = ax.get_ylim()  # type: ignore[attr-defined]
+    fmt = axis_formatter(pd.view.display.unit, pd.view.display.decimals)
+    labels = [fmt(v) for v in ax.get_yticks() if lo <= v <= hi]  # type: ignore[attr-defined]
+    w_px = fig.get_size_inches()[0] * theme.DPI
+    left = (12 + 5.6 * max((len(t) for t in labels), default=1)) / w_px
+    right = box[0] + box[2]
+    ax.set_position((left, box[1], max(0.05, right - left), box[3]))  # type: ignore[attr-defined]
 
 
 def _thresholds(ax: object, pd: PanelData) -> None:
@@ -133,8 +145,8 @@ def heatmap(fig: Figure, pd: PanelData, tz: tzinfo, box: tuple[float, float, flo
     """Prometheus buckets (``le``): de-cumulated counts per bucket over time; other series:
     one row per series (its value over time)."""
     ax = fig.add_axes(box)
-    rows, names = _heat_rows(pd.series)
-    times = pd.series[0].times if pd.series else ()
+    times = sorted({t for s in pd.series for t in s.times})
+    rows, names = _heat_rows(pd.series, times)
     if rows.size and len(times) > 0:
         x = _dates(times)
         edges = np.concatenate([x, [x[-1] + pd.step / 86400.0]]) if len(x) else x
@@ -145,19 +157,27 @@ def heatmap(fig: Figure, pd: PanelData, tz: tzinfo, box: tuple[float, float, flo
         ax.spines[side].set_visible(False)
 
 
-def _heat_rows(series: list[Series]) -> tuple[np.ndarray, list[str]]:
-    n = min((len(s.values) for s in series), default=0)
-    if not n:
+def _on_grid(s: Series, index: dict[float, int]) -> np.ndarray:
+    """The series' values at every time of the panel (NaN where it has none)."""
+    row = np.full(len(index), np.nan)
+    for t, v in zip(s.times, s.values):
+        row[index[t]] = v
+    return row
+
+
+def _heat_rows(series: list[Series], times: list[float]) -> tuple[np.ndarray, list[str]]:
+    if not times:
         return np.zeros((0, 0)), []
+    index = {t: i for i, t in enumerate(times)}
     if all("le" in s.labels for s in series):
         def bound(s: Series) -> float:
             return math.inf if s.labels["le"] in ("+Inf", "Inf") else float(s.labels["le"])
 
         ordered = sorted(series, key=bound)
-        cum = np.array([np.nan_to_num(np.asarray(s.values[:n], dtype=float)) for s in ordered])
+        cum = np.array([np.nan_to_num(_on_grid(s, index)) for s in ordered])
         rows = np.diff(cum, axis=0, prepend=0.0).clip(min=0)
         return rows, [s.labels["le"] for s in ordered]
-    return np.array([np.asarray(s.values[:n], dtype=float) for s in series]), [s.name for s in series]
+    return np.array([_on_grid(s, index) for s in series]), [s.name for s in series]
 
 
 def histogram(fig: Figure, pd: PanelData, box: tuple[float, float, float, float]) -> None:

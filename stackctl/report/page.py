@@ -87,7 +87,8 @@ def _header(page: _Page, report: Report) -> None:
     when = datetime.fromtimestamp(report.generated, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     counts = summary(report.verdicts)
     tally = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no panels"
-    scope = f"scenario {report.scenario} (packs: {', '.join(report.packs or ())})" if report.scenario else "every loaded pack"
+    packs = f"packs: {', '.join(report.packs)}" if report.packs is not None else "every loaded pack"
+    scope = f"scenario {report.scenario} ({packs})" if report.scenario else packs
     page.box(76, f"<h1>stackctl report</h1><div class='meta'>{esc(when)} · Prometheus {esc(report.prometheus_url)} · "
                   f"Loki: {esc(report.loki)}</div><div class='meta'>{esc(scope)} · {len(report.dashboards)} dashboard(s) · "
                   f"panels: {esc(tally)}</div>")

@@ -103,7 +103,7 @@ def _stat_cell(fig: Figure, item: Value, cell: tuple[float, float, float, float]
         fig.text(x + w / 2, y + h * 0.86, item.name, ha="center", va="center", color=theme.TEXT,
                  fontsize=_fit(item.name, w * w_px, h * h_px, 0.12), clip_on=True)
     fig.text(x + w / 2, y + h * (0.55 - name_share / 4), item.text, ha="center", va="center", color=text_color,
-             fontsize=_fit(item.text, w * w_px * 0.9, h * h_px, 0.42 - name_share), fontweight="bold")
+             fontsize=_fit(item.text, w * w_px * 0.85, h * h_px, 0.34 - name_share), fontweight="bold")
 
 
 def _rect(fig: Figure, cell: tuple[float, float, float, float], color: str) -> Rectangle:
