@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib import dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -54,31 +55,31 @@ def _local(tz_name: str) -> tzinfo:
     return timezone.utc if tz_name == "utc" else (datetime.now().astimezone().tzinfo or timezone.utc)
 
 
-def _time_axis(ax: object, pd: PanelData, tz: tzinfo) -> None:
+def _time_axis(ax: Axes, pd: PanelData, tz: tzinfo) -> None:
     w = pd.view.grid.w
     d = pd.window
     span = d[1] - d[0]
     fmt = "%H:%M" if span <= 86400 else "%m/%d %H:%M" if span <= 7 * 86400 else "%m/%d"
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=max(3, w // 2), tz=tz))  # type: ignore[attr-defined]
-    ax.xaxis.set_major_formatter(mdates.DateFormatter(fmt, tz=tz))  # type: ignore[attr-defined]
-    ax.set_xlim(_dates([d[0]])[0], _dates([d[1]])[0])  # type: ignore[attr-defined]
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=2, maxticks=max(3, w // 2), tz=tz))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(fmt, tz=tz))
+    ax.set_xlim(_dates([d[0]])[0], _dates([d[1]])[0])
 
 
 def _dates(times: Sequence[float]) -> np.ndarray:
     return np.asarray(times, dtype=float) / 86400.0  # matplotlib date numbers: days since the epoch
 
 
-def _style_value_axis(ax: object, pd: PanelData) -> None:
+def _style_value_axis(ax: Axes, pd: PanelData) -> None:
     d = pd.view.display
-    ax.yaxis.set_major_formatter(FuncFormatter(axis_formatter(d.unit, d.decimals)))  # type: ignore[attr-defined]
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=max(2, pd.view.grid.h // 2), min_n_ticks=2))  # type: ignore[attr-defined]
-    ax.grid(True, axis="both")  # type: ignore[attr-defined]
+    ax.yaxis.set_major_formatter(FuncFormatter(axis_formatter(d.unit, d.decimals)))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=max(2, pd.view.grid.h // 2), min_n_ticks=2))
+    ax.grid(True, axis="both")
     for side in ("top", "right", "left", "bottom"):
-        ax.spines[side].set_visible(False)  # type: ignore[attr-defined]
+        ax.spines[side].set_visible(False)
     if d.min is not None:
-        ax.set_ylim(bottom=d.min)  # type: ignore[attr-defined]
+        ax.set_ylim(bottom=d.min)
     if d.max is not None:
-        ax.set_ylim(top=d.max)  # type: ignore[attr-defined]
+        ax.set_ylim(top=d.max)
 
 
 def line_color(pd: PanelData, index: int) -> str:
@@ -120,25 +121,25 @@ def timeseries(fig: Figure, pd: PanelData, tz: tzinfo, box: tuple[float, float, 
     _fit_value_labels(fig, ax, pd, box)
 
 
-def _fit_value_labels(fig: Figure, ax: object, pd: PanelData, box: tuple[float, float, float, float]) -> None:
+def _fit_value_labels(fig: Figure, ax: Axes, pd: PanelData, box: tuple[float, float, float, float]) -> None:
     """Widen the left margin to the longest value label ("0.075 ops/s" needs more than "9")."""
-    lo, hi = ax.get_ylim()  # type: ignore[attr-defined]
+    lo, hi = ax.get_ylim()
     fmt = axis_formatter(pd.view.display.unit, pd.view.display.decimals)
-    labels = [fmt(v) for v in ax.get_yticks() if lo <= v <= hi]  # type: ignore[attr-defined]
+    labels = [fmt(v, None) for v in ax.get_yticks() if lo <= v <= hi]
     w_px = fig.get_size_inches()[0] * theme.DPI
     left = (12 + 5.6 * max((len(t) for t in labels), default=1)) / w_px
     right = box[0] + box[2]
-    ax.set_position((left, box[1], max(0.05, right - left), box[3]))  # type: ignore[attr-defined]
+    ax.set_position((left, box[1], max(0.05, right - left), box[3]))
 
 
-def _thresholds(ax: object, pd: PanelData) -> None:
+def _thresholds(ax: Axes, pd: PanelData) -> None:
     style = pd.view.display.custom.get("thresholdsStyle")
     mode = style.get("mode") if isinstance(style, dict) else None
     if mode not in ("line", "dashed", "line+area", "dashed+area", "area"):
         return
     for step in pd.view.display.thresholds.steps:
         if math.isfinite(step.value):
-            ax.axhline(step.value, color=step.color, linewidth=1, linestyle="--" if "dashed" in str(mode) else "-", alpha=0.8)  # type: ignore[attr-defined]
+            ax.axhline(step.value, color=step.color, linewidth=1, linestyle="--" if "dashed" in str(mode) else "-", alpha=0.8)
 
 
 def heatmap(fig: Figure, pd: PanelData, tz: tzinfo, box: tuple[float, float, float, float]) -> None:

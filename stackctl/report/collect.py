@@ -83,9 +83,9 @@ def series_name(t: Target, legend: str, labels: Mapping[str, str]) -> str:
     """Grafana's display name: the legendFormat with ``{{label}}`` filled in, else
     ``metric{labels}``, else (no labels at all) the query itself."""
     if legend and legend != "__auto":
-        shown = _LEGEND.sub(lambda m: labels.get(m.group(1), ""), legend)
-        if shown.strip():
-            return shown
+        filled = _LEGEND.sub(lambda m: labels.get(m.group(1), ""), legend)
+        if filled.strip():
+            return filled
     shown = {k: v for k, v in labels.items() if k != "__name__"}
     body = "{" + ", ".join(f'{k}="{v}"' for k, v in shown.items()) + "}" if shown else ""
     return (labels.get("__name__", "") + body) or t.expr
