@@ -1,0 +1,146 @@
+"""The report's model of a dashboard, its layout and the page, without a server: a
+dashboard file, hand-made query results, and the HTML read back."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from stackctl.dashboards import panels as model
+from stackctl.report import layout, page, source
+from stackctl.report.collect import PanelData, loki_data, prometheus_series, report_step, series_name
+from stackctl.report.model import Alerts, Report
+from stackctl.report.source import Grid
+from stackctl.verify.checks import CheckResult
+
+NOW = 1_800_000_000.0
+PROM = {"type": "prometheus", "uid": "prometheus"}
+
+
+def _board(tmp_path: Path) -> Path:
+    doc = {"title": "Shop", "time": {"from": "now-1h", "to": "now"}, "panels": [
+        {"type": "timeseries", "title": "Requests", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8}, "datasource": PROM,
+         "fieldConfig": {"defaults": {"unit": "reqps", "custom": {"fillOpacity": 10}}},
+         "targets": [{"refId": "A", "expr": "sum by (code) (rate(http_requests_total[5m]))", "legendFormat": "{{code}}"}]},
+        {"type": "stat", "title": "Errors", "gridPos": {"x": 12, "y": 0, "w": 12, "h": 8}, "datasource": PROM,
+         "fieldConfig": {"defaults": {"unit": "percentunit", "thresholds": {"mode": "absolute", "steps": [
+             {"color": "green", "value": None}, {"color": "red", "value": 0.05}]}}},
+         "options": {"reduceOptions": {"calcs": ["mean"]}, "colorMode": "background"},
+         "targets": [{"refId": "A", "expr": "sum(rate(errors_total[5m])) / sum(rate(http_requests_total[5m]))"}]},
+        {"type": "row", "title": "Details", "collapsed": True, "gridPos": {"x": 0, "y": 8, "w": 24, "h": 1}, "panels": [
+            {"type": "table", "title": "Typo", "gridPos": {"x": 0, "y": 30, "w": 24, "h": 6},
+             "targets": [{"refId": "A", "expr": "http_requets_total"}]},
+            {"type": "logs", "title": "Logs", "gridPos": {"x": 0, "y": 30, "w": 24, "h": 6}, "datasource": {"type": "loki", "uid": "loki"},
+             "targets": [{"refId": "A", "expr": '{app="shop"}'}]}]},
+    ]}
+    path = tmp_path / "shop.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def _matrix(labels: dict[str, str], values: list[float], start: float = NOW - 600, step: float = 20) -> dict[str, object]:
+    return {"metric": labels, "values": [[start + i * step, str(v)] for i, v in enumerate(values)]}
+
+
+def test_view_reads_grid_rows_units_and_thresholds(tmp_path: Path) -> None:
+    dv = source.view(model.load(_board(tmp_path), NOW))
+    assert [s.title for s in dv.sections] == [None, "Details"] and dv.sections[1].collapsed
+    requests, errors, typo, logs = dv.panels
+    assert requests.grid == Grid(0, 0, 12, 8) and requests.display.unit == "reqps" and requests.display.legends == {"A": "{{code}}"}
+    assert errors.kind == "stat" and errors.display.calc == "mean" and errors.display.thresholds.color_for(0.1) == "#F2495C"
+    assert typo.kind == "table" and logs.kind == "logs" and logs.panel.targets[0].datasource == "loki"
+
+
+def test_collapsed_rows_and_overlaps_are_laid_out_without_overlap() -> None:
+    grids = layout.compact([Grid(0, 30, 24, 6), Grid(0, 30, 24, 6), Grid(6, 33, 6, 2)])
+    assert grids == [Grid(0, 0, 24, 6), Grid(0, 6, 24, 6), Grid(6, 12, 6, 2)]
+    assert layout.grid_height(grids) == 14 * layout.ROW
+    rect = layout.panel_rect(Grid(12, 1, 12, 8), 100)
+    assert (rect.left, rect.top, rect.width, rect.height) == (layout.PAD + 12 * layout.COL, 100 + layout.ROW, 12 * layout.COL - layout.GAP, 8 * layout.ROW - layout.GAP)
+
+
+def test_series_names_steps_and_results() -> None:
+    t = model.Target("A", "prometheus", "sum(x)", "sum(x)")
+    assert series_name(t, "{{code}} on {{ host }}", {"code": "500", "host": "a"}) == "500 on a"
+    assert series_name(t, "{{missing}}", {"code": "500"}) == '{code="500"}'
+    assert series_name(t, "", {"__name__": "up", "job": "x"}) == 'up{job="x"}' and series_name(t, "", {}) == "sum(x)"
+    assert report_step(3600) == 20 and report_step(6 * 3600) == 120 and report_step(3600, 60) == 60
+    (s,) = prometheus_series(t, "", (_matrix({"code": "200"}, [1, 2, float("nan")]),))
+    assert s.values[:2] == (1.0, 2.0) and s.times[1] - s.times[0] == 20
+    series, lines = loki_data(t, "", ({"stream": {"app": "shop"}, "values": [["1000000000", "a"], ["3000000000", "b"]]},))
+    assert not series and [ln.line for ln in lines] == ["b", "a"]
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+@pytest.fixture
+def rendered(tmp_path: Path) -> tuple[str, dict[str, object]]:
+    dv = source.view(model.load(_board(tmp_path), NOW))
+    requests, errors, typo, logs = dv.panels
+    req_series = prometheus_series(requests.panel.targets[0], "{{code}}", (_matrix({"code": "200"}, [5, 6, 7]), _matrix({"code": "500"}, [1, 1, 2])))
+    err_series = prometheus_series(errors.panel.targets[0], "", (_matrix({}, [0.1, 0.2, 0.3]),))
+    win = (NOW - 3600, NOW)
+    panels = [
+        PanelData(requests, CheckResult("panel", "Shop", "Requests", "q", "populated", "2 series"), 20, win, series=req_series),
+        PanelData(errors, CheckResult("panel", "Shop", "Errors", "q", "populated", "1 series"), 20, win, series=err_series),
+        PanelData(typo, CheckResult("panel", "Shop", "Typo", "http_requets_total", "empty", "no data over 60m"), 20, win),
+        PanelData(logs, CheckResult("panel", "Shop", "Logs", "", "skipped", "Loki is not running"), 20, win),
+    ]
+    alerts = Alerts([{"labels": {"alertname": "HighErrors", "severity": "page"}, "state": "firing", "activeAt": "2027-01-15T08:00:00Z", "value": "0.2"}],
+                    ["SlowRequests"], [], [])
+    report = Report(NOW, "http://127.0.0.1:9090", "Loki is not running", None, None, alerts, [(dv, panels)])
+    html = page.render(report)
+    block = re.search(r'<script type="application/json" id="stackctl-report-data">(.*?)</script>', html, re.S)
+    assert block is not None
+    return html, json.loads(block.group(1))
+
+
+def test_page_is_self_contained(rendered: tuple[str, dict[str, object]]) -> None:
+    html, _ = rendered
+    parser = _Collector()
+    parser.feed(html)
+    scripts = [a for t, a in parser.tags if t == "script"]
+    assert scripts == [{"type": "application/json", "id": "stackctl-report-data"}]  # data, never run
+    assert not [t for t, _ in parser.tags if t in ("link", "iframe", "object", "embed")]
+    sources = [a.get("src") or "" for t, a in parser.tags if t == "img"]
+    assert len(sources) == 2 and all(s.startswith("data:image/svg+xml;base64,") for s in sources)
+    assert "@import" not in html and "url(" not in html
+
+
+def test_page_holds_every_panel_with_its_verdict_data_and_place(rendered: tuple[str, dict[str, object]]) -> None:
+    html, data = rendered
+    panels = data["panels"]
+    assert isinstance(panels, list)
+    assert [(p["title"], p["status"], p["drawn"]) for p in panels] == [
+        ("Requests", "populated", True), ("Errors", "populated", True), ("Typo", "empty", False), ("Logs", "skipped", False)]
+    assert panels[0]["series"][1]["name"] == "500" and [v for _, v in panels[0]["series"][1]["values"]] == [1.0, 1.0, 2.0]
+    assert panels[1]["series"][0]["values"][2][1] == 0.3
+    rects = [p["rect"] for p in panels]
+    assert rects[0][1] == rects[1][1] and rects[0][0] < rects[1][0]  # side by side, as gridPos says
+    assert rects[2][1] > rects[0][1] + rects[0][3] and rects[3][1] >= rects[2][1] + rects[2][3]  # the row's panels below, in turn
+    assert "No data" in html and "http_requets_total" in html and "Not queried" in html and "Details (collapsed)" in html
+    assert "HighErrors" in html and "firing" in html and "SlowRequests" in html
+    assert data["page"]["height"] >= rects[3][1] + rects[3][3]
+
+
+def test_every_panel_also_draws_as_png(rendered: tuple[str, dict[str, object]], tmp_path: Path) -> None:
+    import io
+
+    from matplotlib import image
+
+    dv = source.view(model.load(_board(tmp_path), NOW))
+    for pv in dv.panels:
+        pd = PanelData(pv, CheckResult("panel", "Shop", pv.panel.title, "", "empty", "no data"), 20, (NOW - 3600, NOW))
+        img = image.imread(io.BytesIO(page.panel_png(pd, Report(NOW, "", "", None, None, Alerts([], [], [], [])))), format="png")
+        assert img.shape[0] == layout.panel_rect(pv.grid, 0).height and img.std() > 0.01
