@@ -25,7 +25,7 @@ from typing import Any, Iterator, Mapping
 
 import yaml
 
-from stackctl.dashboards.files import load_dashboard, resolve_inputs
+from stackctl.dashboards.files import read_json as load_dashboard, resolve_inputs
 
 MIN_STEP = 15.0
 DEFAULT_SCRAPE = 15.0

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from stackctl.dashboards import panels as model
-from stackctl.dashboards.files import load_dashboard, resolve_inputs
+from stackctl.dashboards.files import read_json, resolve_inputs
 from stackctl.report.colors import Thresholds, legacy_thresholds, thresholds_from
 
 GRID_COLUMNS = 24
@@ -153,7 +153,7 @@ def _sections(raw_panels: list[Any]) -> list[tuple[Mapping[str, Any] | None, lis
 
 def view(d: model.Dashboard) -> DashboardView:
     """``d`` (verify's model) with the display settings of its JSON file."""
-    data = resolve_inputs(load_dashboard(d.path), str(d.path))
+    data = resolve_inputs(read_json(d.path), str(d.path))
     queue = list(d.panels)  # same order as the walk below: both are iter_panels order
     sections = []
     for row, raws in _sections(data.get("panels") or []):
