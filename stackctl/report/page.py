@@ -143,6 +143,8 @@ def _panel(page: _Page, pd: PanelData, rect: Rect, alerts: Alerts, dashboard: st
     page.panels.append({
         "index": index, "dashboard": dashboard, "title": pd.view.panel.title, "type": pd.view.panel.type, "kind": pd.view.kind,
         "status": v.status, "detail": v.detail, "query": v.query, "rect": rect.as_list(), "drawn": bodies.has_chart(pd),
+        "targets": [{"refId": t.ref_id, "datasource": t.datasource, "expr": t.expr} for t in pd.view.panel.targets],
+        "step": pd.step,
         "series": [{"name": s.name, "refId": s.ref_id, "labels": dict(s.labels),
                     "values": [[t, bodies.finite_or_none(x)] for t, x in zip(s.times, s.values)]} for s in pd.series],
         "logs": len(pd.logs),
