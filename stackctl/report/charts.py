@@ -118,7 +118,16 @@ def timeseries(fig: Figure, pd: PanelData, tz: tzinfo, box: tuple[float, float, 
     _thresholds(ax, pd)
     _time_axis(ax, pd, tz)
     _style_value_axis(ax, pd)
+    _flat_from_zero(ax, pd)
     _fit_value_labels(fig, ax, pd, box)
+
+
+def _flat_from_zero(ax: Axes, pd: PanelData) -> None:
+    """A flat, non-negative panel (all zeros, say) reads from 0 up, as in Grafana, not around 0."""
+    finite = [v for s in pd.series for v in s.values if math.isfinite(v)]
+    d = pd.view.display
+    if finite and min(finite) == max(finite) >= 0 and d.min is None and d.max is None:
+        ax.set_ylim(0, max(finite) * 2 or 1)
 
 
 def _fit_value_labels(fig: Figure, ax: Axes, pd: PanelData, box: tuple[float, float, float, float]) -> None:

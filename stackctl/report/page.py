@@ -111,7 +111,7 @@ def _alerts(page: _Page, alerts: Alerts) -> None:
                     f"<td>{esc(value)}</td><td>{esc(extra)}</td></tr>")
     for r in alerts.expected + [r for r in alerts.rules if r.failed]:
         rows.append(f'<tr><td><span class="state {esc(r.status)}">{esc(r.status)}</span></td><td>{esc(r.panel)}</td>'
-                    f'<td colspan="4">{esc(("expected: " if r.kind == "alert" else "rules: ") + r.detail)}</td></tr>')
+                    f'<td colspan="4">{esc((f"scenario {r.dashboard}: " if r.kind == "alert" else f"rule group {r.dashboard}: ") + r.detail)}</td></tr>')
     if not rows:
         rows.append('<tr><td colspan="6">nothing pending or firing</td></tr>')
     table = ("<table class='data'><thead><tr><th>state</th><th>alert</th><th>severity</th><th>active since</th><th>value</th>"
@@ -153,7 +153,8 @@ def _panel(page: _Page, pd: PanelData, rect: Rect, alerts: Alerts, dashboard: st
 
 def _dashboard(page: _Page, dv: DashboardView, panels: list[PanelData], alerts: Alerts) -> None:
     d = dv.dashboard
-    span = f"last {layout_span(d.window.range)}"
+    zone = "UTC" if dv.timezone == "utc" else (datetime.now().astimezone().tzname() or "local time")
+    span = f"last {layout_span(d.window.range)} (times in {zone})"
     variables = ", ".join(f"{k}={v}" for k, v in dv.variables.items()) or "none"
     page.box(52, f"<h2>{esc(d.title)}</h2><div class='meta'>{esc(span)} · variables: {esc(variables)} · {esc(str(d.path))}</div>")
     by_view = {id(pd.view): pd for pd in panels}
