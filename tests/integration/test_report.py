@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator
@@ -21,11 +22,10 @@ from typing import Any, Iterator
 import pytest
 import requests
 
-from helpers import isolated_env, require_binaries, skip_or_fail, stackctl
+from helpers import isolated_env, require_binaries, require_docker, skip_or_fail, stackctl
 from stackctl.config import Config, load_config
 from stackctl.stack import orchestrator as stack
 
-pytestmark = pytest.mark.native
 
 SERVICES = ("prometheus", "alertmanager", "pushgateway", "redis")
 BINARIES = ("prometheus", "prometheus-alertmanager", "prometheus-pushgateway", "redis-server")
@@ -43,15 +43,14 @@ def _alerts(cfg: Config) -> dict[str, str]:
     return {a["labels"]["alertname"]: a["state"] for a in alerts}
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Config, dict[str, str]]]:
+@contextmanager
+def _seeded_stack(root: Path, runtime: str) -> Iterator[tuple[Config, dict[str, str]]]:
+    """A stack of the preview pack, seeded with preview-failures, its alert pending."""
     from stackctl.seeding.catalog import load_scenario
     from stackctl.seeding.engine import seed
     from stackctl.seeding.targets import resolve_targets
 
-    require_binaries(*BINARIES)
-    root = tmp_path_factory.mktemp("report")
-    env = isolated_env(root, SERVICES, STACKCTL_RUNTIME="native", STACKCTL_PACKS="preview")
+    env = isolated_env(root, SERVICES, STACKCTL_RUNTIME=runtime, STACKCTL_PACKS="preview")
     cfg = load_config(env=env, cwd=root)
     try:
         stack.up(cfg)
@@ -64,6 +63,13 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Config, d
         yield cfg, env
     finally:
         stack.down(cfg, volumes=True)
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Config, dict[str, str]]]:
+    require_binaries(*BINARIES)
+    with _seeded_stack(tmp_path_factory.mktemp("report"), "native") as live:
+        yield live
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +98,7 @@ def _close(a: float | None, b: float) -> bool:
     return a is None and math.isnan(b) or a is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
+@pytest.mark.native
 def test_every_panel_holds_the_series_prometheus_returns(seeded: tuple[Config, dict[str, str]], written: tuple[Path, Path, dict[str, Any], str]) -> None:
     cfg, _ = seeded
     _, _, data, html = written
@@ -117,6 +124,7 @@ def test_every_panel_holds_the_series_prometheus_returns(seeded: tuple[Config, d
         assert len(p["series"][0]["values"]) >= 50  # ~200 points over the hour: the seeded 30 minutes are ~half
 
 
+@pytest.mark.native
 def test_empty_and_skipped_panels_say_so_and_the_alert_shows(written: tuple[Path, Path, dict[str, Any], str]) -> None:
     _, _, data, html = written
     by_title = {p["title"]: p for p in data["panels"]}
@@ -129,6 +137,7 @@ def test_empty_and_skipped_panels_say_so_and_the_alert_shows(written: tuple[Path
     assert "expected pending, Prometheus reports" in html
 
 
+@pytest.mark.native
 def test_one_png_per_panel(written: tuple[Path, Path, dict[str, Any], str]) -> None:
     from matplotlib import image
 
@@ -151,6 +160,7 @@ def _screenshot(page: Path, out: Path, width: int, height: int, profile: Path) -
     assert done.returncode == 0 and out.exists(), done.stderr[-2000:]
 
 
+@pytest.mark.native
 @pytest.mark.chromium
 def test_chromium_draws_every_panel_with_the_network_off(written: tuple[Path, Path, dict[str, Any], str], tmp_path: Path) -> None:
     from matplotlib import image
@@ -183,6 +193,7 @@ PLUGIN_TEST = textwrap.dedent(
 )
 
 
+@pytest.mark.native
 def test_pytest_plugin_writes_the_report_at_the_end_and_on_failure(tmp_path: Path) -> None:
     require_binaries(*BINARIES)
     (tmp_path / "test_user.py").write_text(PLUGIN_TEST)
@@ -200,3 +211,18 @@ def test_pytest_plugin_writes_the_report_at_the_end_and_on_failure(tmp_path: Pat
         titles = {p["title"]: p["status"] for p in doc["panels"]}
         assert titles["Preview queue depth"] == "populated"
     assert f"stackctl report: {final}" in result.stdout
+
+
+@pytest.mark.docker
+def test_report_on_the_docker_runtime(tmp_path: Path) -> None:
+    require_docker()
+    with _seeded_stack(tmp_path, "docker") as (_, env):
+        out = tmp_path / "r.html"
+        result = stackctl("report", "-o", str(out), "--scenario", SCENARIO, env=env)
+        assert result.returncode == 0, result.stderr
+    match = DATA.search(out.read_text(encoding="utf-8"))
+    assert match
+    doc = json.loads(match.group(1))
+    drawn = [p for p in doc["panels"] if p["dashboard"] == "Phase 2B Preview" and p["drawn"]]
+    assert len(drawn) == 5 and all(p["series"] for p in drawn)
+    assert ALERT in {a["alertname"] for a in doc["alerts"]}
