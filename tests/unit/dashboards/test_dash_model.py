@@ -66,6 +66,8 @@ def test_hidden_targets_constant_inputs_and_annotations() -> None:
 @pytest.mark.parametrize(("ref", "expected"), [
     (None, Datasource("prometheus", "prometheus", default=True)),
     ({"type": "loki", "uid": "loki"}, Datasource("loki", "loki")),
+    ({"uid": "prometheus"}, Datasource("prometheus", "prometheus")),
+    ({"uid": "P1809F7CD0C75ACF3"}, Datasource("prometheus", "P1809F7CD0C75ACF3", guessed=True)),  # an unknown uid: the query decides
     ("Prometheus", Datasource("prometheus", "prometheus", name="Prometheus")),  # the stack's own name
     ("thanos-eu", Datasource("prometheus", name="thanos-eu", guessed=True)),
     ("-- Mixed --", Datasource("mixed", "-- Mixed --", name="-- Mixed --")),
