@@ -243,11 +243,11 @@ def _guess(text: str, query: Mapping[str, Any] | None) -> str | None:
     return None
 
 
-def _by_text(text: str, ctx: _Context, query: Mapping[str, Any] | None, **known: Any) -> Datasource:
+def _by_text(text: str, ctx: _Context, query: Mapping[str, Any] | None, uid: str | None = None, name: str | None = None) -> Datasource:
     """A uid or name written as text: builtin, export input, variable, stack uid, or a name."""
     low = text.strip().lower()
     if low in _BUILTIN:
-        return Datasource(_BUILTIN[low], text, **known)
+        return Datasource(_BUILTIN[low], text, name)
     if m := _INPUT_REF.match(text.strip()):
         plugin = ctx.inputs.get(m.group(1))
         return Datasource(plugin or _guess(m.group(1), query) or "unknown", None, input=m.group(1), guessed=plugin is None)
@@ -256,10 +256,9 @@ def _by_text(text: str, ctx: _Context, query: Mapping[str, Any] | None, **known:
         return Datasource(plugin or _guess("", query) or "unknown", None, variable=m.group(1), guessed=plugin is None)
     if low in ("default", ""):
         return Datasource(DEFAULT_DATASOURCE.type, DEFAULT_DATASOURCE.uid, default=True)
-    if low in STACK_TYPES or low == "alertmanager":
-        return Datasource(low, low, **known)
-    guess = _guess(text, query)
-    return Datasource(guess or "unknown", guessed=True, **known)
+    if low in STACK_TYPES or low == "alertmanager":  # the stack's fixed uids and names
+        return Datasource(low, uid or low, name)
+    return Datasource(_guess(text, query) or "unknown", uid, name, guessed=True)
 
 
 def datasource_of(raw: Any, ctx: _Context, query: Mapping[str, Any] | None = None, inherit: Datasource | None = None) -> Datasource:
@@ -327,12 +326,13 @@ def _panel(raw: Mapping[str, Any], ctx: _Context, elements: Mapping[str, Any], r
         else:
             raw = {**model, **{k: v for k, v in raw.items() if k in ("id", "gridPos", "libraryPanel")},
                    "title": raw.get("title") or model.get("title")}
-    ds = datasource_of(raw.get("datasource"), ctx, None)
     targets = _list(raw.get("targets"))
+    sample = next((t for t in targets if isinstance(t, dict)), None)  # guesses an unknown uid's type
+    ds = datasource_of(raw.get("datasource"), ctx, sample)
     type_ = str(raw.get("type") or ("graph" if targets else ""))
     if ds.default and targets:  # no panel datasource: Grafana uses the targets' (or the default)
         first = next((t.get("datasource") for t in targets if isinstance(t, dict) and t.get("datasource")), None)
-        ds = datasource_of(first, ctx, None) if first is not None else ds
+        ds = datasource_of(first, ctx, sample) if first is not None else ds
     parsed = tuple(_target(t, ctx, ds) for t in targets if isinstance(t, dict)) if type_ not in NO_QUERY_TYPES else ()
     grid = _dict(raw.get("gridPos"))
     width = _int(grid.get("w")) or _legacy_width(raw)

@@ -321,7 +321,7 @@ def _walk_binary(node: Any, path: tuple[Step, ...], uses: list[Use], joins: list
 
 def _missing(node: Any, exists: Callable[[Selector], bool]) -> list[Selector]:
     if isinstance(node, (pp.VectorSelector, pp.MatrixSelector)):
-        sel = _selector(node.vector_selector if isinstance(node, pp.MatrixSelector) else node)
+        sel = _selector(node.vector_selector, _seconds(node.range)) if isinstance(node, pp.MatrixSelector) else _selector(node)
         return [] if (sel.name in BUILTIN_METRICS or exists(sel)) else [sel]
     if isinstance(node, pp.Call):
         if str(node.func.name) in ABSENCE_FUNCTIONS:

@@ -43,7 +43,7 @@ def message(pd: PanelData) -> tuple[str, str]:
 def chart_svg(pd: PanelData, w: int, h: int) -> str:
     fig = charts.draw(pd, w, h)
     data = base64.b64encode(charts.svg(fig).encode("utf-8")).decode("ascii")
-    return f'<img class="chart" width="{w}" height="{h}" alt="{esc(pd.view.panel.title)}" src="data:image/svg+xml;base64,{data}">'
+    return f'<img class="chart" width="{w}" height="{h}" alt="{esc(pd.view.title)}" src="data:image/svg+xml;base64,{data}">'
 
 
 def table_rows(pd: PanelData) -> tuple[list[str], list[list[str]]]:
@@ -134,7 +134,7 @@ def _text_lines(pd: PanelData, active_alerts: Sequence[dict[str, Any]]) -> list[
 
 
 def png_bytes(pd: PanelData, w: int, h: int, active_alerts: Sequence[dict[str, Any]]) -> bytes:
-    title = f"{pd.view.panel.title}  [{pd.verdict.status}]"
+    title = f"{pd.view.title}  [{pd.verdict.status}]"
     if has_chart(pd):
         return charts.png(charts.draw(pd, w, h, title=title, legend=True))
     return charts.png(charts.text_figure(w, h, title, _text_lines(pd, active_alerts)))

@@ -12,10 +12,11 @@ from typing import Any, Callable
 
 from stackctl.config import Config
 from stackctl.report import source
-from stackctl.report.collect import RecordingLoki, RecordingPrometheus, collect_panel
+from stackctl.report.collect import RecordingLoki, RecordingPrometheus, collect
 from stackctl.report.model import Alerts, Report
 from stackctl.state.dirs import write_atomic
 from stackctl.verify import checks
+from stackctl.verify.dashboards import resolve_dashboards
 from stackctl.verify.run import VerifyOptions, groups_of, resolve_scope
 
 Progress = Callable[[str], None]
@@ -53,10 +54,10 @@ def build_report(cfg: Config, opts: ReportOptions, progress: Progress = lambda _
     loki = scope.loki if isinstance(scope.loki, RecordingLoki) else None
     report = Report(time.time(), prom.url, scope.loki_info, scope.scenario.name if scope.scenario else None, scope.packs,
                     _alerts(prom, scope.packs, scope.scenario))
-    for d in scope.dashboards:
-        progress(f"querying {d.title}")
-        dv = source.view(d)
-        report.dashboards.append((dv, [collect_panel(dv, pv, prom, loki, scope.loki_info) for pv in dv.panels]))
+    progress("resolving dashboard variables")
+    views = [source.view(rd, scope.now) for rd in resolve_dashboards(scope.dashboards, prom, scope.now, scope.scrape)]
+    progress(f"querying {sum(len(v.panels) for v in views)} panels of {len(views)} dashboards")
+    report.dashboards = list(zip(views, collect(views, prom, loki, scope.loki_info)))
     return report
 
 
@@ -83,7 +84,7 @@ def write_report(report: Report, out: Path, png_dir: Path | None = None, progres
         png_dir.mkdir(parents=True, exist_ok=True)
         for di, (dv, panels) in enumerate(report.dashboards):
             for pi, pd in enumerate(panels):
-                path = png_dir / f"{di + 1:02d}-{slug(dv.dashboard.title)}--{pi + 1:02d}-{slug(pd.view.panel.title)}.png"
+                path = png_dir / f"{di + 1:02d}-{slug(dv.title)}--{pi + 1:02d}-{slug(pd.view.title)}.png"
                 write_atomic(path, page.panel_png(pd, report))
                 pngs.append(path)
     return Written(out, tuple(pngs))

@@ -1,24 +1,27 @@
 """Each panel's data and verdict, from one run of verify's own panel check.
 
-``verify.checks.check_panel`` runs every query of the panel through the Prometheus and Loki
-clients we hand it; ours are verify's clients, recording what each query returned, so the
-verdict is verify's and the series drawn are exactly the ones it judged. The only change is the
-step: the report asks for ~200 points over the dashboard's range (verify needs ~60).
+``verify.dashboards.check_panel`` runs every query of the panel copy through the Prometheus
+and Loki clients we hand it; ours are verify's clients, recording what each query returned, so
+the verdict is verify's and the series drawn are exactly the ones it judged. The only change:
+a query Grafana would ask more than MAX_POINTS points of is asked fewer (a coarser step).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
-from stackctl.dashboards.panels import Target
+from stackctl.dashboards import PanelInstance
 from stackctl.report.source import DashboardView, PanelView
-from stackctl.verify.checks import CheckResult, check_panel
+from stackctl.verify.checks import CheckResult
 from stackctl.verify.client import Loki, Prometheus, QueryOutcome
+from stackctl.verify.dashboards import check_panel
 
-POINTS = 200
+MAX_POINTS = 300
+WORKERS = 8  # as verify: Prometheus answers small queries concurrently
 _NICE_STEPS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 _LEGEND = re.compile(r"\{\{\s*([^}\s]+)\s*\}\}")
 
@@ -50,14 +53,18 @@ class PanelData:
     logs: list[LogLine] = field(default_factory=list)
 
 
-class _Recording:
-    """Mixin: remember every outcome by expression (verify's clients keep the result list)."""
+Key = tuple[str, float, float, float]
 
-    outcomes: dict[str, QueryOutcome]
+
+class _Recording:
+    """Mixin: remember every outcome by (expr, start, end, step); verify's clients keep the
+    result list in the outcome."""
+
+    outcomes: dict[Key, QueryOutcome]
 
     def query_range(self, expr: str, start: float, end: float, step: float) -> QueryOutcome:
         outcome: QueryOutcome = super().query_range(expr, start, end, step)  # type: ignore[misc]
-        self.outcomes[expr] = outcome
+        self.outcomes[(expr, start, end, step)] = outcome
         return outcome
 
 
@@ -73,13 +80,15 @@ class RecordingLoki(_Recording, Loki):
         self.outcomes = {}
 
 
-def report_step(range_s: float, min_interval: float | None = None) -> float:
-    """A round step giving about POINTS points (Grafana rounds its intervals the same way)."""
-    raw = max(range_s / POINTS, min_interval or 0.0, 1.0)
+def report_step(range_s: float, step: float) -> float:
+    """Grafana's ``step``, or a round coarser one when it would give over MAX_POINTS points."""
+    if range_s / max(step, 1e-3) <= MAX_POINTS:
+        return step
+    raw = range_s / MAX_POINTS
     return float(next((s for s in _NICE_STEPS if s >= raw), math.ceil(raw)))
 
 
-def series_name(t: Target, legend: str, labels: Mapping[str, str]) -> str:
+def series_name(expr: str, legend: str, labels: Mapping[str, str]) -> str:
     """Grafana's display name: the legendFormat with ``{{label}}`` filled in, else
     ``metric{labels}``, else (no labels at all) the query itself."""
     if legend and legend != "__auto":
@@ -88,7 +97,7 @@ def series_name(t: Target, legend: str, labels: Mapping[str, str]) -> str:
             return filled
     shown = {k: v for k, v in labels.items() if k != "__name__"}
     body = "{" + ", ".join(f'{k}="{v}"' for k, v in shown.items()) + "}" if shown else ""
-    return (labels.get("__name__", "") + body) or t.expr
+    return (labels.get("__name__", "") + body) or expr
 
 
 def _float(text: Any) -> float:
@@ -98,17 +107,17 @@ def _float(text: Any) -> float:
         return math.nan
 
 
-def prometheus_series(t: Target, legend: str, result: tuple[Any, ...]) -> list[Series]:
+def prometheus_series(expr: str, ref_id: str, legend: str, result: tuple[Any, ...]) -> list[Series]:
     out = []
     for item in result:
         labels = {str(k): str(v) for k, v in (item.get("metric") or {}).items()}
         pairs = item.get("values") or ([item["value"]] if item.get("value") else [])
-        out.append(Series(series_name(t, legend, labels), t.ref_id, labels,
+        out.append(Series(series_name(expr, legend, labels), ref_id, labels,
                           tuple(float(p[0]) for p in pairs), tuple(_float(p[1]) for p in pairs)))
     return out
 
 
-def loki_data(t: Target, legend: str, result: tuple[Any, ...]) -> tuple[list[Series], list[LogLine]]:
+def loki_data(expr: str, ref_id: str, legend: str, result: tuple[Any, ...]) -> tuple[list[Series], list[LogLine]]:
     """Loki answers streams (log lines) or matrices (metric queries over logs)."""
     series, lines = [], []
     for item in result:
@@ -116,32 +125,45 @@ def loki_data(t: Target, legend: str, result: tuple[Any, ...]) -> tuple[list[Ser
             labels = {str(k): str(v) for k, v in (item.get("stream") or {}).items()}
             lines += [LogLine(int(ts) / 1e9, str(line), labels) for ts, line in item.get("values") or []]
         else:
-            series += prometheus_series(t, legend, (item,))
+            series += prometheus_series(expr, ref_id, legend, (item,))
     lines.sort(key=lambda ln: ln.time, reverse=True)
     return series, lines
 
 
+def _restepped(inst: PanelInstance) -> PanelInstance:
+    return replace(inst, targets=tuple(replace(t, step=report_step(t.end - t.start, t.step)) for t in inst.targets))
+
+
 def collect_panel(dv: DashboardView, pv: PanelView, prom: RecordingPrometheus, loki: RecordingLoki | None,
                   loki_skip: str | None) -> PanelData:
-    d = dv.dashboard
-    step = report_step(d.window.range, pv.display.interval)
-    verdict = check_panel(replace(d, window=replace(d.window, step=step)), pv.panel, prom, loki, loki_skip)
-    data = PanelData(pv, verdict, step, (d.window.start, d.window.end), dv.timezone)
-    for t in pv.panel.targets:
-        recorder = prom if t.datasource == "prometheus" else loki if t.datasource == "loki" else None
-        outcome = recorder.outcomes.get(t.expr) if recorder is not None else None
+    inst = _restepped(pv.instance)
+    verdict = check_panel(dv.resolved, inst, prom, loki, loki_skip)
+    first = next(iter(inst.targets), None)
+    window = (first.start, first.end) if first else (dv.time_range.start, dv.time_range.end)
+    data = PanelData(pv, verdict, first.step if first else 0.0, window, dv.timezone)
+    for t in inst.targets:
+        recorder = prom if t.kind == "prometheus" else loki if t.kind == "loki" else None
+        outcome = recorder.outcomes.get((t.expr, t.start, t.end, t.step)) if recorder is not None else None
         if outcome is None or outcome.error:
             continue
-        legend = pv.display.legends.get(t.ref_id, "")
-        if t.datasource == "loki":
-            series, lines = loki_data(t, legend, outcome.result)
+        legend = pv.display.legends.get(t.target.ref_id) or t.target.legend or ""
+        if t.kind == "loki":
+            series, lines = loki_data(t.expr, t.target.ref_id, legend, outcome.result)
             data.series += series
             data.logs += lines
         else:
-            data.series += prometheus_series(t, legend, outcome.result)
+            data.series += prometheus_series(t.expr, t.target.ref_id, legend, outcome.result)
     return data
 
 
 def collect(views: list[DashboardView], prom: RecordingPrometheus, loki: RecordingLoki | None,
             loki_skip: str | None) -> list[list[PanelData]]:
-    return [[collect_panel(dv, pv, prom, loki, loki_skip) for pv in dv.panels] for dv in views]
+    """Every panel of every dashboard, queried concurrently, in page order."""
+    jobs = [(dv, pv) for dv in views for pv in dv.panels]
+    with ThreadPoolExecutor(WORKERS) as pool:
+        done = list(pool.map(lambda job: collect_panel(job[0], job[1], prom, loki, loki_skip), jobs))
+    out: list[list[PanelData]] = []
+    for dv in views:
+        out.append(done[:len(dv.panels)])
+        done = done[len(dv.panels):]
+    return out

@@ -138,12 +138,12 @@ def _panel(page: _Page, pd: PanelData, rect: Rect, alerts: Alerts, dashboard: st
     v = pd.verdict
     page.parts.append(
         f'<div class="box panel" data-panel="{index}" style="{rect.css()}"><div class="ph"><span class="t" title="{esc(v.query)}">'
-        f'{esc(pd.view.panel.title)}</span>{_badge(v.status, v.detail)}</div>'
+        f'{esc(pd.view.title)}</span>{_badge(v.status, v.detail)}</div>'
         f'<div class="body" style="height:{h}px">{body}</div>{_legend(pd, lines)}</div>')
     page.panels.append({
-        "index": index, "dashboard": dashboard, "title": pd.view.panel.title, "type": pd.view.panel.type, "kind": pd.view.kind,
+        "index": index, "dashboard": dashboard, "title": pd.view.title, "type": pd.view.type, "kind": pd.view.kind,
         "status": v.status, "detail": v.detail, "query": v.query, "rect": rect.as_list(), "drawn": bodies.has_chart(pd),
-        "targets": [{"refId": t.ref_id, "datasource": t.datasource, "expr": t.expr} for t in pd.view.panel.targets],
+        "targets": [{"refId": t.target.ref_id, "datasource": t.kind, "expr": t.expr, "hidden": t.target.hidden} for t in pd.view.instance.targets],
         "step": pd.step,
         "series": [{"name": s.name, "refId": s.ref_id, "labels": dict(s.labels),
                     "values": [[t, bodies.finite_or_none(x)] for t, x in zip(s.times, s.values)]} for s in pd.series],
@@ -152,11 +152,11 @@ def _panel(page: _Page, pd: PanelData, rect: Rect, alerts: Alerts, dashboard: st
 
 
 def _dashboard(page: _Page, dv: DashboardView, panels: list[PanelData], alerts: Alerts) -> None:
-    d = dv.dashboard
     zone = "UTC" if dv.timezone == "utc" else (datetime.now().astimezone().tzname() or "local time")
-    span = f"last {layout_span(d.window.range)} (times in {zone})"
+    span = f"last {layout_span(dv.time_range.range)} (times in {zone})"
     variables = ", ".join(f"{k}={v}" for k, v in dv.variables.items()) or "none"
-    page.box(52, f"<h2>{esc(d.title)}</h2><div class='meta'>{esc(span)} · variables: {esc(variables)} · {esc(str(d.path))}</div>")
+    where = str(dv.resolved.dashboard.path or "")
+    page.box(52, f"<h2>{esc(dv.title)}</h2><div class='meta'>{esc(span)} · variables: {esc(variables)} · {esc(where)}</div>")
     by_view = {id(pd.view): pd for pd in panels}
     for section in dv.sections:
         if section.title is not None:
@@ -164,7 +164,7 @@ def _dashboard(page: _Page, dv: DashboardView, panels: list[PanelData], alerts: 
             page.top += 4
         grids = layout.compact([pv.grid for pv in section.panels])
         for pv, g in zip(section.panels, grids):
-            _panel(page, by_view[id(pv)], layout.panel_rect(g, page.top), alerts, d.title)
+            _panel(page, by_view[id(pv)], layout.panel_rect(g, page.top), alerts, dv.title)
         page.top += layout.grid_height(grids)
     page.top += 24
 
@@ -193,7 +193,7 @@ def render(report: Report) -> str:
         for dv, panels in report.dashboards:
             _dashboard(page, dv, panels, report.alerts)
     height = page.top + PAD
-    titles = ", ".join(dv.dashboard.title for dv, _ in report.dashboards)
+    titles = ", ".join(dv.title for dv, _ in report.dashboards)
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             f"<title>stackctl report: {esc(titles)}</title><style>{CSS}</style></head><body>"
             f'<div id="page" style="height:{height}px">{"".join(page.parts)}</div>{_data_block(report, page, height)}</body></html>\n')

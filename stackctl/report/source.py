@@ -1,19 +1,21 @@
-"""The report's narrow view of a dashboard: verify's panels (queries resolved, verdicts
-computed by verify) plus what drawing needs (grid position, row, unit, thresholds, legend).
+"""The report's narrow view of a dashboard: verify's panel copies (variables and macros
+resolved, repeats expanded by the one dashboard model) plus what drawing needs (grid
+position, row, unit, thresholds, legend).
 
-This is the one module that knows where the dashboard model lives: ``stackctl.dashboards``'s
-panels walker gives each panel's queries in ``iter_panels`` order; the same walk over the raw
-JSON gives the display settings. Switching to a richer model only changes this file.
+This is the one module that knows the dashboard model's shape; the rest of the report reads
+``DashboardView`` and ``PanelView``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from stackctl.dashboards import panels as model
-from stackctl.dashboards.files import read_json, resolve_inputs
+from stackctl.dashboards import PanelInstance
+from stackctl.dashboards.timing import TimeRange, parse_duration
 from stackctl.report.colors import Thresholds, legacy_thresholds, thresholds_from
+from stackctl.verify.dashboards import ResolvedDashboard
 
 GRID_COLUMNS = 24
 DEFAULT_SIZE = (12, 8)  # a panel with no gridPos: half the width, Grafana's default height
@@ -48,10 +50,18 @@ class Display:
 
 @dataclass(frozen=True)
 class PanelView:
-    panel: model.Panel  # verify's panel: title, type, resolved targets
+    instance: PanelInstance  # verify's panel copy: title, type, resolved targets
     grid: Grid
     display: Display
     kind: str  # what to draw: timeseries, stat, gauge, bargauge, table, heatmap, histogram, piechart, logs, text, alertlist, none
+
+    @property
+    def title(self) -> str:
+        return self.instance.title
+
+    @property
+    def type(self) -> str:
+        return self.instance.panel.type
 
 
 @dataclass(frozen=True)
@@ -65,10 +75,15 @@ class Section:
 
 @dataclass(frozen=True)
 class DashboardView:
-    dashboard: model.Dashboard
+    resolved: ResolvedDashboard
     sections: tuple[Section, ...]
-    variables: Mapping[str, str]
+    variables: Mapping[str, str]  # each variable's saved selection
+    time_range: TimeRange  # the dashboard's default range
     timezone: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.resolved.title
 
     @property
     def panels(self) -> list[PanelView]:
@@ -123,7 +138,7 @@ def display_of(raw: Mapping[str, Any]) -> Display:
         legends={str(t.get("refId", "")): str(t.get("legendFormat") or "") for t in raw.get("targets") or [] if isinstance(t, dict)},
         options=options,
         text=str(options.get("content") or raw.get("content") or ""),
-        interval=model.parse_seconds(str(raw.get("interval") or "")),
+        interval=parse_duration(raw.get("interval")),
         custom=_dict(defaults.get("custom")),
     )
 
@@ -137,31 +152,71 @@ def _grid(raw: Mapping[str, Any]) -> Grid | None:
     return Grid(x, max(0, _int(pos.get("y")) or 0), w, max(1, _int(pos.get("h")) or DEFAULT_SIZE[1]))
 
 
-def _sections(raw_panels: list[Any]) -> list[tuple[Mapping[str, Any] | None, list[Mapping[str, Any]]]]:
-    """Top-level panels split at rows (Grafana's rows never nest); a collapsed row keeps its
-    panels inside itself, an expanded one is followed by them."""
-    out: list[tuple[Mapping[str, Any] | None, list[Mapping[str, Any]]]] = [(None, [])]
-    for raw in raw_panels:
-        if not isinstance(raw, dict):
-            continue
-        if raw.get("type") == "row":
-            out.append((raw, [p for p in model.iter_panels(raw.get("panels") or [])]))
-        else:
-            out[-1][1].extend(model.iter_panels([raw]))
-    return [s for s in out if s[0] is not None or s[1]]
+def _repeat_grid(base: Grid, raw: Mapping[str, Any], index: int, count: int) -> Grid:
+    """Grafana's placement of repeat copy ``index`` of ``count``: side by side (at most
+    ``maxPerRow``, default 4, per line) or, for ``repeatDirection: v``, one under the other."""
+    if count <= 1:
+        return base
+    if raw.get("repeatDirection") == "v":
+        return Grid(base.x, base.y + index * base.h, base.w, base.h)
+    per_row = max(1, _int(raw.get("maxPerRow")) or 4)
+    w = max(1, max(GRID_COLUMNS // count, GRID_COLUMNS // per_row))
+    per_line = max(1, GRID_COLUMNS // w)
+    return Grid((index % per_line) * w, base.y + (index // per_line) * base.h, w, base.h)
 
 
-def view(d: model.Dashboard) -> DashboardView:
-    """``d`` (verify's model) with the display settings of its JSON file."""
-    data = resolve_inputs(read_json(d.path), str(d.path))
-    queue = list(d.panels)  # same order as the walk below: both are iter_panels order
-    sections = []
-    for row, raws in _sections(data.get("panels") or []):
-        views = []
-        for raw in raws:
-            panel = queue.pop(0) if queue else model.Panel(str(raw.get("title") or ""), str(raw.get("type", "")), ())
-            views.append(PanelView(panel, _grid(raw) or Grid(0, 0, *DEFAULT_SIZE), display_of(raw),
-                                   kind_of(panel.type, bool(panel.targets))))
-        title = None if row is None else str(row.get("title") or "Row")
-        sections.append(Section(title, tuple(views), bool(row and row.get("collapsed"))))
-    return DashboardView(d, tuple(sections), model.variable_values(data), str(data.get("timezone") or ""))
+class _Flow:
+    """Positions for panels saved without ``gridPos`` (the legacy ``rows[]`` layout): left to
+    right by their width, a new line when the next one does not fit."""
+
+    def __init__(self) -> None:
+        self.x = self.y = self.line_h = 0
+
+    def place(self, width: int, raw: Mapping[str, Any]) -> Grid:
+        w = max(1, min(GRID_COLUMNS, width))
+        height = parse_duration(str(raw.get("height") or "").replace("px", "")) if raw.get("height") else None
+        h = max(3, math.ceil(height / 38)) if height else DEFAULT_SIZE[1]
+        if self.x + w > GRID_COLUMNS:
+            self.x, self.y, self.line_h = 0, self.y + self.line_h, 0
+        grid = Grid(self.x, self.y, w, h)
+        self.x, self.line_h = self.x + w, max(self.line_h, h)
+        return grid
+
+
+def _views(instances: list[PanelInstance]) -> list[PanelView]:
+    flow = _Flow()
+    counts: dict[int, int] = {}
+    for inst in instances:
+        counts[id(inst.panel)] = counts.get(id(inst.panel), 0) + 1
+    seen: dict[int, int] = {}
+    views = []
+    for inst in instances:
+        raw = inst.panel.raw
+        i = seen[id(inst.panel)] = seen.get(id(inst.panel), -1) + 1
+        base = _grid(raw) or flow.place(inst.panel.width, raw)
+        runnable = any(not t.target.hidden for t in inst.targets)
+        views.append(PanelView(inst, _repeat_grid(base, raw, i, counts[id(inst.panel)]), display_of(raw),
+                               kind_of(inst.panel.type, runnable)))
+    return views
+
+
+def _collapsed_rows(raw: Mapping[str, Any]) -> set[str]:
+    return {str(p.get("title") or "") for p in raw.get("panels") or [] if isinstance(p, dict) and p.get("type") == "row" and p.get("collapsed")}
+
+
+def _saved_values(rd: ResolvedDashboard) -> dict[str, str]:
+    return {v.name: ",".join(v.current) or "(none)" for v in rd.dashboard.variables if v.type not in ("constant", "datasource")}
+
+
+def view(rd: ResolvedDashboard, now: float) -> DashboardView:
+    """``rd`` (verify's resolved dashboard) grouped into rows, with each panel's display settings."""
+    groups: list[tuple[str | None, list[PanelInstance]]] = []
+    for inst in rd.panels:
+        if not groups or groups[-1][0] != inst.panel.row:
+            groups.append((inst.panel.row, []))
+        groups[-1][1].append(inst)
+    collapsed = _collapsed_rows(rd.dashboard.raw)
+    sections = tuple(Section(row, tuple(_views(insts)), row in collapsed) for row, insts in groups)
+    d = rd.dashboard
+    return DashboardView(rd, sections, _saved_values(rd), TimeRange.parse(d.time_from, d.time_to, now),
+                         str(d.raw.get("timezone") or ""))

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from stackctl.dashboards import panels as model
+from stackctl.dashboards import Resolver, load_dashboard
 from stackctl.report import layout, page, source
 from stackctl.report.collect import PanelData, loki_data, prometheus_series, report_step, series_name
 from stackctl.report.model import Alerts, Report
 from stackctl.report.source import Grid
+from stackctl.report.source import DashboardView
 from stackctl.verify.checks import CheckResult
+from stackctl.verify.dashboards import ResolvedDashboard
 
 NOW = 1_800_000_000.0
 PROM = {"type": "prometheus", "uid": "prometheus"}
@@ -42,17 +44,23 @@ def _board(tmp_path: Path) -> Path:
     return path
 
 
+def _view(path: Path) -> DashboardView:
+    d = load_dashboard(path)
+    r = Resolver(d, None, NOW)  # variables from their saved state: no server here
+    return source.view(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations())), NOW)
+
+
 def _matrix(labels: dict[str, str], values: list[float], start: float = NOW - 600, step: float = 20) -> dict[str, object]:
     return {"metric": labels, "values": [[start + i * step, str(v)] for i, v in enumerate(values)]}
 
 
 def test_view_reads_grid_rows_units_and_thresholds(tmp_path: Path) -> None:
-    dv = source.view(model.load(_board(tmp_path), NOW))
+    dv = _view(_board(tmp_path))
     assert [s.title for s in dv.sections] == [None, "Details"] and dv.sections[1].collapsed
     requests, errors, typo, logs = dv.panels
     assert requests.grid == Grid(0, 0, 12, 8) and requests.display.unit == "reqps" and requests.display.legends == {"A": "{{code}}"}
     assert errors.kind == "stat" and errors.display.calc == "mean" and errors.display.thresholds.color_for(0.1) == "#F2495C"
-    assert typo.kind == "table" and logs.kind == "logs" and logs.panel.targets[0].datasource == "loki"
+    assert typo.kind == "table" and logs.kind == "logs" and logs.instance.targets[0].kind == "loki"
 
 
 def test_collapsed_rows_and_overlaps_are_laid_out_without_overlap() -> None:
@@ -64,14 +72,13 @@ def test_collapsed_rows_and_overlaps_are_laid_out_without_overlap() -> None:
 
 
 def test_series_names_steps_and_results() -> None:
-    t = model.Target("A", "prometheus", "sum(x)", "sum(x)")
-    assert series_name(t, "{{code}} on {{ host }}", {"code": "500", "host": "a"}) == "500 on a"
-    assert series_name(t, "{{missing}}", {"code": "500"}) == '{code="500"}'
-    assert series_name(t, "", {"__name__": "up", "job": "x"}) == 'up{job="x"}' and series_name(t, "", {}) == "sum(x)"
-    assert report_step(3600) == 20 and report_step(6 * 3600) == 120 and report_step(3600, 60) == 60
-    (s,) = prometheus_series(t, "", (_matrix({"code": "200"}, [1, 2, float("nan")]),))
-    assert s.values[:2] == (1.0, 2.0) and s.times[1] - s.times[0] == 20
-    series, lines = loki_data(t, "", ({"stream": {"app": "shop"}, "values": [["1000000000", "a"], ["3000000000", "b"]]},))
+    assert series_name("sum(x)", "{{code}} on {{ host }}", {"code": "500", "host": "a"}) == "500 on a"
+    assert series_name("sum(x)", "{{missing}}", {"code": "500"}) == '{code="500"}'
+    assert series_name("sum(x)", "", {"__name__": "up", "job": "x"}) == 'up{job="x"}' and series_name("sum(x)", "", {}) == "sum(x)"
+    assert report_step(3600, 15) == 15 and report_step(6 * 3600, 15) == 120 and report_step(3600, 60) == 60
+    (s,) = prometheus_series("sum(x)", "A", "", (_matrix({"code": "200"}, [1, 2, float("nan")]),))
+    assert s.values[:2] == (1.0, 2.0) and s.times[1] - s.times[0] == 20 and s.ref_id == "A"
+    series, lines = loki_data("{app=\"shop\"}", "A", "", ({"stream": {"app": "shop"}, "values": [["1000000000", "a"], ["3000000000", "b"]]},))
     assert not series and [ln.line for ln in lines] == ["b", "a"]
 
 
@@ -86,10 +93,10 @@ class _Collector(HTMLParser):
 
 @pytest.fixture
 def rendered(tmp_path: Path) -> tuple[str, dict[str, object]]:
-    dv = source.view(model.load(_board(tmp_path), NOW))
+    dv = _view(_board(tmp_path))
     requests, errors, typo, logs = dv.panels
-    req_series = prometheus_series(requests.panel.targets[0], "{{code}}", (_matrix({"code": "200"}, [5, 6, 7]), _matrix({"code": "500"}, [1, 1, 2])))
-    err_series = prometheus_series(errors.panel.targets[0], "", (_matrix({}, [0.1, 0.2, 0.3]),))
+    req_series = prometheus_series("q", "A", "{{code}}", (_matrix({"code": "200"}, [5, 6, 7]), _matrix({"code": "500"}, [1, 1, 2])))
+    err_series = prometheus_series("q", "A", "", (_matrix({}, [0.1, 0.2, 0.3]),))
     win = (NOW - 3600, NOW)
     panels = [
         PanelData(requests, CheckResult("panel", "Shop", "Requests", "q", "populated", "2 series"), 20, win, series=req_series),
@@ -139,8 +146,20 @@ def test_every_panel_also_draws_as_png(rendered: tuple[str, dict[str, object]], 
 
     from matplotlib import image
 
-    dv = source.view(model.load(_board(tmp_path), NOW))
+    dv = _view(_board(tmp_path))
     for pv in dv.panels:
-        pd = PanelData(pv, CheckResult("panel", "Shop", pv.panel.title, "", "empty", "no data"), 20, (NOW - 3600, NOW))
+        pd = PanelData(pv, CheckResult("panel", "Shop", pv.title, "", "empty", "no data"), 20, (NOW - 3600, NOW))
         img = image.imread(io.BytesIO(page.panel_png(pd, Report(NOW, "", "", None, None, Alerts([], [], [], [])))), format="png")
         assert img.shape[0] == layout.panel_rect(pv.grid, 0).height and img.std() > 0.01
+
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "dashboards"
+
+
+def test_repeats_sit_side_by_side_and_legacy_rows_flow() -> None:
+    repeat = _view(FIXTURES / "rows-collapsed-repeat.json")
+    internals = next(s for s in repeat.sections if s.title == "Internals")
+    assert internals.collapsed and [(p.title, p.grid.x, p.grid.w) for p in internals.panels] == [("GC (job=api)", 0, 12), ("GC (job=worker)", 12, 12)]
+    legacy = _view(FIXTURES / "legacy-rows.json")
+    cpu = legacy.sections[0]
+    assert cpu.title == "CPU" and [(p.grid.x, p.grid.y, p.grid.w) for p in cpu.panels] == [(0, 0, 12), (12, 0, 12)]
