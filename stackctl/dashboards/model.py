@@ -353,15 +353,16 @@ def _is_copy(raw: Mapping[str, Any]) -> bool:
     return raw.get("repeatPanelId") is not None or raw.get("repeatIteration") is not None or raw.get("repeatRowId") is not None
 
 
-def _walk_panels(items: Any, ctx: _Context, elements: Mapping[str, Any]) -> Iterator[Panel]:
-    row: str | None = None
-    row_repeat: str | None = None
-    for raw in items if isinstance(items, list) else []:
+def _walk_panels(items: Any, ctx: _Context, elements: Mapping[str, Any], row: str | None = None,
+                 row_repeat: str | None = None) -> Iterator[Panel]:
+    """Panels in order; a ``row`` panel owns the panels after it (expanded) or its own
+    ``panels`` (collapsed), until the next row."""
+    for raw in _list(items):
         if not isinstance(raw, dict) or _is_copy(raw):
             continue
         if raw.get("type") == "row":
             row, row_repeat = str(raw.get("title") or "") or None, _text(raw.get("repeat"))
-            for nested in raw.get("panels") or []:  # collapsed rows keep their panels here
+            for nested in _list(raw.get("panels")):  # collapsed rows keep their panels here
                 if isinstance(nested, dict) and not _is_copy(nested) and nested.get("type") != "row":
                     yield _panel(nested, ctx, elements, row, row_repeat)
             continue
@@ -369,13 +370,10 @@ def _walk_panels(items: Any, ctx: _Context, elements: Mapping[str, Any]) -> Iter
 
 
 def _walk_rows(rows: Any, ctx: _Context, elements: Mapping[str, Any]) -> Iterator[Panel]:
-    for raw in rows if isinstance(rows, list) else []:
-        if not isinstance(raw, dict) or _is_copy(raw):
-            continue
-        title, repeat = str(raw.get("title") or "") or None, _text(raw.get("repeat"))
-        for panel in raw.get("panels") or []:
-            if isinstance(panel, dict) and not _is_copy(panel):
-                yield _panel(panel, ctx, elements, title, repeat)
+    """The legacy ``rows[]`` layout: each row's panels belong to it."""
+    for raw in _list(rows):
+        if isinstance(raw, dict) and not _is_copy(raw):
+            yield from _walk_panels(raw.get("panels"), ctx, elements, str(raw.get("title") or "") or None, _text(raw.get("repeat")))
 
 
 # -- variables and annotations -----------------------------------------------------------

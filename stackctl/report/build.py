@@ -12,10 +12,12 @@ from typing import Any, Callable
 
 from stackctl.config import Config
 from stackctl.report import source
-from stackctl.report.collect import RecordingLoki, RecordingPrometheus, collect
+from stackctl.report.collect import collect
 from stackctl.report.model import Alerts, Report
 from stackctl.state.dirs import write_atomic
 from stackctl.verify import checks
+from stackctl.verify.checks import CheckResult
+from stackctl.verify.client import Prometheus
 from stackctl.verify.dashboards import resolve_dashboards
 from stackctl.verify.run import VerifyOptions, groups_of, resolve_scope
 
@@ -34,7 +36,7 @@ class ReportOptions:
         return VerifyOptions(self.extra_dashboards, self.scenario, self.prometheus_url, self.loki_url, all_packs=self.all_packs)
 
 
-def _alerts(prom: RecordingPrometheus, packs: tuple[str, ...] | None, scenario: Any) -> Alerts:
+def _alerts(prom: Prometheus, packs: tuple[str, ...] | None, scenario: Any, unreadable: list[CheckResult]) -> Alerts:
     groups = groups_of(prom.rule_groups(), packs)
     active = prom.alerts()
     names = {str((a.get("labels") or {}).get("alertname")) for a in active}
@@ -43,17 +45,16 @@ def _alerts(prom: RecordingPrometheus, packs: tuple[str, ...] | None, scenario: 
     order = {"firing": 0, "pending": 1}
     active.sort(key=lambda a: (order.get(str(a.get("state")), 2), str((a.get("labels") or {}).get("alertname"))))
     expected = checks.expected_alert_results(scenario, active) if scenario is not None else []
-    return Alerts(active, inactive, expected, checks.check_rules(groups))
+    return Alerts(active, inactive, expected, list(unreadable) + checks.check_rules(groups))
 
 
 def build_report(cfg: Config, opts: ReportOptions, progress: Progress = lambda _m: None) -> Report:
     """Query every panel verify would check, over its dashboard's default range."""
     vopts = opts.verify_options()
-    prom = RecordingPrometheus(vopts.prometheus_url or cfg.url("prometheus"))
-    scope = resolve_scope(cfg, vopts, prom=prom, loki_cls=RecordingLoki)
-    loki = scope.loki if isinstance(scope.loki, RecordingLoki) else None
+    scope = resolve_scope(cfg, vopts)
+    prom, loki = scope.prom, scope.loki
     report = Report(time.time(), prom.url, scope.loki_info, scope.scenario.name if scope.scenario else None, scope.packs,
-                    _alerts(prom, scope.packs, scope.scenario))
+                    _alerts(prom, scope.packs, scope.scenario, scope.unreadable))
     progress("resolving dashboard variables")
     views = [source.view(rd, scope.now) for rd in resolve_dashboards(scope.dashboards, prom, scope.now, scope.scrape)]
     progress(f"querying {sum(len(v.panels) for v in views)} panels of {len(views)} dashboards")

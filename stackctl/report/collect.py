@@ -1,28 +1,22 @@
-"""Each panel's data and verdict, from one run of verify's own panel check.
+"""Each panel's data and verdict, from verify's own queries and panel check.
 
-``verify.dashboards.check_panel`` runs every query of the panel copy through the Prometheus
-and Loki clients we hand it; ours are verify's clients, recording what each query returned, so
-the verdict is verify's and the series drawn are exactly the ones it judged. The only change:
-a query Grafana would ask more than MAX_POINTS points of is asked fewer (a coarser step).
+``verify.dashboards.run_queries`` sends every distinct query once (at most 200 points each);
+``check_panel`` judges each panel copy from those outcomes, and the series drawn are the
+``result`` of the very outcomes it judged: the badge and the chart never disagree.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from stackctl.dashboards import PanelInstance
 from stackctl.report.source import DashboardView, PanelView
 from stackctl.verify.checks import CheckResult
-from stackctl.verify.client import Loki, Prometheus, QueryOutcome
-from stackctl.verify.dashboards import check_panel
+from stackctl.verify.client import Loki, Prometheus
+from stackctl.verify.dashboards import Outcomes, check_panel, run_queries, target_outcome
 
-MAX_POINTS = 300
-WORKERS = 8  # as verify: Prometheus answers small queries concurrently
-_NICE_STEPS = (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 _LEGEND = re.compile(r"\{\{\s*([^}\s]+)\s*\}\}")
 
 
@@ -47,45 +41,10 @@ class PanelData:
     view: PanelView
     verdict: CheckResult
     step: float
-    window: tuple[float, float]  # the dashboard's default range, epoch seconds
+    window: tuple[float, float]  # the panel's time range, epoch seconds
     timezone: str = ""  # the dashboard's: utc, or the viewer's (browser)
     series: list[Series] = field(default_factory=list)
     logs: list[LogLine] = field(default_factory=list)
-
-
-Key = tuple[str, float, float, float]
-
-
-class _Recording:
-    """Mixin: remember every outcome by (expr, start, end, step); verify's clients keep the
-    result list in the outcome."""
-
-    outcomes: dict[Key, QueryOutcome]
-
-    def query_range(self, expr: str, start: float, end: float, step: float) -> QueryOutcome:
-        outcome: QueryOutcome = super().query_range(expr, start, end, step)  # type: ignore[misc]
-        self.outcomes[(expr, start, end, step)] = outcome
-        return outcome
-
-
-class RecordingPrometheus(_Recording, Prometheus):
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        self.outcomes = {}
-
-
-class RecordingLoki(_Recording, Loki):
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        self.outcomes = {}
-
-
-def report_step(range_s: float, step: float) -> float:
-    """Grafana's ``step``, or a round coarser one when it would give over MAX_POINTS points."""
-    if range_s / max(step, 1e-3) <= MAX_POINTS:
-        return step
-    raw = range_s / MAX_POINTS
-    return float(next((s for s in _NICE_STEPS if s >= raw), math.ceil(raw)))
 
 
 def series_name(expr: str, legend: str, labels: Mapping[str, str]) -> str:
@@ -130,20 +89,14 @@ def loki_data(expr: str, ref_id: str, legend: str, result: tuple[Any, ...]) -> t
     return series, lines
 
 
-def _restepped(inst: PanelInstance) -> PanelInstance:
-    return replace(inst, targets=tuple(replace(t, step=report_step(t.end - t.start, t.step)) for t in inst.targets))
-
-
-def collect_panel(dv: DashboardView, pv: PanelView, prom: RecordingPrometheus, loki: RecordingLoki | None,
-                  loki_skip: str | None) -> PanelData:
-    inst = _restepped(pv.instance)
-    verdict = check_panel(dv.resolved, inst, prom, loki, loki_skip)
-    first = next(iter(inst.targets), None)
+def collect_panel(dv: DashboardView, pv: PanelView, outcomes: Outcomes, loki: Loki | None, loki_skip: str | None) -> PanelData:
+    inst = pv.instance
+    verdict = check_panel(dv.resolved, inst, outcomes, loki, loki_skip)
+    ran = [(t, target_outcome(t, outcomes)) for t in inst.targets if not t.target.hidden]
+    first = inst.targets[0] if inst.targets else None
     window = (first.start, first.end) if first else (dv.time_range.start, dv.time_range.end)
     data = PanelData(pv, verdict, first.step if first else 0.0, window, dv.timezone)
-    for t in inst.targets:
-        recorder = prom if t.kind == "prometheus" else loki if t.kind == "loki" else None
-        outcome = recorder.outcomes.get((t.expr, t.start, t.end, t.step)) if recorder is not None else None
+    for t, outcome in ran:
         if outcome is None or outcome.error:
             continue
         legend = pv.display.legends.get(t.target.ref_id) or t.target.legend or ""
@@ -153,17 +106,13 @@ def collect_panel(dv: DashboardView, pv: PanelView, prom: RecordingPrometheus, l
             data.logs += lines
         else:
             data.series += prometheus_series(t.expr, t.target.ref_id, legend, outcome.result)
+    spaced = next((s for s in data.series if len(s.times) > 1), None)
+    if spaced is not None:  # the step verify asked for (at most 200 points), not the panel's own
+        data.step = spaced.times[1] - spaced.times[0]
     return data
 
 
-def collect(views: list[DashboardView], prom: RecordingPrometheus, loki: RecordingLoki | None,
-            loki_skip: str | None) -> list[list[PanelData]]:
-    """Every panel of every dashboard, queried concurrently, in page order."""
-    jobs = [(dv, pv) for dv in views for pv in dv.panels]
-    with ThreadPoolExecutor(WORKERS) as pool:
-        done = list(pool.map(lambda job: collect_panel(job[0], job[1], prom, loki, loki_skip), jobs))
-    out: list[list[PanelData]] = []
-    for dv in views:
-        out.append(done[:len(dv.panels)])
-        done = done[len(dv.panels):]
-    return out
+def collect(views: list[DashboardView], prom: Prometheus, loki: Loki | None, loki_skip: str | None) -> list[list[PanelData]]:
+    """Every panel of every dashboard, from one concurrent run of their distinct queries."""
+    outcomes = run_queries([dv.resolved for dv in views], prom, loki)
+    return [[collect_panel(dv, pv, outcomes, loki, loki_skip) for pv in dv.panels] for dv in views]

@@ -17,7 +17,7 @@ class Alerts:
     active: list[dict[str, Any]]  # /api/v1/alerts: pending and firing instances
     inactive: list[str]  # alerting rules of the checked groups with nothing pending or firing
     expected: list[CheckResult]  # the scenario's expected alerts, verify's verdict (no waiting)
-    rules: list[CheckResult]  # rule-group health
+    rules: list[CheckResult]  # rule-group health, and dashboard files that could not be read
 
 
 @dataclass

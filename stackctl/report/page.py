@@ -22,6 +22,7 @@ from stackctl.report.model import Alerts, Report
 from stackctl.report.collect import PanelData
 from stackctl.report.layout import PAD, PAGE_W, Rect
 from stackctl.report.source import DashboardView
+from stackctl.verify.checks import CheckResult
 from stackctl.verify.report import summary
 
 esc = bodies.esc
@@ -111,7 +112,7 @@ def _alerts(page: _Page, alerts: Alerts) -> None:
                     f"<td>{esc(value)}</td><td>{esc(extra)}</td></tr>")
     for r in alerts.expected + [r for r in alerts.rules if r.failed]:
         rows.append(f'<tr><td><span class="state {esc(r.status)}">{esc(r.status)}</span></td><td>{esc(r.panel)}</td>'
-                    f'<td colspan="4">{esc((f"scenario {r.dashboard}: " if r.kind == "alert" else f"rule group {r.dashboard}: ") + r.detail)}</td></tr>')
+                    f'<td colspan="4">{esc(_what(r) + r.detail)}</td></tr>')
     if not rows:
         rows.append('<tr><td colspan="6">nothing pending or firing</td></tr>')
     table = ("<table class='data'><thead><tr><th>state</th><th>alert</th><th>severity</th><th>active since</th><th>value</th>"
@@ -120,6 +121,11 @@ def _alerts(page: _Page, alerts: Alerts) -> None:
     if alerts.inactive:
         page.box(ALERT_ROW + 4, f"<div class='meta'>inactive: {esc(', '.join(alerts.inactive))}</div>")
     page.top += 12
+
+
+def _what(r: CheckResult) -> str:
+    return {"alert": f"scenario {r.dashboard}: ", "rules": f"rule group {r.dashboard}: ",
+            "dashboard": f"dashboard file {r.panel}: "}.get(r.kind, f"{r.kind} {r.dashboard}: ")
 
 
 def _legend(pd: PanelData, lines: int) -> str:

@@ -67,7 +67,8 @@ def _check_paths(extra: tuple[Path, ...]) -> None:
 def dashboard_files(rendered: Path, shipped: Path, extra: tuple[Path, ...] = ()) -> list[Path]:
     """Every provisioned dashboard (the rendered tree, else the shipped one) plus ``extra``
     folders or files, without duplicate paths."""
-    root = rendered if rendered.is_dir() and any(rendered.rglob("*.json")) else shipped
+    # A rendered tree (the stack was brought up) is the truth, even with no pack loaded.
+    root = rendered if rendered.is_dir() or (rendered.parent / "provisioning").is_dir() else shipped
     files = sorted(root.rglob("*.json")) if root.is_dir() else []
     for item in extra:
         files += sorted(item.rglob("*.json")) if item.is_dir() else [item]
@@ -111,7 +112,7 @@ def load_dashboards(cfg: Config, extra: tuple[Path, ...], now: float, packs: tup
     return list(seen.values())
 
 
-def _loki(cfg: Config, url: str | None, loki_cls: type[Loki] = Loki) -> tuple[Loki | None, str]:
+def _loki(cfg: Config, url: str | None) -> tuple[Loki | None, str]:
     """The Loki to query, or None and why LogQL targets are skipped."""
     if url is None:
         from stackctl.stack.orchestrator import stack_services
@@ -119,7 +120,7 @@ def _loki(cfg: Config, url: str | None, loki_cls: type[Loki] = Loki) -> tuple[Lo
         if "loki" not in stack_services(cfg):
             return None, "Loki is not part of this stack (LogQL targets not checked)"
         url = cfg.url("loki")
-    loki = loki_cls(url)
+    loki = Loki(url)
     problem = loki.reachable()
     return (None, problem + " (LogQL targets not checked)") if problem else (loki, url)
 
@@ -155,12 +156,11 @@ class Scope:
     scrape: float = DEFAULT_SCRAPE  # the Prometheus datasource's timeInterval
 
 
-def resolve_scope(cfg: Config, opts: VerifyOptions, prom: Prometheus | None = None, loki_cls: type[Loki] = Loki) -> Scope:
-    """Check the inputs, reach Prometheus, pick the scenario's packs and their dashboards.
-
-    ``prom``/``loki_cls``: the clients to use (``stackctl report`` passes recording ones)."""
+def resolve_scope(cfg: Config, opts: VerifyOptions) -> Scope:
+    """Check the inputs, reach Prometheus, pick the scenario's packs and their dashboards
+    (``verify`` and ``report`` read the same scope)."""
     _check_paths(opts.extra_dashboards)  # a typo fails at once, before any network call
-    prom = prom or Prometheus(opts.prometheus_url or cfg.url("prometheus"))
+    prom = Prometheus(opts.prometheus_url or cfg.url("prometheus"))
     prom.ready()
     now = time.time()
     scenario = _scenario(opts.scenario or seeded_scenario(cfg))
@@ -168,7 +168,7 @@ def resolve_scope(cfg: Config, opts: VerifyOptions, prom: Prometheus | None = No
     packs = None if opts.all_packs or scenario is None else tuple(scenario.packs)
     unreadable: list[CheckResult] = []
     dash = load_dashboards(cfg, opts.extra_dashboards, now, packs, unreadable)
-    loki, loki_info = _loki(cfg, opts.loki_url, loki_cls)
+    loki, loki_info = _loki(cfg, opts.loki_url)
     return Scope(prom, now, scenario, packs, dash, loki, loki_info, unreadable, scrape_interval(cfg))
 
 

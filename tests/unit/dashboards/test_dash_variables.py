@@ -163,8 +163,9 @@ def test_repeated_panels_and_rows_are_checked_per_value() -> None:
     assert titles == ["Up", "Latency $instance (instance=a:1)", "Latency $instance (instance=b:1)",
                       "Latency $instance (instance=c:1)", "GC (job=api)", "GC (job=worker)"]
     gc = [i.targets[0].expr for i in Resolver(d, reader, NOW).panels() if i.panel.title == "GC"]
-    # 1h over ~940 px is under the 15 s scrape interval, so $__interval is the scrape interval
-    assert gc == ['rate(app_gc_seconds_total{job="api"}[15s])', 'rate(app_gc_seconds_total{job="worker"}[15s])']
+    # 1h over ~940 px is under the 15 s scrape interval, so $__interval is 15s, and
+    # $__rate_interval = max(15s + 15s, 4 * 15s) = 1m
+    assert gc == ['rate(app_gc_seconds_total{job="api"}[1m])', 'rate(app_gc_seconds_total{job="worker"}[1m])']
 
 
 def test_offline_uses_the_saved_selection() -> None:

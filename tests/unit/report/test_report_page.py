@@ -12,7 +12,7 @@ import pytest
 
 from stackctl.dashboards import Resolver, load_dashboard
 from stackctl.report import layout, page, source
-from stackctl.report.collect import PanelData, loki_data, prometheus_series, report_step, series_name
+from stackctl.report.collect import PanelData, loki_data, prometheus_series, series_name
 from stackctl.report.model import Alerts, Report
 from stackctl.report.source import Grid
 from stackctl.report.source import DashboardView
@@ -75,7 +75,6 @@ def test_series_names_steps_and_results() -> None:
     assert series_name("sum(x)", "{{code}} on {{ host }}", {"code": "500", "host": "a"}) == "500 on a"
     assert series_name("sum(x)", "{{missing}}", {"code": "500"}) == '{code="500"}'
     assert series_name("sum(x)", "", {"__name__": "up", "job": "x"}) == 'up{job="x"}' and series_name("sum(x)", "", {}) == "sum(x)"
-    assert report_step(3600, 15) == 15 and report_step(6 * 3600, 15) == 120 and report_step(3600, 60) == 60
     (s,) = prometheus_series("sum(x)", "A", "", (_matrix({"code": "200"}, [1, 2, float("nan")]),))
     assert s.values[:2] == (1.0, 2.0) and s.times[1] - s.times[0] == 20 and s.ref_id == "A"
     series, lines = loki_data("{app=\"shop\"}", "A", "", ({"stream": {"app": "shop"}, "values": [["1000000000", "a"], ["3000000000", "b"]]},))
