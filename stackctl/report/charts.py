@@ -61,7 +61,7 @@ def _time_axis(ax: Axes, pd: PanelData, tz: tzinfo) -> None:
     span = d[1] - d[0]
     fmt = "%H:%M" if span <= 86400 else "%m/%d %H:%M" if span <= 7 * 86400 else "%m/%d"
     lo, hi = _dates([d[0]])[0], _dates([d[1]])[0]
-    ticks = mdates.AutoDateLocator(minticks=2, maxticks=max(3, w // 2), tz=tz).tick_values(lo, hi)
+    ticks = mdates.AutoDateLocator(minticks=2, maxticks=max(3, w // 2), tz=tz).tick_values(mdates.num2date(lo, tz), mdates.num2date(hi, tz))
     margin = (hi - lo) * 0.04  # a label centred on the edge would be cut in half
     ax.set_xticks([t for t in ticks if lo + margin <= t <= hi - margin])
     ax.xaxis.set_major_formatter(mdates.DateFormatter(fmt, tz=tz))
