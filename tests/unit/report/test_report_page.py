@@ -162,3 +162,16 @@ def test_repeats_sit_side_by_side_and_legacy_rows_flow() -> None:
     legacy = _view(FIXTURES / "legacy-rows.json")
     cpu = legacy.sections[0]
     assert cpu.title == "CPU" and [(p.grid.x, p.grid.y, p.grid.w) for p in cpu.panels] == [(0, 0, 12), (12, 0, 12)]
+
+
+def test_logs_panels_show_their_lines_newest_first_with_levels(tmp_path: Path) -> None:
+    from stackctl.report import bodies
+
+    logs = _view(_board(tmp_path)).panels[3]
+    _, lines = loki_data('{app="shop"}', "A", "", (
+        {"stream": {"app": "shop", "level": "error"}, "values": [["1800000000000000000", "payment <failed> for order 7"]]},
+        {"stream": {"app": "shop"}, "values": [["1799999999000000000", "level=info msg=started"]]}))
+    pd = PanelData(logs, CheckResult("panel", "Shop", "Logs", "", "populated", "2 series"), 15, (NOW - 3600, NOW), logs=lines)
+    html = bodies.body_html(pd, 600, 200, [])
+    assert html.index("payment &lt;failed&gt;") < html.index("msg=started")  # newest first, escaped
+    assert bodies.LOG_LEVEL_COLORS["error"] in html and bodies.LOG_LEVEL_COLORS["info"] in html
