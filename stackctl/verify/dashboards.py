@@ -171,6 +171,8 @@ def check_resolved(resolved: list[ResolvedDashboard], prom: Prometheus, loki: Lo
         outcomes = dict(zip(keys, pool.map(lambda k: _run(k, prom, loki), keys)))
     results = []
     for d in resolved:
+        if not d.panels:  # say so: "0 panels checked, every check passed" hides a misread layout
+            results.append(CheckResult("dashboard", d.title, "(no panels)", "", "skipped", "the dashboard has no panels"))
         results += [_check_panel(d, p, outcomes, loki, loki_skip) for p in d.panels]
         results += [_check_annotation(d, a, outcomes, loki, loki_skip) for a in d.annotations]
     return results

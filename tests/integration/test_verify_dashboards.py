@@ -16,6 +16,7 @@ import pytest
 
 from helpers import isolated_env, require_binaries, stackctl
 from stackctl.config import Config, load_config
+from stackctl.render.configs import rendered_root
 from stackctl.seeding.generate import Series, make_labels
 from stackctl.seeding.remote_write import backfill
 from stackctl.stack import orchestrator as stack
@@ -106,6 +107,11 @@ def verified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[st
     try:
         stack.up(cfg)
         backfill(cfg.url("prometheus"), exporter_series(time.time()))
+        # `up` provisioned the PostgreSQL dashboard instead of refusing it: its Prometheus input is
+        # mapped, the PostgreSQL one kept (Grafana reports only those panels)
+        rendered = json.loads((rendered_root(cfg) / "grafana" / "dashboards" / "user-mine" / "postgres-mixed.json").read_text())
+        assert rendered["panels"][1]["datasource"] == {"uid": "prometheus"}
+        assert rendered["panels"][0]["datasource"]["uid"] == "${DS_POSTGRES}" and rendered["__inputs"][0]["name"] == "DS_POSTGRES"
         result = stackctl("verify", "--dashboards", str(mine), "--json", env=env, cwd=root, timeout=120)
         yield json.loads(result.stdout or "{}"), result.returncode, result.stderr
     finally:
