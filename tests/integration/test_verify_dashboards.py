@@ -23,6 +23,7 @@ from stackctl.stack import orchestrator as stack
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dashboards"
 HISTORY_S, STEP_S = 1800, 15
+Verified = tuple[dict[str, Any], int, str, str, Path]  # report, exit code, stderr, Prometheus URL, the folder
 
 
 def _series(name: str, labels: dict[str, str], values: np.ndarray, start_ms: int) -> Series:
@@ -91,7 +92,7 @@ def fastapi_dashboard() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def verified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], int, str]]:
+def verified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Verified]:
     """One stack (Prometheus only, no packs), the series written, verify run once over the
     dashboards folder given both in stackctl.yaml and with --dashboards."""
     require_binaries("prometheus")
@@ -113,7 +114,7 @@ def verified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[st
         assert rendered["panels"][1]["datasource"] == {"uid": "prometheus"}
         assert rendered["panels"][0]["datasource"]["uid"] == "${DS_POSTGRES}" and rendered["__inputs"][0]["name"] == "DS_POSTGRES"
         result = stackctl("verify", "--dashboards", str(mine), "--json", env=env, cwd=root, timeout=120)
-        yield json.loads(result.stdout or "{}"), result.returncode, result.stderr
+        yield json.loads(result.stdout or "{}"), result.returncode, result.stderr, cfg.url("prometheus"), mine
     finally:
         stack.down(cfg, volumes=True)
 
@@ -123,15 +124,15 @@ def _rows(report: dict[str, Any], dashboard: str) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.native
-def test_each_dashboard_checked_once(verified: tuple[dict[str, Any], int, str]) -> None:
-    report, code, stderr = verified
+def test_each_dashboard_checked_once(verified: Verified) -> None:
+    report, code, stderr = verified[:3]
     assert code == 1, stderr  # the Windows panel and the broken annotation fail, as they should
     assert sorted(report["dashboards"]) == sorted(["Legacy Node (rows layout)", "App with library panels", "Shop (Prometheus and PostgreSQL)",
                                                     "Service (rows, collapsed rows and repeats)", "FastAPI Observability"])
 
 
 @pytest.mark.native
-def test_legacy_rows_are_checked_with_the_variable_run_live(verified: tuple[dict[str, Any], int, str]) -> None:
+def test_legacy_rows_are_checked_with_the_variable_run_live(verified: Verified) -> None:
     rows = _rows(verified[0], "Legacy Node (rows layout)")
     assert set(rows) == {"CPU busy", "Load", "Disk IO (instance=web-1:9100)", "Disk IO (instance=web-2:9100)"}
     assert all(r["status"] == "populated" for r in rows.values()), rows
@@ -142,7 +143,7 @@ def test_legacy_rows_are_checked_with_the_variable_run_live(verified: tuple[dict
 
 
 @pytest.mark.native
-def test_query_variables_stale_and_empty_saved_values_and_repeats(verified: tuple[dict[str, Any], int, str]) -> None:
+def test_query_variables_stale_and_empty_saved_values_and_repeats(verified: Verified) -> None:
     rows = _rows(verified[0], "FastAPI Observability")
     assert rows["Requests"]["status"] == "populated", rows["Requests"]
     assert 'app_name="billing", path="/"' in rows["Requests"]["query"]  # first live values, not "old-app" or ".*"
@@ -155,7 +156,7 @@ def test_query_variables_stale_and_empty_saved_values_and_repeats(verified: tupl
 
 
 @pytest.mark.native
-def test_annotations_are_checked(verified: tuple[dict[str, Any], int, str]) -> None:
+def test_annotations_are_checked(verified: Verified) -> None:
     rows = _rows(verified[0], "FastAPI Observability")
     assert rows["annotation Broken"]["status"] == "error" and "parse error" in rows["annotation Broken"]["detail"]
     assert rows["annotation Restarts"]["status"] == "ok"
@@ -164,7 +165,7 @@ def test_annotations_are_checked(verified: tuple[dict[str, Any], int, str]) -> N
 
 
 @pytest.mark.native
-def test_postgres_and_library_panels_are_skipped_with_reasons(verified: tuple[dict[str, Any], int, str]) -> None:
+def test_postgres_and_library_panels_are_skipped_with_reasons(verified: Verified) -> None:
     shop = _rows(verified[0], "Shop (Prometheus and PostgreSQL)")
     assert shop["Orders (SQL)"]["status"] == "skipped" and shop["Orders (SQL)"]["detail"].startswith("grafana-postgresql-datasource datasource")
     assert shop["Request rate"]["status"] == "populated" and shop["Mixed"]["status"] == "populated"
@@ -175,7 +176,7 @@ def test_postgres_and_library_panels_are_skipped_with_reasons(verified: tuple[di
 
 
 @pytest.mark.native
-def test_rows_repeats_and_chained_variables(verified: tuple[dict[str, Any], int, str]) -> None:
+def test_rows_repeats_and_chained_variables(verified: Verified) -> None:
     rows = _rows(verified[0], "Service (rows, collapsed rows and repeats)")
     assert {k: v["status"] for k, v in rows.items()} == {
         "Up": "populated", "Latency $instance (instance=api-1:8000)": "populated",
@@ -183,7 +184,20 @@ def test_rows_repeats_and_chained_variables(verified: tuple[dict[str, Any], int,
 
 
 @pytest.mark.native
-def test_unless_does_not_need_its_right_side(verified: tuple[dict[str, Any], int, str]) -> None:
+def test_unless_does_not_need_its_right_side(verified: Verified) -> None:
     metrics = {r["panel"]: r for r in verified[0]["results"] if r["kind"] == "metric"}
     assert "fastapi_requests_billing_total" not in metrics
     assert "windows_cpu_time_total" not in metrics or metrics["windows_cpu_time_total"]["status"] == "empty"
+
+
+@pytest.mark.native
+def test_one_panel_copy_checked_on_its_own(verified: Verified) -> None:
+    """``check_panel`` (what ``stackctl report`` uses) gives the verdict verify gave."""
+    from stackctl.dashboards import load_dashboard
+    from stackctl.verify.client import Prometheus
+    from stackctl.verify.dashboards import check_panel, resolve_dashboards
+
+    prom = Prometheus(verified[3])
+    (d,) = resolve_dashboards([load_dashboard(verified[4] / "fastapi.json")], prom)
+    verdicts = {p.title: check_panel(d, p, prom, None).status for p in d.panels}
+    assert verdicts["Requests"] == "populated" and verdicts["Windows hosts"] == "empty"
