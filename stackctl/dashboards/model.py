@@ -9,7 +9,9 @@ Grafana would show, whatever the layout it was saved in:
 * library panels (``libraryPanel`` references), taken from ``__elements`` in exports; without
   their model they are kept, with ``problem`` saying why they cannot be read;
 * repeated panels and rows (``repeat``), once each, with the variable they repeat over; the
-  copies Grafana saved of them (``repeatPanelId``, ``repeatIteration``) are dropped.
+  copies Grafana saved of them (``repeatPanelId``, ``repeatIteration``) are dropped;
+* Grafana 12's schema v2 (``spec.elements`` placed by ``spec.layout``), converted first
+  (:mod:`stackctl.dashboards.schema_v2`).
 
 Datasources are resolved from every form a dashboard uses: ``{"type", "uid"}``, a name string,
 an export input ``${DS_X}`` (its ``pluginId``), a datasource variable (``$ds``: its plugin
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from stackctl.dashboards.files import read_json
+from stackctl.dashboards.schema_v2 import is_v2, to_v1
 
 # Datasource types the stack runs, so their queries can be checked, seeded and rendered.
 STACK_TYPES = frozenset({"prometheus", "loki"})
@@ -458,6 +461,8 @@ def load_dashboard(source: Path | str | Mapping[str, Any], path: Path | None = N
         data: Mapping[str, Any] = read_json(path)
     else:
         data = source
+    if is_v2(data):  # Grafana 12's schema v2: elements placed by a layout
+        data = to_v1(data)
     ds_inputs, constants = _inputs(data)
     data = _substitute(data, constants)
     templating = [v for v in (data.get("templating") or {}).get("list") or [] if isinstance(v, dict) and v.get("name")]

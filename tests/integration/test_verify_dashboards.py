@@ -99,7 +99,7 @@ def verified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Verified]:
     root = tmp_path_factory.mktemp("verify-dash")
     mine = root / "mine"
     mine.mkdir()
-    for name in ("legacy-rows.json", "library-export.json", "postgres-mixed.json", "rows-collapsed-repeat.json"):
+    for name in ("legacy-rows.json", "library-export.json", "postgres-mixed.json", "rows-collapsed-repeat.json", "schema-v2.json"):
         shutil.copy(FIXTURES / name, mine / name)
     (mine / "fastapi.json").write_text(json.dumps(fastapi_dashboard()))
     (root / "stackctl.yaml").write_text("packs: []\ndashboards: [mine]\n")
@@ -128,7 +128,8 @@ def test_each_dashboard_checked_once(verified: Verified) -> None:
     report, code, stderr = verified[:3]
     assert code == 1, stderr  # the Windows panel and the broken annotation fail, as they should
     assert sorted(report["dashboards"]) == sorted(["Legacy Node (rows layout)", "App with library panels", "Shop (Prometheus and PostgreSQL)",
-                                                    "Service (rows, collapsed rows and repeats)", "FastAPI Observability"])
+                                                    "Service (rows, collapsed rows and repeats)", "FastAPI Observability",
+                                                    "Node (schema v2)"])
 
 
 @pytest.mark.native
@@ -181,6 +182,15 @@ def test_rows_repeats_and_chained_variables(verified: Verified) -> None:
     assert {k: v["status"] for k, v in rows.items()} == {
         "Up": "populated", "Latency $instance (instance=api-1:8000)": "populated",
         "Latency $instance (instance=wk-1:8000)": "populated", "GC (job=api)": "populated", "GC (job=worker)": "populated"}
+
+
+@pytest.mark.native
+def test_grafana_12_schema_v2(verified: Verified) -> None:
+    rows = _rows(verified[0], "Node (schema v2)")
+    assert {k: v["status"] for k, v in rows.items() if not k.startswith("annotation")} == {
+        "Load": "populated", "CPU $instance (instance=web-1:9100)": "populated", "CPU $instance (instance=web-2:9100)": "populated",
+        "Shared": "skipped"}
+    assert rows["annotation Reboots"]["status"] == "ok"
 
 
 @pytest.mark.native
