@@ -88,11 +88,10 @@ def _items(layout: Mapping[str, Any], elements: Mapping[str, Any]) -> Iterator[d
     elif kind in ("RowsLayout", "TabsLayout"):
         for child in _l(spec.get("rows") or spec.get("tabs")):
             cspec = _d(_d(child).get("spec"))
-            row = {"type": "row", "title": cspec.get("title") or "", "collapsed": True,
-                   "panels": [p for p in _items(_d(cspec.get("layout")), elements) if p.get("type") != "row"]}
+            inner = list(_items(_d(cspec.get("layout")), elements))
             # rows inside rows: their panels join this row (Grafana shows them under it)
-            nested = [p for p in _items(_d(cspec.get("layout")), elements) if p.get("type") == "row"]
-            row["panels"] += [q for p in nested for q in p["panels"]]
+            panels = [p for p in inner if p.get("type") != "row"] + [q for p in inner if p.get("type") == "row" for q in p["panels"]]
+            row: dict[str, Any] = {"type": "row", "title": cspec.get("title") or "", "collapsed": True, "panels": panels}
             repeat = _d(cspec.get("repeat")).get("value")
             if repeat:
                 row["repeat"] = repeat

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-import pytest
 
 from stackctl.dashboards import Resolver, TimeRange, load_dashboard
 from stackctl.dashboards.formats import Value, interpolate
