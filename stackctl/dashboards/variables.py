@@ -234,6 +234,8 @@ def options_for(v: Variable, reader: Reader | None, tr: TimeRange, known: Mappin
         return [(t, found[1]) for t, _ in options] if found else [], f"the stack has no {v.query or '?'} datasource"
     if v.type != "query" or reader is None or (v.datasource is not None and v.datasource.type != "prometheus"):
         return None
+    if v.raw.get("refresh") == 0 and v.options:  # "Never": Grafana keeps the saved options
+        return None
     try:
         raw, reason = _run_query(interpolate(v.query, scope), reader, tr)
     except StackctlError as exc:

@@ -91,8 +91,9 @@ Key = tuple[str, str, float, float, float]  # (kind, expr, start, end, step)
 Outcomes = Mapping[Key, QueryOutcome]
 
 
-def _key(t: ResolvedTarget | ResolvedAnnotation, kind: str) -> Key:
-    return kind, t.expr, t.start, t.end, max(t.step, (t.end - t.start) / CHECK_POINTS)
+def _key(t: ResolvedTarget | ResolvedAnnotation, kind: str, coarse: bool = True) -> Key:
+    step = max(t.step, (t.end - t.start) / CHECK_POINTS) if coarse else t.step
+    return kind, t.expr, t.start, t.end, step
 
 
 def _run(key: Key, prom: Prometheus, loki: Loki | None) -> QueryOutcome:
@@ -106,14 +107,15 @@ def _runnable(inst: PanelInstance) -> list[ResolvedTarget]:
     return [t for t in inst.targets if not t.target.hidden and t.kind in ("prometheus", "loki") and t.target.expr.strip()]
 
 
-def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, loki: Loki | None, loki_skip: str | None) -> CheckResult:
+def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, loki: Loki | None, loki_skip: str | None,
+                 coarse: bool = True) -> CheckResult:
     title = inst.title
     if inst.skip is not None:
         return CheckResult("panel", d.title, title, "", "skipped", inst.skip)
     runnable = _runnable(inst)
     if inst.problem is not None:
         return CheckResult("panel", d.title, title, _queries(runnable), "empty", inst.problem)
-    ran = [(t, outcomes[_key(t, t.kind)]) for t in runnable if t.kind == "prometheus" or loki is not None]
+    ran = [(t, outcomes[_key(t, t.kind, coarse)]) for t in runnable if t.kind == "prometheus" or loki is not None]
     if not ran:
         return CheckResult("panel", d.title, title, _queries(runnable), "skipped", loki_skip or "Loki is not running")
     errors = [(t, o.error) for t, o in ran if o.error]
@@ -124,6 +126,15 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, 
         return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "populated", f"{sum(o.series for _, o in ran)} series")
     span = max(t.end - t.start for t, _ in ran)
     return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty", f"no data over {_span(span)} (the panel's time range)")
+
+
+def check_panel(d: ResolvedDashboard, inst: PanelInstance, prom: Prometheus, loki: Loki | None, loki_skip: str | None = None) -> CheckResult:
+    """One panel copy's verdict, its queries sent now at Grafana's own step (``stackctl report``
+    draws the query results it judged)."""
+    keys = [] if inst.skip or inst.problem else [
+        _key(t, t.kind, coarse=False) for t in _runnable(inst) if t.kind == "prometheus" or loki is not None]
+    outcomes = {k: _run(k, prom, loki) for k in dict.fromkeys(keys)}
+    return _check_panel(d, inst, outcomes, loki, loki_skip, coarse=False)
 
 
 def _check_annotation(d: ResolvedDashboard, a: ResolvedAnnotation, outcomes: Outcomes, loki: Loki | None, loki_skip: str | None) -> CheckResult:
@@ -171,6 +182,8 @@ def check_resolved(resolved: list[ResolvedDashboard], prom: Prometheus, loki: Lo
         outcomes = dict(zip(keys, pool.map(lambda k: _run(k, prom, loki), keys)))
     results = []
     for d in resolved:
+        if not d.panels:  # say so: "0 panels checked, every check passed" hides a misread layout
+            results.append(CheckResult("dashboard", d.title, "(no panels)", "", "skipped", "the dashboard has no panels"))
         results += [_check_panel(d, p, outcomes, loki, loki_skip) for p in d.panels]
         results += [_check_annotation(d, a, outcomes, loki, loki_skip) for a in d.annotations]
     return results

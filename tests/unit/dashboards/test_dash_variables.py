@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-import pytest
 
 from stackctl.dashboards import Resolver, TimeRange, load_dashboard
 from stackctl.dashboards.formats import Value, interpolate
@@ -177,3 +176,10 @@ def test_offline_uses_the_saved_selection() -> None:
 def test_time_range_override() -> None:
     r = Resolver(load_dashboard(_dash()), None, NOW, time_range=TimeRange(NOW - 600, NOW))
     assert r.time_range.range == 600
+
+
+def test_refresh_never_keeps_the_saved_options() -> None:
+    var = {"name": "instance", "type": "query", "query": "label_values(node_uname_info, instance)", "refresh": 0,
+           "options": [{"text": "saved:1", "value": "saved:1"}], "current": {"value": "saved:1"}}
+    assert _values(_dash(var))["instance"].values == ("saved:1",)
+    assert _values(_dash({**var, "refresh": 1}))["instance"].values == ("db-10:9100",)
