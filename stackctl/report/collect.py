@@ -1,8 +1,11 @@
 """Each panel's data and verdict, from verify's own queries and panel check.
 
-``verify.dashboards.run_queries`` sends every distinct query once (at most 200 points each);
-``check_panel`` judges each panel copy from those outcomes, and the series drawn are the
-``result`` of the very outcomes it judged: the badge and the chart never disagree.
+``verify.dashboards.run_queries`` sends every distinct query once, concurrently, as ``stackctl
+verify`` does (at most 200 points each); ``judge_panel`` gives each panel copy verify's verdict
+from those outcomes, and the series drawn are the ``result`` of the very outcomes it judged: the
+badge, the chart and ``stackctl verify`` never disagree. (``check_panel``, which queries one
+panel at Grafana's own step, would cost a request per target and could, at the edges, judge
+differently from ``verify``.)
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any, Mapping
 from stackctl.report.source import DashboardView, PanelView
 from stackctl.verify.checks import CheckResult
 from stackctl.verify.client import Loki, Prometheus
-from stackctl.verify.dashboards import Outcomes, check_panel, run_queries, target_outcome
+from stackctl.verify.dashboards import Outcomes, judge_panel, run_queries, target_outcome
 
 _LEGEND = re.compile(r"\{\{\s*([^}\s]+)\s*\}\}")
 
@@ -91,7 +94,7 @@ def loki_data(expr: str, ref_id: str, legend: str, result: tuple[Any, ...]) -> t
 
 def collect_panel(dv: DashboardView, pv: PanelView, outcomes: Outcomes, loki: Loki | None, loki_skip: str | None) -> PanelData:
     inst = pv.instance
-    verdict = check_panel(dv.resolved, inst, outcomes, loki, loki_skip)
+    verdict = judge_panel(dv.resolved, inst, outcomes, loki, loki_skip)
     ran = [(t, target_outcome(t, outcomes)) for t in inst.targets if not t.target.hidden]
     first = inst.targets[0] if inst.targets else None
     window = (first.start, first.end) if first else (dv.time_range.start, dv.time_range.end)

@@ -197,8 +197,9 @@ def run_queries(resolved: list[ResolvedDashboard], prom: Prometheus, loki: Loki 
         return dict(zip(keys, pool.map(lambda k: _run(k, prom, loki), keys)))
 
 
-def check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, loki: Loki | None, loki_skip: str | None = None) -> CheckResult:
-    """One panel copy's verdict from ``run_queries``' outcomes."""
+def judge_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, loki: Loki | None, loki_skip: str | None = None) -> CheckResult:
+    """One panel copy's verdict from ``run_queries``' outcomes: exactly what ``stackctl verify``
+    reports for it (same queries, same step)."""
     return _check_panel(d, inst, outcomes, loki, loki_skip)
 
 
