@@ -144,8 +144,9 @@ def display_of(raw: Mapping[str, Any]) -> Display:
 
 
 def _grid(raw: Mapping[str, Any]) -> Grid | None:
+    """``gridPos``, or None when the panel has no place (legacy rows, v2 auto grids: they flow)."""
     pos = raw.get("gridPos")
-    if not isinstance(pos, dict):
+    if not isinstance(pos, dict) or pos.get("x") is None or pos.get("y") is None:
         return None
     w = max(1, min(GRID_COLUMNS, _int(pos.get("w")) or DEFAULT_SIZE[0]))
     x = max(0, min(GRID_COLUMNS - w, _int(pos.get("x")) or 0))
@@ -175,7 +176,8 @@ class _Flow:
     def place(self, width: int, raw: Mapping[str, Any]) -> Grid:
         w = max(1, min(GRID_COLUMNS, width))
         height = parse_duration(str(raw.get("height") or "").replace("px", "")) if raw.get("height") else None
-        h = max(3, math.ceil(height / 38)) if height else DEFAULT_SIZE[1]
+        pos = raw.get("gridPos") if isinstance(raw.get("gridPos"), dict) else {}
+        h = max(3, math.ceil(height / 38)) if height else (_int(pos.get("h")) or DEFAULT_SIZE[1])
         if self.x + w > GRID_COLUMNS:
             self.x, self.y, self.line_h = 0, self.y + self.line_h, 0
         grid = Grid(self.x, self.y, w, h)
