@@ -176,7 +176,7 @@ class _Flow:
     def place(self, width: int, raw: Mapping[str, Any]) -> Grid:
         w = max(1, min(GRID_COLUMNS, width))
         height = parse_duration(str(raw.get("height") or "").replace("px", "")) if raw.get("height") else None
-        pos = raw.get("gridPos") if isinstance(raw.get("gridPos"), dict) else {}
+        pos = _dict(raw.get("gridPos"))
         h = max(3, math.ceil(height / 38)) if height else (_int(pos.get("h")) or DEFAULT_SIZE[1])
         if self.x + w > GRID_COLUMNS:
             self.x, self.y, self.line_h = 0, self.y + self.line_h, 0
