@@ -87,6 +87,9 @@ def _style_value_axis(ax: Axes, pd: PanelData) -> None:
 
 def line_color(pd: PanelData, index: int) -> str:
     d = pd.view.display
+    own = pd.series[index].color if index < len(pd.series) else None
+    if own:
+        return own
     if d.color_mode == "fixed" and d.fixed_color:
         return css(d.fixed_color)
     if d.color_mode == "thresholds":
@@ -212,7 +215,7 @@ def piechart(fig: Figure, pd: PanelData, box: tuple[float, float, float, float])
     items = [(i, v) for i, v in enumerate(values.values(pd)) if v.value is not None and v.value > 0]
     if items:
         donut = pd.view.display.options.get("pieType") == "donut"
-        ax.pie([v.value or 0.0 for _, v in items], colors=[series_color(i) for i, _ in items], startangle=90, counterclock=False,
+        ax.pie([v.value or 0.0 for _, v in items], colors=[line_color(pd, i) for i, _ in items], startangle=90, counterclock=False,
                wedgeprops={"linewidth": 1, "edgecolor": theme.PANEL_BG, **({"width": 0.45} if donut else {})})
 
 
@@ -237,7 +240,7 @@ def draw(pd: PanelData, w_px: float, h_px: float, title: str | None = None, lege
     }
     drawers.get(kind, drawers["timeseries"])()
     if legend and kind in ("timeseries", "piechart", "histogram") and pd.series:
-        handles = [fig.axes[0].plot([], [], color=line_color(pd, i) if kind != "piechart" else series_color(i))[0] for i in range(len(pd.series[:8]))]
+        handles = [fig.axes[0].plot([], [], color=line_color(pd, i))[0] for i in range(len(pd.series[:8]))]
         fig.axes[0].legend(handles, [s.name for s in pd.series[:8]], loc="upper left", fontsize=6.5)
     return fig
 

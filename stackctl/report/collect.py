@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
+from stackctl.report.overrides import style_for
 from stackctl.report.source import DashboardView, PanelView
 from stackctl.verify.checks import CheckResult
 from stackctl.verify.client import Loki, Prometheus
@@ -30,6 +31,7 @@ class Series:
     labels: Mapping[str, str]
     times: tuple[float, ...]  # epoch seconds
     values: tuple[float, ...]  # NaN where Prometheus sent a non-number
+    color: str | None = None  # an override's fixed colour
 
 
 @dataclass(frozen=True)
@@ -109,10 +111,25 @@ def collect_panel(dv: DashboardView, pv: PanelView, outcomes: Outcomes, loki: Lo
             data.logs += lines
         else:
             data.series += prometheus_series(t.expr, t.target.ref_id, legend, outcome.result)
+    data.series = styled(data.series, pv.display.overrides)
     spaced = next((s for s in data.series if len(s.times) > 1), None)
     if spaced is not None:  # the step verify asked for (at most 200 points), not the panel's own
         data.step = spaced.times[1] - spaced.times[0]
     return data
+
+
+def styled(series: list[Series], overrides: tuple[Any, ...]) -> list[Series]:
+    """The panel's overrides applied: renamed, recoloured, negated (negative-Y) or hidden series."""
+    if not overrides:
+        return series
+    out = []
+    for s in series:
+        style = style_for(overrides, s.name, s.ref_id)
+        if style.hidden:
+            continue
+        values = tuple(-v for v in s.values) if style.negative else s.values
+        out.append(replace(s, name=style.name or s.name, color=style.color or s.color, values=values))
+    return out
 
 
 def collect(views: list[DashboardView], prom: Prometheus, loki: Loki | None, loki_skip: str | None) -> list[list[PanelData]]:

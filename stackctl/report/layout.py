@@ -72,7 +72,8 @@ def legend_lines(pv: PanelView, n_series: int, width: int) -> int:
     hidden = legend.get("showLegend") is False or legend.get("displayMode") == "hidden"
     if hidden or n_series == 0 or pv.kind not in ("timeseries", "piechart", "histogram"):
         return 0
-    per_line = max(1, width // LEGEND_ITEM_PX)
+    item = LEGEND_ITEM_PX * (2 if legend.get("calcs") else 1)  # values beside each name take room
+    per_line = max(1, width // item)
     return min(MAX_LEGEND_LINES, math.ceil(n_series / per_line))
 
 

@@ -22,6 +22,8 @@ from stackctl.report.model import Alerts, Report
 from stackctl.report.collect import PanelData
 from stackctl.report.layout import PAD, PAGE_W, Rect
 from stackctl.report.source import DashboardView
+from stackctl.report.units import format_value
+from stackctl.report.values import reduce
 from stackctl.verify.checks import CheckResult
 from stackctl.verify.report import summary
 
@@ -128,11 +130,26 @@ def _what(r: CheckResult) -> str:
             "dashboard": f"dashboard file {r.panel}: "}.get(r.kind, f"{r.kind} {r.dashboard}: ")
 
 
+_CALC_NAMES = {"lastNotNull": "Last *", "last": "Last", "mean": "Mean", "max": "Max", "min": "Min", "sum": "Total",
+               "firstNotNull": "First *", "first": "First", "count": "Count", "range": "Range", "delta": "Delta", "diff": "Difference"}
+
+
+def _legend_values(pd: PanelData, index: int) -> str:
+    """The legend's ``calcs`` (Grafana's legend values: ``Mean: 1.2 K  Max: 3 K``)."""
+    legend = pd.view.display.options.get("legend")
+    calcs = legend.get("calcs") if isinstance(legend, dict) else None
+    if not isinstance(calcs, list) or not calcs:
+        return ""
+    d, s = pd.view.display, pd.series[index]
+    return "".join(f" <b>{esc(_CALC_NAMES.get(str(c), str(c)))}:</b> {esc(format_value(reduce(s, str(c)), d.unit, d.decimals))}"
+                   for c in calcs[:4])
+
+
 def _legend(pd: PanelData, lines: int) -> str:
     if not lines:
         return ""
-    items = "".join(f'<span title="{esc(s.name)}"><i style="background:{bodies.charts.line_color(pd, i)}"></i>{esc(s.name)}</span>'
-                    for i, s in enumerate(pd.series))
+    items = "".join(f'<span title="{esc(s.name)}"><i style="background:{bodies.charts.line_color(pd, i)}"></i>{esc(s.name)}'
+                    f"{_legend_values(pd, i)}</span>" for i, s in enumerate(pd.series))
     return f'<div class="legend" style="height:{lines * layout.LEGEND_LINE + 4}px">{items}</div>'
 
 

@@ -46,6 +46,7 @@ class Display:
     text: str = ""  # a text panel's content
     interval: float | None = None  # the panel's min interval (``interval: 1m``), seconds
     custom: Mapping[str, Any] = field(default_factory=dict)  # fieldConfig.defaults.custom (fill, stacking, ...)
+    overrides: tuple[Any, ...] = ()  # fieldConfig.overrides, as written
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def display_of(raw: Mapping[str, Any]) -> Display:
         text=str(options.get("content") or raw.get("content") or ""),
         interval=parse_duration(raw.get("interval")),
         custom=_dict(defaults.get("custom")),
+        overrides=tuple(_dict(raw.get("fieldConfig")).get("overrides") or ()),
     )
 
 

@@ -55,7 +55,9 @@ def values(pd: PanelData) -> list[Value]:
     lo, hi = value_range(pd, [v for _, v in reduced if v is not None])
     out = []
     for i, (s, v) in enumerate(reduced):
-        if d.color_mode == "fixed" and d.fixed_color:
+        if s.color:
+            color = s.color
+        elif d.color_mode == "fixed" and d.fixed_color:
             color = css(d.fixed_color)
         elif d.color_mode.startswith("palette"):
             color = series_color(i)

@@ -65,3 +65,17 @@ def test_defaults_and_legacy_singlestat_thresholds() -> None:
     assert default.color_for(79) == css("green") and default.color_for(80) == css("red")
     legacy = legacy_thresholds("50,80", ["#299c46", "rgba(237, 129, 40, 0.89)", "#d44a3a"])
     assert legacy.color_for(10) == "#299c46" and legacy.color_for(60) == "#ED8128E2" and legacy.color_for(99) == "#d44a3a"
+
+
+def test_overrides_rename_recolour_hide_and_negate_matching_series() -> None:
+    from stackctl.report.collect import Series, styled
+
+    overrides = (
+        {"matcher": {"id": "byName", "options": "tx"}, "properties": [{"id": "custom.transform", "value": "negative-Y"},
+                                                                        {"id": "color", "value": {"mode": "fixed", "fixedColor": "red"}}]},
+        {"matcher": {"id": "byRegexp", "options": "/^lo.*/"}, "properties": [{"id": "custom.hideFrom", "value": {"viz": True, "legend": True}}]},
+        {"matcher": {"id": "byFrameRefID", "options": "B"}, "properties": [{"id": "displayName", "value": "Errors"}]},
+    )
+    series = [Series("tx", "A", {}, (1.0,), (2.0,)), Series("lo0", "A", {}, (1.0,), (1.0,)), Series("5xx", "B", {}, (1.0,), (3.0,))]
+    out = styled(series, overrides)
+    assert [(s.name, s.values, s.color) for s in out] == [("tx", (-2.0,), css("red")), ("Errors", (3.0,), None)]
