@@ -189,6 +189,25 @@ def check_resolved(resolved: list[ResolvedDashboard], prom: Prometheus, loki: Lo
     return results
 
 
+def run_queries(resolved: list[ResolvedDashboard], prom: Prometheus, loki: Loki | None) -> dict[Key, QueryOutcome]:
+    """Every distinct query of ``resolved``, each sent once, concurrently: the outcomes the
+    checks judge (``stackctl report`` draws their ``result``)."""
+    keys = _queries_to_run(resolved, loki)
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return dict(zip(keys, pool.map(lambda k: _run(k, prom, loki), keys)))
+
+
+def judge_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, loki: Loki | None, loki_skip: str | None = None) -> CheckResult:
+    """One panel copy's verdict from ``run_queries``' outcomes: exactly what ``stackctl verify``
+    reports for it (same queries, same step)."""
+    return _check_panel(d, inst, outcomes, loki, loki_skip)
+
+
+def target_outcome(t: ResolvedTarget, outcomes: Outcomes) -> QueryOutcome | None:
+    """What ``t``'s query returned, when it was run."""
+    return outcomes.get(_key(t, t.kind))
+
+
 def check_dashboards(dashboards: list[Dashboard], prom: Prometheus, loki: Loki | None, loki_skip: str | None = None,
                      progress: Callable[[str], None] = lambda _m: None, now: float | None = None,
                      scrape: float = DEFAULT_SCRAPE) -> list[CheckResult]:
