@@ -63,6 +63,10 @@ def _panel(element: Mapping[str, Any], width: int) -> dict[str, Any]:
     viz = _d(spec.get("vizConfig"))
     panel = {"id": spec.get("id"), "title": spec.get("title"), "type": viz.get("group") or viz.get("kind") or "timeseries",
              "targets": targets, "gridPos": {"w": width}, "datasource": targets[0]["datasource"] if targets else None}
+    vspec = _d(viz.get("spec"))  # what the panel looks like: stackctl report draws with it
+    for key in ("fieldConfig", "options"):
+        if vspec.get(key):
+            panel[key] = vspec[key]
     for v1, v2 in (("interval", "interval"), ("maxDataPoints", "maxDataPoints"), ("timeFrom", "timeFrom"), ("timeShift", "timeShift")):
         if options.get(v2) not in (None, ""):
             panel[v1] = options[v2]
@@ -81,6 +85,8 @@ def _items(layout: Mapping[str, Any], elements: Mapping[str, Any]) -> Iterator[d
                 continue
             width = int(ispec.get("width") or 0) or 24 // max(columns, 1)
             panel = _panel(element, width)
+            if kind == "GridLayout" and "x" in ispec and "y" in ispec:  # AutoGridLayout flows instead
+                panel["gridPos"] = {"x": ispec.get("x"), "y": ispec.get("y"), "w": width, "h": ispec.get("height") or 8}
             repeat = _d(ispec.get("repeat")).get("value")
             if repeat:
                 panel["repeat"] = repeat
