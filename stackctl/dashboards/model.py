@@ -334,7 +334,7 @@ def _inputs(data: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     """``(datasource inputs name -> pluginId, constant inputs "${VAR_X}" -> value)``."""
     ds: dict[str, str] = {}
     constants: dict[str, str] = {}
-    for item in data.get("__inputs") or []:
+    for item in _list(data.get("__inputs")):
         if not isinstance(item, dict) or not item.get("name"):
             continue
         if item.get("type") == "datasource":
@@ -376,12 +376,12 @@ def load_dashboard(source: Path | str | Mapping[str, Any], path: Path | None = N
         data = to_v1(data)
     ds_inputs, constants = _inputs(data)
     data = _substitute(data, constants)
-    templating = [v for v in (data.get("templating") or {}).get("list") or [] if isinstance(v, dict) and v.get("name")]
+    templating = [v for v in _list(_dict(data.get("templating")).get("list")) if isinstance(v, dict) and v.get("name")]
     ds_vars = {str(v["name"]): _ds_variable_type(v, ds_inputs) for v in templating if v.get("type") == "datasource"}
     ctx = Context(ds_inputs, ds_vars)
     elements = _elements(data)
     panels = (*_walk_panels(data.get("panels"), ctx, elements), *_walk_rows(data.get("rows"), ctx, elements))
-    annotations = tuple(_annotation(a, ctx) for a in (data.get("annotations") or {}).get("list") or [] if isinstance(a, dict))
+    annotations = tuple(_annotation(a, ctx) for a in _list(_dict(data.get("annotations")).get("list")) if isinstance(a, dict))
     time_ = _dict(data.get("time"))
     title = str(data.get("title") or (path.stem if path else "dashboard"))
     return Dashboard(title, _text(data.get("uid")), path, panels, tuple(_variable(v, ctx) for v in templating), annotations,

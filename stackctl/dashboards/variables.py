@@ -255,4 +255,7 @@ def resolve_variables(dashboard: Dashboard, reader: Reader | None, tr: TimeRange
             continue  # ad hoc filters add matchers in Grafana; an unset one changes nothing
         found = options_for(v, reader, tr, values, macros or {})
         values[v.name] = _saved_value(v) if found is None else _value(v, *found)
+        if v.type == "interval" and v.auto and found and found[0] and found[0][0][0] == "auto":
+            auto = found[0][0][1]  # legacy dashboards write the auto value as $__auto_interval_<name>
+            values[f"__auto_interval_{v.name}"] = Value((auto,), (auto,))
     return values

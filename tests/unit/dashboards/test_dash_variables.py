@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-
 from stackctl.dashboards import Resolver, TimeRange, load_dashboard
 from stackctl.dashboards.formats import Value, interpolate
 from stackctl.dashboards.variables import apply_regex, custom_options, dependency_order, sort_options
@@ -138,6 +137,7 @@ def test_custom_constant_textbox_interval_datasource() -> None:
     ))
     assert got["env"].values == ("dev,test",) and got["c"].values == ("shop",) and got["t"].values == ("typed",)
     assert got["iv"].values == ("30m",)  # auto: 24h / 30 points = 48m, which Grafana's roundInterval makes 30m
+    assert got["__auto_interval_iv"].values == ("30m",)  # the legacy spelling of the auto value
     assert got["ds"].values == ("prometheus",)
     assert got["pg"].reason == "variable `pg` has no values: the stack has no postgres datasource"
     assert custom_options("a, b : c") == [("a", "a"), ("b", "c")]
