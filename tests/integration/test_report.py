@@ -226,3 +226,27 @@ def test_report_on_the_docker_runtime(tmp_path: Path) -> None:
     drawn = [p for p in doc["panels"] if p["dashboard"] == "Phase 2B Preview" and p["drawn"]]
     assert len(drawn) == 5 and all(p["series"] for p in drawn)
     assert ALERT in {a["alertname"] for a in doc["alerts"]}
+
+
+@pytest.mark.native
+def test_report_on_any_prometheus_by_url(seeded: tuple[Config, dict[str, str]], tmp_path: Path) -> None:
+    """No stack of this project: the shipped dashboards of the scenario's pack, drawn from a
+    Prometheus given by URL (as verify --prometheus-url)."""
+    cfg, _ = seeded
+    elsewhere = isolated_env(tmp_path, SERVICES)  # another project, nothing running
+    out = tmp_path / "remote.html"
+    result = stackctl("report", "-o", str(out), "--scenario", SCENARIO, "--prometheus-url", cfg.url("prometheus"), env=elsewhere)
+    assert result.returncode == 0, result.stderr
+    match = DATA.search(out.read_text(encoding="utf-8"))
+    assert match
+    doc = json.loads(match.group(1))
+    assert doc["prometheus"] == cfg.url("prometheus")
+    assert sum(p["drawn"] for p in doc["panels"] if p["dashboard"] == "Phase 2B Preview") == 5
+
+
+@pytest.mark.native
+def test_an_unreachable_prometheus_is_an_error_with_a_hint(tmp_path: Path) -> None:
+    env = isolated_env(tmp_path, SERVICES)
+    result = stackctl("report", "-o", str(tmp_path / "r.html"), "--prometheus-url", "http://127.0.0.1:9", env=env)
+    assert result.returncode != 0 and "cannot reach Prometheus" in result.stderr and "hint" in result.stderr.lower()
+    assert not (tmp_path / "r.html").exists()
