@@ -111,10 +111,22 @@ def body_html(pd: PanelData, w: int, h: int, active_alerts: Sequence[dict[str, A
     if kind == "logs" and pd.logs:
         return logs_html(pd)
     if kind == "text":
-        return f'<pre class="text">{esc(pd.view.display.text)}</pre>'
+        return text_html(pd.view.display.text, str(pd.view.display.options.get("mode") or "markdown"))
     if kind == "alertlist":
         return alertlist_html(active_alerts)
     return message_html(pd)
+
+
+def text_html(text: str, mode: str) -> str:
+    """A text panel: markdown as HTML (markdown-it, raw HTML and images off: nothing may run or
+    be fetched); ``html`` and ``code`` modes as the text itself."""
+    if mode != "markdown":
+        return f'<pre class="text">{esc(text)}</pre>'
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False}).disable("image")
+    return f'<div class="text">{md.render(text)}</div>'
+
 
 
 def _text_lines(pd: PanelData, active_alerts: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:

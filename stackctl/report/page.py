@@ -29,6 +29,8 @@ from stackctl.verify.report import summary
 
 esc = bodies.esc
 DATA_ID = "stackctl-report-data"
+ALERT_ROW = 22
+WHY_PX = 16  # the reason line of a drawn panel whose verdict is not "populated"
 CSS = f"""
 *{{box-sizing:border-box}}
 body{{margin:0;background:{theme.PAGE_BG};color:{theme.TEXT};font:12px/1.35 "DejaVu Sans",Inter,Helvetica,Arial,sans-serif}}
@@ -56,9 +58,9 @@ table.data th{{color:{theme.MUTED};font-weight:normal}}
 .log .lvl{{display:inline-block;width:3px;height:11px;margin-right:5px;vertical-align:middle}}
 .state{{padding:0 6px;border-radius:8px;color:#111}}
 .state.firing{{background:#F2495C}} .state.pending{{background:#FF9830}} .state.ok{{background:#73BF69}} .state.error{{background:#F2495C}}
-pre.text{{margin:0;padding:8px;white-space:pre-wrap}}
+pre.text{{margin:0;padding:8px;white-space:pre-wrap}} div.text{{padding:0 8px}} div.text a{{color:#6E9FFF}}
+.why{{height:{WHY_PX}px;padding:0 8px;font-size:10px;color:#F2495C;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}}
 """
-ALERT_ROW = 22
 
 
 @contextmanager
@@ -155,13 +157,15 @@ def _legend(pd: PanelData, lines: int) -> str:
 
 def _panel(page: _Page, pd: PanelData, rect: Rect, alerts: Alerts, dashboard: str) -> None:
     lines = layout.legend_lines(pd.view, len(pd.series), rect.width) if bodies.has_chart(pd) else 0
+    v = pd.verdict
+    why = f'<div class="why" title="{esc(v.detail)}">{esc(v.detail)}</div>' if bodies.has_chart(pd) and v.status != "populated" else ""
     w, h = layout.body_size(rect, lines)
+    h -= WHY_PX if why else 0
     body = bodies.body_html(pd, w, h, alerts.active)
     index = len(page.panels)
-    v = pd.verdict
     page.parts.append(
         f'<div class="box panel" data-panel="{index}" style="{rect.css()}"><div class="ph"><span class="t" title="{esc(v.query)}">'
-        f'{esc(pd.view.title)}</span>{_badge(v.status, v.detail)}</div>'
+        f'{esc(pd.view.title)}</span>{_badge(v.status, v.detail)}</div>{why}'
         f'<div class="body" style="height:{h}px">{body}</div>{_legend(pd, lines)}</div>')
     page.panels.append({
         "index": index, "dashboard": dashboard, "title": pd.view.title, "type": pd.view.type, "kind": pd.view.kind,

@@ -175,3 +175,12 @@ def test_logs_panels_show_their_lines_newest_first_with_levels(tmp_path: Path) -
     html = bodies.body_html(pd, 600, 200, [])
     assert html.index("payment &lt;failed&gt;") < html.index("msg=started")  # newest first, escaped
     assert bodies.LOG_LEVEL_COLORS["error"] in html and bodies.LOG_LEVEL_COLORS["info"] in html
+
+
+def test_text_panels_render_markdown_without_fetching_or_running_anything() -> None:
+    from stackctl.report import bodies
+
+    html = bodies.text_html("# Runbook\n\n**Page** the on-call. ![logo](http://example.com/x.png) <script>alert(1)</script>", "markdown")
+    assert "<h1>Runbook</h1>" in html and "<strong>Page</strong>" in html
+    assert "<img" not in html and "<script>" not in html and "&lt;script&gt;" in html
+    assert bodies.text_html("<b>raw</b>", "html") == '<pre class="text">&lt;b&gt;raw&lt;/b&gt;</pre>'
