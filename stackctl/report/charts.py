@@ -122,6 +122,10 @@ def timeseries(fig: Figure, pd: PanelData, tz: tzinfo, box: tuple[float, float, 
             if fill > 0:
                 ax.fill_between(x, y, 0, color=color, alpha=fill, linewidth=0)
     _thresholds(ax, pd)
+    for e in pd.events:  # annotations: a line at a point event, a band over a region
+        if e.end > e.start:
+            ax.axvspan(_dates([e.start])[0], _dates([e.end])[0], color=e.color, alpha=0.12, linewidth=0)
+        ax.axvline(_dates([e.start])[0], color=e.color, linewidth=0.8, linestyle="--", alpha=0.8)
     _time_axis(ax, pd, tz)
     _style_value_axis(ax, pd)
     _flat_from_zero(ax, pd)

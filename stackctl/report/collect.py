@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
+from stackctl.report.colors import css
 from stackctl.report.overrides import style_for
 from stackctl.report.source import DashboardView, PanelView
 from stackctl.verify.checks import CheckResult
@@ -41,6 +42,17 @@ class LogLine:
     labels: Mapping[str, str]
 
 
+@dataclass(frozen=True)
+class Event:
+    """An annotation over [start, end] (a point when equal), Grafana's way for Prometheus: the
+    times its query's series are non-zero, consecutive steps merged."""
+
+    start: float
+    end: float
+    name: str
+    color: str
+
+
 @dataclass
 class PanelData:
     view: PanelView
@@ -50,6 +62,7 @@ class PanelData:
     timezone: str = ""  # the dashboard's: utc, or the viewer's (browser)
     series: list[Series] = field(default_factory=list)
     logs: list[LogLine] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)  # the dashboard's annotations, drawn on time series
 
 
 def series_name(expr: str, legend: str, labels: Mapping[str, str]) -> str:
@@ -135,4 +148,34 @@ def styled(series: list[Series], overrides: tuple[Any, ...]) -> list[Series]:
 def collect(views: list[DashboardView], prom: Prometheus, loki: Loki | None, loki_skip: str | None) -> list[list[PanelData]]:
     """Every panel of every dashboard, from one concurrent run of their distinct queries."""
     outcomes = run_queries([dv.resolved for dv in views], prom, loki)
-    return [[collect_panel(dv, pv, outcomes, loki, loki_skip) for pv in dv.panels] for dv in views]
+    out = []
+    for dv in views:
+        panels = [collect_panel(dv, pv, outcomes, loki, loki_skip) for pv in dv.panels]
+        events = annotation_events(dv, outcomes)
+        for pd in panels:
+            if pd.view.kind == "timeseries":
+                pd.events = events
+        out.append(panels)
+    return out
+
+
+def annotation_events(dv: DashboardView, outcomes: Outcomes, limit: int = 200) -> list[Event]:
+    events: list[Event] = []
+    for a in dv.resolved.annotations:
+        outcome = target_outcome(a, outcomes)
+        if outcome is None or outcome.error:
+            continue
+        color = css(a.annotation.raw.get("iconColor"), "#F2CC0C")
+        for item in outcome.result:
+            times = [float(t) for t, v in item.get("values") or [] if _float(v) not in (0.0,) and not math.isnan(_float(v))]
+            start = prev = None
+            for t in times:
+                if start is None:
+                    start = prev = t
+                elif prev is not None and t - prev > a.step * 1.5:
+                    events.append(Event(start, prev, a.annotation.name, color))
+                    start = t
+                prev = t
+            if start is not None and prev is not None:
+                events.append(Event(start, prev, a.annotation.name, color))
+    return events[:limit]

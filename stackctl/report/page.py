@@ -174,7 +174,7 @@ def _panel(page: _Page, pd: PanelData, rect: Rect, alerts: Alerts, dashboard: st
         "step": pd.step,
         "series": [{"name": s.name, "refId": s.ref_id, "labels": dict(s.labels),
                     "values": [[t, bodies.finite_or_none(x)] for t, x in zip(s.times, s.values)]} for s in pd.series],
-        "logs": len(pd.logs),
+        "logs": len(pd.logs), "events": [[e.start, e.end, e.name] for e in pd.events],
     })
 
 

@@ -203,9 +203,10 @@ def judge_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, l
     return _check_panel(d, inst, outcomes, loki, loki_skip)
 
 
-def target_outcome(t: ResolvedTarget, outcomes: Outcomes) -> QueryOutcome | None:
-    """What ``t``'s query returned, when it was run."""
-    return outcomes.get(_key(t, t.kind))
+def target_outcome(t: ResolvedTarget | ResolvedAnnotation, outcomes: Outcomes) -> QueryOutcome | None:
+    """What a panel target's (or an annotation's) query returned, when it was run."""
+    kind = t.kind if isinstance(t, ResolvedTarget) else t.annotation.datasource.type
+    return outcomes.get(_key(t, kind))
 
 
 def check_dashboards(dashboards: list[Dashboard], prom: Prometheus, loki: Loki | None, loki_skip: str | None = None,

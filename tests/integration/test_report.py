@@ -32,7 +32,10 @@ BINARIES = ("prometheus", "prometheus-alertmanager", "prometheus-pushgateway", "
 SCENARIO = "preview-failures"
 ALERT = "PreviewGenerationHighFailureRate"
 DATA = re.compile(r'<script type="application/json" id="stackctl-report-data">(.*?)</script>', re.S)
-TYPO = {"title": "Typo Board", "time": {"from": "now-1h", "to": "now"}, "panels": [
+TYPO = {"title": "Typo Board", "time": {"from": "now-1h", "to": "now"},
+        "annotations": {"list": [{"name": "deep queue", "enable": True, "iconColor": "purple", "datasource": {"type": "prometheus", "uid": "prometheus"},
+                                  "expr": "max(preview_generation_queue_depth) > 4"}]},
+        "panels": [
     {"type": "timeseries", "title": "Request rate", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
      "targets": [{"refId": "A", "expr": "sum(rate(http_requets_total[5m]))"}]},
     {"type": "stat", "title": "Scrapes", "gridPos": {"x": 12, "y": 0, "w": 12, "h": 8}, "targets": [{"refId": "A", "expr": "count(preview_generation_queue_depth)"}]}]}
@@ -130,6 +133,8 @@ def test_empty_and_skipped_panels_say_so_and_the_alert_shows(written: tuple[Path
     by_title = {p["title"]: p for p in data["panels"]}
     typo, logs = by_title["Request rate"], by_title["Preview job logs"]
     assert typo["status"] == "empty" and not typo["drawn"] and by_title["Scrapes"]["status"] == "populated"
+    assert typo["events"] and all(name == "deep queue" and start <= end for start, end, name in typo["events"])  # annotations
+    assert not by_title["Scrapes"]["events"]  # a stat panel draws none
     assert "No data" in _panel_html(html, typo["index"]) and "http_requets_total" in _panel_html(html, typo["index"])
     assert logs["status"] == "skipped" and "Loki" in _panel_html(html, logs["index"])
     states = {a["alertname"]: a["state"] for a in data["alerts"]}
