@@ -119,7 +119,9 @@ class Resolver:
                 continue
             if value.reason:
                 return [{}], value.reason
-            each = [Value((x,), (t,)) for x, t in itertools.zip_longest(value.values, value.texts, fillvalue="")][:MAX_REPEATS]
+            # a copy sees one value, still formatted as the (multi-value) variable it is: Grafana
+            # regex-escapes it for Prometheus
+            each = [Value((x,), (t,), value.multi) for x, t in itertools.zip_longest(value.values, value.texts, fillvalue="")][:MAX_REPEATS]
             scopes = [{**s, name: v} for s, v in itertools.product(scopes, each or [value])]
         return scopes, None
 

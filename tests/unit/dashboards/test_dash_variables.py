@@ -183,3 +183,12 @@ def test_refresh_never_keeps_the_saved_options() -> None:
            "options": [{"text": "saved:1", "value": "saved:1"}], "current": {"value": "saved:1"}}
     assert _values(_dash(var))["instance"].values == ("saved:1",)
     assert _values(_dash({**var, "refresh": 1}))["instance"].values == ("db-10:9100",)
+
+
+def test_a_repeated_copy_formats_its_value_like_the_multi_value_variable() -> None:
+    # Grafana regex-escapes a repeat copy's value for Prometheus when the variable is multi-value
+    reader = Series([{"__name__": "node_uname_info", "instance": "10.0.0.1:9100"}])
+    var = {"name": "instance", "type": "query", "query": "label_values(node_uname_info, instance)", "multi": True,
+           "includeAll": True, "current": {"value": ["$__all"]}}
+    (got,) = _exprs(_dash(var, expr='up{instance=~"$instance"}', repeat="instance"), reader)
+    assert got == ("P (instance=10.0.0.1:9100)", r'up{instance=~"10\\.0\\.0\\.1:9100"}')
