@@ -150,13 +150,28 @@ def collect(views: list[DashboardView], prom: Prometheus, loki: Loki | None, lok
     outcomes = run_queries([dv.resolved for dv in views], prom, loki)
     out = []
     for dv in views:
-        panels = [collect_panel(dv, pv, outcomes, loki, loki_skip) for pv in dv.panels]
+        panels = _shared(dv, [collect_panel(dv, pv, outcomes, loki, loki_skip) for pv in dv.panels])
         events = annotation_events(dv, outcomes)
         for pd in panels:
             if pd.view.kind == "timeseries":
                 pd.events = events
         out.append(panels)
     return out
+
+
+def _shared(dv: DashboardView, panels: list[PanelData]) -> list[PanelData]:
+    """``-- Dashboard --`` panels show another panel's results (Grafana runs no query for them):
+    draw that panel's series; the verdict stays verify's (skipped, naming the source)."""
+    by_id = {pd.view.instance.panel.id: pd for pd in panels if pd.view.instance.panel.id is not None}
+    for pd in panels:
+        inst = pd.view.instance
+        if inst.panel.datasource.type != "dashboard":
+            continue
+        source_id = next((t.raw.get("panelId") for t in inst.panel.targets if t.raw.get("panelId") is not None), None)
+        source = by_id.get(source_id) if isinstance(source_id, int) else None
+        if source is not None and source is not pd:
+            pd.series, pd.logs, pd.step, pd.window = list(source.series), list(source.logs), source.step, source.window
+    return panels
 
 
 def annotation_events(dv: DashboardView, outcomes: Outcomes, limit: int = 200) -> list[Event]:

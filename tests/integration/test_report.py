@@ -38,7 +38,10 @@ TYPO = {"title": "Typo Board", "time": {"from": "now-1h", "to": "now"},
         "panels": [
     {"type": "timeseries", "title": "Request rate", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
      "targets": [{"refId": "A", "expr": "sum(rate(http_requets_total[5m]))"}]},
-    {"type": "stat", "title": "Scrapes", "gridPos": {"x": 12, "y": 0, "w": 12, "h": 8}, "targets": [{"refId": "A", "expr": "count(preview_generation_queue_depth)"}]}]}
+    {"id": 2, "type": "stat", "title": "Scrapes", "gridPos": {"x": 12, "y": 0, "w": 12, "h": 8},
+     "targets": [{"refId": "A", "expr": "count(preview_generation_queue_depth)"}]},
+    {"id": 3, "type": "stat", "title": "Scrapes again", "gridPos": {"x": 0, "y": 8, "w": 12, "h": 8},
+     "datasource": {"type": "datasource", "uid": "-- Dashboard --"}, "targets": [{"refId": "A", "panelId": 2}]}]}
 
 
 def _alerts(cfg: Config) -> dict[str, str]:
@@ -110,7 +113,9 @@ def test_every_panel_holds_the_series_prometheus_returns(seeded: tuple[Config, d
     assert [p["title"] for p in preview] == ["Preview jobs per minute", "Job outcomes (%)", "Preview queue depth",
                                               "Job duration (p95 ms)", "Finance privacy denials (per second)", "Preview job logs"]
     assert [p["status"] for p in preview] == ["populated"] * 5 + ["skipped"]
-    assert html.count('<img class="chart"') == sum(p["drawn"] for p in panels) == sum(p["status"] == "populated" for p in panels)
+    shared = [p for p in panels if p["title"] == "Scrapes again"]  # -- Dashboard --: panel 2's results, not queried
+    assert shared[0]["status"] == "skipped" and shared[0]["drawn"] and shared[0]["series"] == next(p for p in panels if p["title"] == "Scrapes")["series"]
+    assert html.count('<img class="chart"') == sum(p["drawn"] for p in panels) == sum(p["status"] == "populated" for p in panels) + 1
     for p in (p for p in panels if p["status"] == "populated"):
         exprs = {t["refId"]: t["expr"] for t in p["targets"]}
         drawn = {(s["refId"], json.dumps(s["labels"], sort_keys=True)): s["values"] for s in p["series"]}
