@@ -184,3 +184,34 @@ def test_text_panels_render_markdown_without_fetching_or_running_anything() -> N
     assert "<h1>Runbook</h1>" in html and "<strong>Page</strong>" in html
     assert "<img" not in html and "<script>" not in html and "&lt;script&gt;" in html
     assert bodies.text_html("<b>raw</b>", "html") == '<pre class="text">&lt;b&gt;raw&lt;/b&gt;</pre>'
+
+
+def _all_kinds(tmp_path: Path) -> Path:
+    kinds = ["timeseries", "graph", "stat", "gauge", "bargauge", "heatmap", "histogram", "piechart", "table", "barchart"]
+    panels = [{"id": i + 1, "type": k, "title": k, "gridPos": {"x": (i % 2) * 12, "y": (i // 2) * 8, "w": 12, "h": 8}, "datasource": PROM,
+               "fieldConfig": {"defaults": {"unit": "s", "custom": {"stacking": {"mode": "normal"}, "fillOpacity": 20}}},
+               "targets": [{"refId": "A", "expr": "sum by (le) (rate(x_bucket[5m]))"}]} for i, k in enumerate(kinds)]
+    path = tmp_path / "kinds.json"
+    path.write_text(json.dumps({"title": "Kinds", "time": {"from": "now-1h", "to": "now"}, "panels": panels}))
+    return path
+
+
+def test_every_panel_kind_draws_a_chart_and_a_png(tmp_path: Path) -> None:
+    import io
+
+    from matplotlib import image
+
+    dv = _view(_all_kinds(tmp_path))
+    buckets = tuple(_matrix({"le": le}, [c * (i + 1) for i in range(30)], step=120) for le, c in (("0.1", 1), ("1", 3), ("+Inf", 4)))
+    panels = [PanelData(pv, CheckResult("panel", "Kinds", pv.title, "q", "populated", "3 series"), 120, (NOW - 3600, NOW),
+                        series=prometheus_series("q", "A", "", buckets)) for pv in dv.panels]
+    report = Report(NOW, "", "", None, None, Alerts([], [], [], []), [(dv, panels)])
+    html = page.render(report)
+    block = re.search(r'<script type="application/json" id="stackctl-report-data">(.*?)</script>', html, re.S)
+    assert block is not None
+    doc = json.loads(block.group(1))
+    assert [p["drawn"] for p in doc["panels"]] == [True] * 8 + [False, True]  # a table is HTML
+    assert html.count('<img class="chart"') == 9 and "<table class=\"data\">" in html
+    for pd in panels:
+        img = image.imread(io.BytesIO(page.panel_png(pd, report)), format="png")
+        assert img.std() > 0.02, pd.view.title
