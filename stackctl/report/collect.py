@@ -181,16 +181,19 @@ def annotation_events(dv: DashboardView, outcomes: Outcomes, limit: int = 200) -
         if outcome is None or outcome.error:
             continue
         color = css(a.annotation.raw.get("iconColor"), "#F2CC0C")
+        title = str(a.annotation.raw.get("titleFormat") or "")
         for item in outcome.result:
+            labels = {str(k): str(v) for k, v in (item.get("metric") or {}).items()}
+            name = _LEGEND.sub(lambda m: labels.get(m.group(1), ""), title).strip() or a.annotation.name
             times = [float(t) for t, v in item.get("values") or [] if _float(v) not in (0.0,) and not math.isnan(_float(v))]
             start = prev = None
             for t in times:
                 if start is None:
                     start = prev = t
                 elif prev is not None and t - prev > a.step * 1.5:
-                    events.append(Event(start, prev, a.annotation.name, color))
+                    events.append(Event(start, prev, name, color))
                     start = t
                 prev = t
             if start is not None and prev is not None:
-                events.append(Event(start, prev, a.annotation.name, color))
+                events.append(Event(start, prev, name, color))
     return events[:limit]

@@ -183,7 +183,12 @@ def _dashboard(page: _Page, dv: DashboardView, panels: list[PanelData], alerts: 
     span = f"last {layout_span(dv.time_range.range)} (times in {zone})"
     variables = ", ".join(f"{k}={v}" for k, v in dv.variables.items()) or "none"
     where = str(dv.resolved.dashboard.path or "")
-    page.box(52, f"<h2>{esc(dv.title)}</h2><div class='meta'>{esc(span)} · variables: {esc(variables)} · {esc(where)}</div>")
+    events = next((pd.events for pd in panels if pd.events), [])
+    counts: dict[str, int] = {}
+    for e in events:
+        counts[e.name] = counts.get(e.name, 0) + 1
+    marks = " · annotations: " + ", ".join(f"{n} ({c})" for n, c in counts.items()) if counts else ""
+    page.box(52, f"<h2>{esc(dv.title)}</h2><div class='meta'>{esc(span)} · variables: {esc(variables)}{esc(marks)} · {esc(where)}</div>")
     by_view = {id(pd.view): pd for pd in panels}
     for section in dv.sections:
         if section.title is not None:
