@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from stackctl.dashboards.schema_v2 import is_v2, to_v1
 from stackctl.errors import ConfigError
 
 DATASOURCE_UIDS = {"prometheus": "prometheus", "loki": "loki", "alertmanager": "alertmanager"}
@@ -69,5 +70,11 @@ def resolve_inputs(data: dict[str, Any], source: str) -> dict[str, Any]:
 
 
 def prepare_user_dashboard(path: Path) -> bytes:
-    data = resolve_inputs(read_json(path), str(path))
+    """The file as the stack's Grafana provisions it: inputs mapped; a Grafana 12 schema v2
+    dashboard converted to the classic model, which file provisioning loads without feature
+    toggles."""
+    data = read_json(path)
+    if is_v2(data):
+        data = to_v1(data)
+    data = resolve_inputs(data, str(path))
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()

@@ -199,7 +199,7 @@ def _target(raw: Mapping[str, Any], ctx: Context, panel_ds: Datasource) -> Targe
     ds = datasource_of(raw.get("datasource"), ctx, raw, inherit)
     expr = raw.get("expr")
     return Target(str(raw.get("refId") or ""), ds, expr if isinstance(expr, str) else "", bool(raw.get("hide")),
-                  bool(raw.get("instant")) and not raw.get("range"), _text(raw.get("interval")),
+                  (bool(raw.get("instant")) and not raw.get("range")) or raw.get("queryType") == "instant", _text(raw.get("interval")),
                   _text(raw.get("legendFormat")), raw)
 
 

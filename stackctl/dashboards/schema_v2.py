@@ -63,6 +63,12 @@ def _panel(element: Mapping[str, Any], width: int) -> dict[str, Any]:
     viz = _d(spec.get("vizConfig"))
     panel = {"id": spec.get("id"), "title": spec.get("title"), "type": viz.get("group") or viz.get("kind") or "timeseries",
              "targets": targets, "gridPos": {"w": width}, "datasource": targets[0]["datasource"] if targets else None}
+    for key in ("description", "links", "transparent"):
+        if spec.get(key):
+            panel[key] = spec[key]
+    transformations = [{"id": _d(t).get("kind"), **_d(_d(t).get("spec"))} for t in _l(data.get("transformations"))]
+    if transformations:
+        panel["transformations"] = transformations
     vspec = _d(viz.get("spec"))  # what the panel looks like: stackctl report draws with it
     for key in ("fieldConfig", "options"):
         if vspec.get(key):
@@ -153,4 +159,6 @@ def to_v1(data: Mapping[str, Any]) -> dict[str, Any]:
         "panels": list(_items(_d(spec.get("layout")), _d(spec.get("elements")))),
         "templating": {"list": [_variable(_d(v)) for v in _l(spec.get("variables"))]},
         "annotations": {"list": [_annotation(_d(a)) for a in _l(spec.get("annotations"))]},
+        "description": spec.get("description") or "", "tags": _l(spec.get("tags")), "links": _l(spec.get("links")),
+        "editable": spec.get("editable", True), "refresh": time_.get("autoRefresh") or "",
     }

@@ -87,11 +87,13 @@ def resolve_dashboards(dashboards: Iterable[Dashboard], prom: Prometheus, now: f
     return out
 
 
-Key = tuple[str, str, float, float, float]  # (kind, expr, start, end, step)
+Key = tuple[str, str, float, float, float]  # (kind, expr, start, end, step); step 0: an instant query at end
 Outcomes = Mapping[Key, QueryOutcome]
 
 
 def _key(t: ResolvedTarget | ResolvedAnnotation, kind: str, coarse: bool = True) -> Key:
+    if kind == "prometheus" and isinstance(t, ResolvedTarget) and t.target.instant:
+        return kind, t.expr, t.end, t.end, 0.0  # Grafana runs it once, at the end of the range
     step = max(t.step, (t.end - t.start) / CHECK_POINTS) if coarse else t.step
     return kind, t.expr, t.start, t.end, step
 
@@ -100,6 +102,8 @@ def _run(key: Key, prom: Prometheus, loki: Loki | None) -> QueryOutcome:
     kind, expr, start, end, step = key
     if kind == "loki" and loki is not None:
         return loki.query_range(expr, start, end, step)
+    if step == 0:
+        return prom.query_instant(expr, end)
     return prom.query_range(expr, start, end, step)
 
 
@@ -124,6 +128,9 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, 
         return CheckResult("panel", d.title, title, t.expr, "error", f"{t.kind} rejected the query: {err}")
     if any(o.samples for _, o in ran):
         return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "populated", f"{sum(o.series for _, o in ran)} series")
+    if all(t.target.instant and t.kind == "prometheus" for t, _ in ran):
+        return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty",
+                           "no data at the end of the panel's time range (instant queries)")
     span = max(t.end - t.start for t, _ in ran)
     return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty", f"no data over {_span(span)} (the panel's time range)")
 

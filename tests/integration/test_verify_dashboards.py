@@ -48,6 +48,8 @@ def exporter_series(now: float) -> list[Series]:
         out.append(_series("fastapi_app_info", {"app_name": app, "job": "fastapi"}, flat, start))
         for path in ("/", "/items"):
             out.append(_series("fastapi_requests_total", {"app_name": app, "method": "GET", "path": path, "status_code": "200"}, 10 * ramp, start))
+    # an exporter that stopped 20 minutes ago: a range panel still shows it, an instant one does not
+    out.append(_series("legacy_jobs_total", {"job": "cron"}, ramp[: n // 3], start))
     for job, inst in (("api", "api-1:8000"), ("worker", "wk-1:8000"), ("shop", "shop-1:8000")):
         labels = {"job": job, "instance": inst}
         out += [_series("up", labels, flat, start), _series("app_build_info", {**labels, "version": "1.2"}, flat, start),
@@ -82,6 +84,8 @@ def fastapi_dashboard() -> dict[str, Any]:
                   repeat="apps"),
             panel(3, "Windows hosts", 'windows_cpu_time_total{instance="$host"}'),
             panel(4, "Not billing", 'fastapi_requests_total unless fastapi_requests_billing_total'),
+            {**panel(5, "Cron now", "legacy_jobs_total"), "targets": [{"refId": "A", "expr": "legacy_jobs_total", "instant": True}]},
+            panel(6, "Cron over the day", "legacy_jobs_total"),
         ],
         "annotations": {"list": [
             {"name": "Broken", "enable": True, "datasource": {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}, "expr": "sum(rate(x[5m]) /"},
@@ -154,6 +158,8 @@ def test_query_variables_stale_and_empty_saved_values_and_repeats(verified: Veri
     assert windows["status"] == "empty"
     assert windows["detail"] == "variable `host` has no values: no series of `windows_os_info`"
     assert rows["Not billing"]["status"] == "populated"
+    assert rows["Cron over the day"]["status"] == "populated"
+    assert rows["Cron now"]["status"] == "empty" and "instant" in rows["Cron now"]["detail"]
 
 
 @pytest.mark.native
