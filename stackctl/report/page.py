@@ -170,7 +170,8 @@ def _panel(page: _Page, pd: PanelData, rect: Rect, alerts: Alerts, dashboard: st
     page.panels.append({
         "index": index, "dashboard": dashboard, "title": pd.view.title, "type": pd.view.type, "kind": pd.view.kind,
         "status": v.status, "detail": v.detail, "query": v.query, "rect": rect.as_list(), "drawn": bodies.has_chart(pd),
-        "targets": [{"refId": t.target.ref_id, "datasource": t.kind, "expr": t.expr, "hidden": t.target.hidden} for t in pd.view.instance.targets],
+        "targets": [{"refId": t.target.ref_id, "datasource": t.kind, "expr": t.expr, "hidden": t.target.hidden,
+                     "instant": t.target.instant} for t in pd.view.instance.targets],
         "step": pd.step,
         "series": [{"name": s.name, "refId": s.ref_id, "labels": dict(s.labels),
                     "values": [[t, bodies.finite_or_none(x)] for t, x in zip(s.times, s.values)]} for s in pd.series],
