@@ -52,7 +52,8 @@ def _replace(node: Any, mapping: dict[str, str]) -> Any:
 def resolve_inputs(data: dict[str, Any], source: str) -> dict[str, Any]:
     """Map ``${DS_X}`` datasource inputs to provisioned UIDs and constants to their values; the
     inputs of datasources the stack lacks stay in ``__inputs`` (so readers know their type)."""
-    inputs = data.get("__inputs") or []
+    raw_inputs = data.get("__inputs")
+    inputs: list[Any] = raw_inputs if isinstance(raw_inputs, list) else []
     mapping: dict[str, str] = {}
     for item in inputs:
         if not isinstance(item, dict) or not item.get("name"):

@@ -306,7 +306,7 @@ def _query_text(query: Any) -> str:
 def _variable(raw: Mapping[str, Any], ctx: Context) -> Variable:
     current = _dict(raw.get("current"))
     options = tuple((str(o.get("text", o.get("value"))), str(o.get("value")))
-                    for o in raw.get("options") or [] if isinstance(o, dict) and o.get("value") is not None)
+                    for o in _list(raw.get("options")) if isinstance(o, dict) and o.get("value") is not None)
     type_ = str(raw.get("type") or "query")
     ds = datasource_of(raw.get("datasource"), ctx, {"expr": ""}) if type_ in ("query", "adhoc") else None
     all_value = raw.get("allValue")

@@ -80,7 +80,8 @@ def _panel(element: Mapping[str, Any], width: int) -> dict[str, Any]:
 
 
 def _items(layout: Mapping[str, Any], elements: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """The panels of a layout, rows (and tabs) as collapsed row panels holding theirs."""
+    """The panels of a layout; rows (and tabs) as row panels: a collapsed one holds its panels,
+    an expanded one is followed by them, as in the classic model."""
     kind, spec = layout.get("kind"), _d(layout.get("spec"))
     if kind in ("GridLayout", "AutoGridLayout"):
         columns = int(spec.get("maxColumnCount") or 3)
@@ -103,11 +104,15 @@ def _items(layout: Mapping[str, Any], elements: Mapping[str, Any]) -> Iterator[d
             inner = list(_items(_d(cspec.get("layout")), elements))
             # rows inside rows: their panels join this row (Grafana shows them under it)
             panels = [p for p in inner if p.get("type") != "row"] + [q for p in inner if p.get("type") == "row" for q in p["panels"]]
-            row: dict[str, Any] = {"type": "row", "title": cspec.get("title") or "", "collapsed": True, "panels": panels}
+            collapsed = bool(cspec.get("collapse"))  # tabs have no classic form: expanded rows
+            row: dict[str, Any] = {"type": "row", "title": cspec.get("title") or "", "collapsed": collapsed,
+                                   "panels": panels if collapsed else []}
             repeat = _d(cspec.get("repeat")).get("value")
             if repeat:
                 row["repeat"] = repeat
             yield row
+            if not collapsed:  # an expanded row owns the panels that follow it
+                yield from panels
 
 
 def _current(spec: Mapping[str, Any]) -> dict[str, Any]:

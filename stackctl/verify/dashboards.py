@@ -127,12 +127,19 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, 
         t, err = errors[0]
         return CheckResult("panel", d.title, title, t.expr, "error", f"{t.kind} rejected the query: {err}")
     if any(o.samples for _, o in ran):
-        return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "populated", f"{sum(o.series for _, o in ran)} series")
+        return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "populated",
+                           f"{sum(o.series for _, o in ran)} series" + _not_run(inst))
     if all(t.target.instant and t.kind == "prometheus" for t, _ in ran):
         return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty",
                            "no data at the end of the panel's time range (instant queries)")
     span = max(t.end - t.start for t, _ in ran)
     return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty", f"no data over {_span(span)} (the panel's time range)")
+
+
+def _not_run(inst: PanelInstance) -> str:
+    """A mixed panel's queries of other datasources, which were not run (said, not hidden)."""
+    other = [t.kind for t in inst.targets if not t.target.hidden and t.kind not in ("prometheus", "loki")]
+    return f"; {len(other)} {', '.join(sorted(set(other)))} quer{'y' if len(other) == 1 else 'ies'} not run" if other else ""
 
 
 def check_panel(d: ResolvedDashboard, inst: PanelInstance, prom: Prometheus, loki: Loki | None, loki_skip: str | None = None) -> CheckResult:

@@ -176,6 +176,7 @@ def test_postgres_and_library_panels_are_skipped_with_reasons(verified: Verified
     shop = _rows(verified[0], "Shop (Prometheus and PostgreSQL)")
     assert shop["Orders (SQL)"]["status"] == "skipped" and shop["Orders (SQL)"]["detail"].startswith("grafana-postgresql-datasource datasource")
     assert shop["Request rate"]["status"] == "populated" and shop["Mixed"]["status"] == "populated"
+    assert shop["Mixed"]["detail"].endswith("; 1 grafana-postgresql-datasource query not run")
     assert shop["About"]["detail"] == "no queries (text panel)"
     lib = _rows(verified[0], "App with library panels")
     assert lib["Requests per second"]["status"] == "populated"

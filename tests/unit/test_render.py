@@ -169,5 +169,6 @@ def test_schema_v2_dashboards_are_provisioned_in_the_classic_model() -> None:
     source = Path(__file__).resolve().parents[1] / "fixtures" / "dashboards" / "schema-v2.json"
     out = json.loads(prepare_user_dashboard(source))
     assert out["title"] == "Node (schema v2)" and out["uid"] == "node-v2" and "spec" not in out
-    assert [p["title"] for p in out["panels"]] == ["Overview", "Per host"]  # rows, holding their panels
+    # an expanded row followed by its panel, a collapsed row holding its own
+    assert [(p["title"], len(p.get("panels", []))) for p in out["panels"]] == [("Overview", 0), ("Load", 0), ("Per host", 2)]
     assert [p.title for p in load_dashboard(out).panels] == [p.title for p in load_dashboard(source).panels]
