@@ -11,8 +11,7 @@ from typing import Any, Sequence
 
 from stackctl.report import charts, theme
 from stackctl.report.collect import PanelData
-from stackctl.report.units import format_value
-from stackctl.report.values import reduce
+from stackctl.report.values import reduce, shown
 
 MAX_TABLE_ROWS = 200
 MAX_LOG_LINES = 200
@@ -50,7 +49,7 @@ def table_rows(pd: PanelData) -> tuple[list[str], list[list[str]]]:
     """One row per series: its labels, then its value (reduced with the panel's calc)."""
     keys = list(dict.fromkeys(k for s in pd.series for k in s.labels if k != "__name__"))
     d = pd.view.display
-    rows = [[s.labels.get(k, "") for k in keys] + [format_value(reduce(s, d.calc), d.unit, d.decimals)] for s in pd.series]
+    rows = [[s.labels.get(k, "") for k in keys] + [shown(pd, reduce(s, d.calc), "")[0]] for s in pd.series]
     return keys + ["Value"], rows[:MAX_TABLE_ROWS]
 
 

@@ -47,6 +47,8 @@ class Display:
     interval: float | None = None  # the panel's min interval (``interval: 1m``), seconds
     custom: Mapping[str, Any] = field(default_factory=dict)  # fieldConfig.defaults.custom (fill, stacking, ...)
     overrides: tuple[Any, ...] = ()  # fieldConfig.overrides, as written
+    mappings: tuple[Any, ...] = ()  # fieldConfig.defaults.mappings (value -> text, colour)
+    no_value: str = ""  # fieldConfig.defaults.noValue: the text for no value
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,8 @@ def display_of(raw: Mapping[str, Any]) -> Display:
         interval=parse_duration(raw.get("interval")),
         custom=_dict(defaults.get("custom")),
         overrides=tuple(_dict(raw.get("fieldConfig")).get("overrides") or ()),
+        mappings=tuple(defaults.get("mappings") or ()) if isinstance(defaults.get("mappings"), list) else (),
+        no_value=str(defaults.get("noValue") or ""),
     )
 
 

@@ -13,6 +13,7 @@ from matplotlib.patches import Rectangle, Wedge
 from stackctl.report import theme
 from stackctl.report.collect import PanelData, Series
 from stackctl.report.colors import css, series_color
+from stackctl.report.mappings import mapped
 from stackctl.report.units import format_value
 
 _CALCS: dict[str, Callable[[list[float]], float]] = {
@@ -63,8 +64,18 @@ def values(pd: PanelData) -> list[Value]:
             color = series_color(i)
         else:
             color = d.thresholds.color_for(v, lo, hi)
-        out.append(Value(s.name, v, color, format_value(v, d.unit, d.decimals), s))
+        text, color = shown(pd, v, color)
+        out.append(Value(s.name, v, color, text, s))
     return out
+
+
+def shown(pd: PanelData, value: float | None, color: str) -> tuple[str, str]:
+    """(text, colour) of a value: its value mapping if one matches, ``noValue`` for none,
+    else the value in the panel's unit."""
+    d = pd.view.display
+    text = d.no_value if value is None and d.no_value else format_value(value, d.unit, d.decimals)
+    hit = mapped(d.mappings, value, text)
+    return (hit.text or text, hit.color or color) if hit else (text, color)
 
 
 def _fit(text: str, w: float, h: float, share: float = 0.5) -> float:

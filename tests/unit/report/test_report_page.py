@@ -215,3 +215,19 @@ def test_every_panel_kind_draws_a_chart_and_a_png(tmp_path: Path) -> None:
     for pd in panels:
         img = image.imread(io.BytesIO(page.panel_png(pd, report)), format="png")
         assert img.std() > 0.02, pd.view.title
+
+
+def test_stat_values_use_value_mappings_and_no_value(tmp_path: Path) -> None:
+    from stackctl.report import values
+
+    doc = {"title": "Health", "panels": [{"type": "stat", "title": "Up", "gridPos": {"x": 0, "y": 0, "w": 6, "h": 4}, "datasource": PROM,
+           "fieldConfig": {"defaults": {"noValue": "gone", "mappings": [
+               {"type": "value", "options": {"1": {"text": "UP", "color": "green"}, "0": {"text": "DOWN", "color": "red"}}}]}},
+           "targets": [{"refId": "A", "expr": "up"}]}]}
+    path = tmp_path / "health.json"
+    path.write_text(json.dumps(doc))
+    (pv,) = _view(path).panels
+    series = prometheus_series("up", "A", "", (_matrix({"job": "a"}, [1, 1]), _matrix({"job": "b"}, [1, 0]), _matrix({"job": "c"}, [float("nan")])))
+    pd = PanelData(pv, CheckResult("panel", "Health", "Up", "up", "populated", "3 series"), 20, (NOW - 3600, NOW), series=series)
+    shown = [(v.text, v.color) for v in values.values(pd)]
+    assert shown == [("UP", "#73BF69"), ("DOWN", "#F2495C"), ("gone", shown[2][1])]

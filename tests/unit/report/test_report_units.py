@@ -79,3 +79,23 @@ def test_overrides_rename_recolour_hide_and_negate_matching_series() -> None:
     series = [Series("tx", "A", {}, (1.0,), (2.0,)), Series("lo0", "A", {}, (1.0,), (1.0,)), Series("5xx", "B", {}, (1.0,), (3.0,))]
     out = styled(series, overrides)
     assert [(s.name, s.values, s.color) for s in out] == [("tx", (-2.0,), css("red")), ("Errors", (3.0,), None)]
+
+
+def test_value_mappings_first_match_wins() -> None:
+    from stackctl.report.mappings import mapped
+
+    maps = [{"type": "value", "options": {"1": {"text": "UP", "color": "green"}, "0": {"text": "DOWN", "color": "red"}}},
+            {"type": "range", "options": {"from": 2, "to": 10, "result": {"text": "many", "color": "orange"}}},
+            {"type": "special", "options": {"match": "null", "result": {"text": "n/a"}}},
+            {"type": "regex", "options": {"pattern": "^1[0-9]{2}$", "result": {"color": "blue"}}}]
+    hit = mapped(maps, 1.0, "1")
+    assert hit is not None and (hit.text, hit.color) == ("UP", css("green"))
+    down = mapped(maps, 0.0, "0")
+    assert down is not None and down.text == "DOWN"
+    many = mapped(maps, 5.0, "5")
+    assert many is not None and many.text == "many"
+    none = mapped(maps, None, "No data")
+    assert none is not None and none.text == "n/a"
+    blue = mapped(maps, 150.0, "150")
+    assert blue is not None and blue.text is None and blue.color == css("blue")
+    assert mapped(maps, 11.0, "11") is None
