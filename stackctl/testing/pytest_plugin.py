@@ -98,6 +98,9 @@ def _write_report(config: pytest.Config, handle: TestStack, path: Path | None) -
     except StackctlError as exc:
         lines.append(f"stackctl: could not write the report {path}: {exc}")
         return
+    except OSError as exc:  # the report is an artefact: a full disk must not fail the user's tests
+        lines.append(f"stackctl: could not write the report {path}: {type(exc).__name__}: {exc}")
+        return
     counts: dict[str, int] = {}
     for v in report.verdicts:
         counts[v.status] = counts.get(v.status, 0) + 1
