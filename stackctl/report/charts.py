@@ -18,7 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from stackctl.report import theme, values
 from stackctl.report.collect import PanelData, Series
@@ -74,15 +74,39 @@ def _dates(times: Sequence[float]) -> np.ndarray:
 
 def _style_value_axis(ax: Axes, pd: PanelData) -> None:
     d = pd.view.display
+    scale = d.custom.get("scaleDistribution")
+    if isinstance(scale, dict) and scale.get("type") == "log" and _positive(pd):
+        ax.set_yscale("log", base=float(scale.get("log") or 10))  # Grafana's log axis (base 2 or 10)
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=max(2, pd.view.grid.h // 2), min_n_ticks=2))
     ax.yaxis.set_major_formatter(FuncFormatter(axis_formatter(d.unit, d.decimals)))
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=max(2, pd.view.grid.h // 2), min_n_ticks=2))
     ax.grid(True, axis="both")
     for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
+    lo, hi = ax.get_ylim()
+    soft_lo, soft_hi = _float_or_none(d.custom.get("axisSoftMin")), _float_or_none(d.custom.get("axisSoftMax"))
+    if soft_lo is not None and soft_lo < lo:  # soft limits widen the axis, never cut data
+        ax.set_ylim(bottom=soft_lo)
+    if soft_hi is not None and soft_hi > hi:
+        ax.set_ylim(top=soft_hi)
     if d.min is not None:
         ax.set_ylim(bottom=d.min)
     if d.max is not None:
         ax.set_ylim(top=d.max)
+    if d.custom.get("axisPlacement") == "hidden":
+        ax.yaxis.set_ticklabels([])
+
+
+def _positive(pd: PanelData) -> bool:
+    return any(v > 0 for s in pd.series for v in s.values if math.isfinite(v))
+
+
+def _float_or_none(value: object) -> float | None:
+    try:
+        return None if value is None else float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
 
 
 def line_color(pd: PanelData, index: int) -> str:

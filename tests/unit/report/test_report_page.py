@@ -189,7 +189,9 @@ def test_text_panels_render_markdown_without_fetching_or_running_anything() -> N
 def _all_kinds(tmp_path: Path) -> Path:
     kinds = ["timeseries", "graph", "stat", "gauge", "bargauge", "heatmap", "histogram", "piechart", "table", "barchart"]
     panels = [{"id": i + 1, "type": k, "title": k, "gridPos": {"x": (i % 2) * 12, "y": (i // 2) * 8, "w": 12, "h": 8}, "datasource": PROM,
-               "fieldConfig": {"defaults": {"unit": "s", "custom": {"stacking": {"mode": "normal"}, "fillOpacity": 20}}},
+               "fieldConfig": {"defaults": {"unit": "s", "custom": {"stacking": {"mode": "normal"}, "fillOpacity": 20,
+                                                                 "scaleDistribution": {"type": "log", "log": 2} if i == 1 else {},
+                                                                 "axisSoftMax": 1000}}},
                "targets": [{"refId": "A", "expr": "sum by (le) (rate(x_bucket[5m]))"}]} for i, k in enumerate(kinds)]
     path = tmp_path / "kinds.json"
     path.write_text(json.dumps({"title": "Kinds", "time": {"from": "now-1h", "to": "now"}, "panels": panels}))
