@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from stackctl.dashboards.datasources import DEFAULT_DATASOURCE, INPUT_REF, STACK_TYPES, Context, Datasource, datasource_of
+from stackctl.dashboards.refs import DEFAULT_DATASOURCE, INPUT_REF, STACK_TYPES, Context, Datasource, datasource_of
 from stackctl.dashboards.formats import names_in
 from stackctl.dashboards.files import read_json
 from stackctl.dashboards.schema_v2 import is_v2, to_v1

@@ -84,16 +84,18 @@ def _items(layout: Mapping[str, Any], elements: Mapping[str, Any]) -> Iterator[d
     an expanded one is followed by them, as in the classic model."""
     kind, spec = layout.get("kind"), _d(layout.get("spec"))
     if kind in ("GridLayout", "AutoGridLayout"):
-        columns = int(spec.get("maxColumnCount") or 3)
-        for item in _l(spec.get("items")):
+        columns = max(int(spec.get("maxColumnCount") or 3), 1)
+        for i, item in enumerate(_l(spec.get("items"))):
             ispec = _d(_d(item).get("spec"))
             element = _d(elements.get(str(_d(ispec.get("element")).get("name"))))
             if not element:
                 continue
-            width = int(ispec.get("width") or 0) or 24 // max(columns, 1)
+            width = int(ispec.get("width") or 0) or 24 // columns
             panel = _panel(element, width)
-            if kind == "GridLayout" and "x" in ispec and "y" in ispec:  # AutoGridLayout flows instead
+            if kind == "GridLayout" and "x" in ispec and "y" in ispec:
                 panel["gridPos"] = {"x": ispec.get("x"), "y": ispec.get("y"), "w": width, "h": ispec.get("height") or 8}
+            else:  # AutoGridLayout flows its items: columns of equal width, rows 8 high
+                panel["gridPos"] = {"x": (i % columns) * width, "y": (i // columns) * 8, "w": width, "h": 8}
             repeat = _d(ispec.get("repeat")).get("value")
             if repeat:
                 panel["repeat"] = repeat

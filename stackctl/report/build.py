@@ -54,7 +54,7 @@ def build_report(cfg: Config, opts: ReportOptions, progress: Progress = lambda _
     scope = resolve_scope(cfg, vopts)
     prom, loki = scope.prom, scope.loki
     report = Report(time.time(), prom.url, scope.loki_info, scope.scenario.name if scope.scenario else None, scope.packs,
-                    _alerts(prom, scope.packs, scope.scenario, scope.unreadable))
+                    _alerts(prom, scope.packs, scope.scenario, scope.files))
     progress("resolving dashboard variables")
     views = [source.view(rd, scope.now) for rd in resolve_dashboards(scope.dashboards, prom, scope.now, scope.scrape)]
     progress(f"querying {sum(len(v.panels) for v in views)} panels of {len(views)} dashboards")

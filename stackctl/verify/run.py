@@ -8,15 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from stackctl.assets import asset_path
 import yaml
 
+from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.dashboards import Dashboard, load_dashboard
 from stackctl.dashboards.timing import DEFAULT_SCRAPE, parse_duration
 from stackctl.errors import ConfigError, UsageError
 from stackctl.render.configs import rendered_root
 from stackctl.verify import checks, dashboards
+from stackctl.verify import dashboard_files as static_files  # the static half (as Grafana loads the files)
 from stackctl.verify.checks import CheckResult
 from stackctl.verify.client import Loki, Prometheus
 
@@ -152,7 +153,7 @@ class Scope:
     dashboards: list[Dashboard]
     loki: Loki | None
     loki_info: str
-    unreadable: list[CheckResult] = field(default_factory=list)  # files that are not dashboards
+    files: list[CheckResult] = field(default_factory=list)  # the dashboard files' static check, unreadable files
     scrape: float = DEFAULT_SCRAPE  # the Prometheus datasource's timeInterval
 
 
@@ -160,6 +161,7 @@ def resolve_scope(cfg: Config, opts: VerifyOptions) -> Scope:
     """Check the inputs, reach Prometheus, pick the scenario's packs and their dashboards
     (``verify`` and ``report`` read the same scope)."""
     _check_paths(opts.extra_dashboards)  # a typo fails at once, before any network call
+    static = static_files.check(cfg, opts.extra_dashboards)  # as Grafana will load them (no network)
     prom = Prometheus(opts.prometheus_url or cfg.url("prometheus"))
     prom.ready()
     now = time.time()
@@ -169,13 +171,13 @@ def resolve_scope(cfg: Config, opts: VerifyOptions) -> Scope:
     unreadable: list[CheckResult] = []
     dash = load_dashboards(cfg, opts.extra_dashboards, now, packs, unreadable)
     loki, loki_info = _loki(cfg, opts.loki_url)
-    return Scope(prom, now, scenario, packs, dash, loki, loki_info, unreadable, scrape_interval(cfg))
+    return Scope(prom, now, scenario, packs, dash, loki, loki_info, static + _not_reported(unreadable, static), scrape_interval(cfg))
 
 
 def verify_stack(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _m: None) -> VerifyReport:
     scope = resolve_scope(cfg, opts)
     prom, now, scenario, packs, dash = scope.prom, scope.now, scope.scenario, scope.packs, scope.dashboards
-    report = VerifyReport(results=list(scope.unreadable), dashboards=[d.title for d in dash], prometheus_url=prom.url,
+    report = VerifyReport(results=list(scope.files), dashboards=[d.title for d in dash], prometheus_url=prom.url,
                           loki=scope.loki_info, packs=packs)
     progress("resolving dashboard variables")
     resolved = dashboards.resolve_dashboards(dash, prom, now, scope.scrape)
@@ -191,6 +193,16 @@ def verify_stack(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _
         progress(f"checking the alerts scenario {scenario.name} expects")
         report.results += checks.check_expected_alerts(scenario, prom, opts.alert_wait)
     return report
+
+
+def _not_reported(unreadable: list[CheckResult], static: list[CheckResult]) -> list[CheckResult]:
+    """Unreadable files the static check has not reported already (it names ``path[:line]``)."""
+    def path_of(r: CheckResult) -> Path:
+        head, _, tail = r.dashboard.rpartition(":")
+        return Path(head if head and tail.isdigit() else r.dashboard).resolve()
+
+    reported = {path_of(r) for r in static if r.failed}
+    return [u for u in unreadable if Path(u.panel).resolve() not in reported]
 
 
 def groups_of(groups: list[dict[str, Any]], packs: tuple[str, ...] | None) -> list[dict[str, Any]]:
