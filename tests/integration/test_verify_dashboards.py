@@ -63,7 +63,7 @@ def fastapi_dashboard() -> dict[str, Any]:
     """What a FastAPI exporter ships: a query variable whose saved value went stale, one saved
     empty, one with no series at all, an `unless` panel and a broken annotation."""
     def panel(pid: int, title: str, expr: str, **extra: Any) -> dict[str, Any]:
-        return {"id": pid, "type": "timeseries", "title": title, "gridPos": {"w": 12, "h": 8},
+        return {"id": pid, "type": "timeseries", "title": title, "gridPos": {"x": 0, "y": pid * 8, "w": 12, "h": 8},
                 "datasource": {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}, "targets": [{"refId": "A", "expr": expr}], **extra}
 
     return {
@@ -134,6 +134,13 @@ def test_each_dashboard_checked_once(verified: Verified) -> None:
     assert sorted(report["dashboards"]) == sorted(["Legacy Node (rows layout)", "App with library panels", "Shop (Prometheus and PostgreSQL)",
                                                     "Service (rows, collapsed rows and repeats)", "FastAPI Observability",
                                                     "Node (schema v2)"])
+
+
+@pytest.mark.native
+def test_each_file_validated_once(verified: Verified) -> None:
+    """The static half (h18's check of the files as Grafana loads them) names each file once too."""
+    files = [r["dashboard"] for r in verified[0]["results"] if r["kind"] == "dashboard" and r["panel"] == "(file)"]
+    assert len(files) == len(set(files)) == 6, files
 
 
 @pytest.mark.native
