@@ -76,6 +76,9 @@ def fastapi_dashboard() -> dict[str, Any]:
              "current": {"text": "", "value": ""}},
             {"name": "apps", "type": "query", "query": "label_values(fastapi_app_info, app_name)", "multi": True,
              "includeAll": True, "current": {"text": ["All"], "value": ["$__all"]}},
+            # kubernetes-mixin style: a `cluster` label a single-cluster setup does not have
+            {"name": "cluster", "type": "query", "query": 'label_values(node_uname_info{job="node"}, cluster)', "hide": 2,
+             "current": {}},
             {"name": "host", "type": "query", "query": "label_values(windows_os_info, instance)", "current": {}},
         ]},
         "panels": [
@@ -86,6 +89,7 @@ def fastapi_dashboard() -> dict[str, Any]:
             panel(4, "Not billing", 'fastapi_requests_total unless fastapi_requests_billing_total'),
             {**panel(5, "Cron now", "legacy_jobs_total"), "targets": [{"refId": "A", "expr": "legacy_jobs_total", "instant": True}]},
             panel(6, "Cron over the day", "legacy_jobs_total"),
+            panel(7, "Load (one cluster)", 'node_load1{cluster="$cluster"}'),
         ],
         "annotations": {"list": [
             {"name": "Broken", "enable": True, "datasource": {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}, "expr": "sum(rate(x[5m]) /"},
@@ -166,6 +170,10 @@ def test_query_variables_stale_and_empty_saved_values_and_repeats(verified: Veri
     assert windows["detail"] == "variable `host` has no values: no series of `windows_os_info`"
     assert rows["Not billing"]["status"] == "populated"
     assert rows["Cron over the day"]["status"] == "populated"
+    # Grafana sends `cluster=""`, which matches the series without the label: the panel has data
+    load = rows["Load (one cluster)"]
+    assert load["status"] == "populated" and load["query"] == 'node_load1{cluster=""}'
+    assert "variable `cluster` has no values: the series of `node_uname_info{job=\"node\"}` have no label `cluster`" in load["detail"]
     assert rows["Cron now"]["status"] == "empty" and "instant" in rows["Cron now"]["detail"]
 
 
