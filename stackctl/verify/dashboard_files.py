@@ -49,7 +49,11 @@ def dashboard_files(cfg: Config, extra: tuple[Path, ...]) -> list[DashboardFile]
         out += [DashboardFile(p, user_folder(folder)) for p in (sorted(folder.rglob("*.json")) if folder.is_dir() else [folder])]
     for item in extra:
         out += [DashboardFile(p, f"extra-{item.name}") for p in (sorted(item.rglob("*.json")) if item.is_dir() else [item])]
-    return out
+    # each file once, however it was given (a stackctl.yaml folder passed with --dashboards too)
+    first: dict[Path, DashboardFile] = {}
+    for f in out:
+        first.setdefault(f.path.resolve(), f)
+    return list(first.values())
 
 
 def check(cfg: Config, extra: tuple[Path, ...] = ()) -> list[CheckResult]:
