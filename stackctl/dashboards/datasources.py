@@ -16,6 +16,8 @@ Severity = Literal["error", "warning"]
 # Built-in "datasources" every Grafana has, by the uid or name a dashboard may use.
 BUILTIN = {"grafana": "grafana", "-- grafana --": "grafana", "-- mixed --": "mixed", "-- dashboard --": "dashboard",
            "__expr__": "__expr__", "-- expression --": "__expr__"}
+# Datasource types whose foreign uids are mapped to the stack's own at provisioning (type -> uid).
+ADOPTED_TYPES = {"prometheus": "prometheus", "loki": "loki", "alertmanager": "alertmanager"}
 _VAR_RE = re.compile(r"^\$\{([A-Za-z0-9_.]+)(?::[A-Za-z]+)?\}$|^\$([A-Za-z0-9_]+)$|^\[\[([A-Za-z0-9_]+)(?::[A-Za-z]+)?\]\]$")
 
 
@@ -144,6 +146,10 @@ def _by_string(value: str, ds_type: str | None, ctx: RefContext, allow_name: boo
             problems.append(("warning", f"refers to datasource {value!r} by name; use its uid {found.uid!r} (a rename breaks a name)"))
     if found is None and ds_type and ds_type != "datasource" and not ctx.datasources.has_type(ds_type):
         return Resolved(ds_type, "unknown", (("warning", _not_run(ds_type, ctx)),))
+    if found is None and ds_type and ds_type in ADOPTED_TYPES and ctx.datasources.has_type(ds_type):
+        # Exports of a live Grafana carry that instance's uids; provisioning maps them (files.adopt_datasources).
+        return Resolved(ds_type, problems=(("warning", (f"datasource uid {value!r} is another Grafana's; stackctl provisions it "
+                                                        f"as the stack's {ds_type} datasource ({ADOPTED_TYPES[ds_type]!r})")),))
     if found is None:
         return Resolved(ds_type, "unknown", (("error", (f"datasource {value!r} is not provisioned: no uid or name matches "
                                                        f"(provisioned: {ctx.datasources.describe()})")),))

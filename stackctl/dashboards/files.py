@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from stackctl.dashboards.datasources import ADOPTED_TYPES
 from stackctl.dashboards.schema_v2 import is_v2, to_v1
 from stackctl.errors import ConfigError
 from stackctl.yamlfile import read_text_file
@@ -21,7 +22,7 @@ from stackctl.yamlfile import read_text_file
 # The largest public dashboards (node-exporter-full) are ~0.5 MB; past this it is not a dashboard.
 MAX_DASHBOARD_BYTES = 16 * 1024 * 1024
 
-DATASOURCE_UIDS = {"prometheus": "prometheus", "loki": "loki", "alertmanager": "alertmanager"}
+DATASOURCE_UIDS = ADOPTED_TYPES  # plugin type -> the uid the stack provisions it under
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -74,6 +75,27 @@ def resolve_inputs(data: dict[str, Any], source: str) -> dict[str, Any]:
     return out
 
 
+def adopt_datasources(node: Any) -> Any:
+    """Point ``{"type": "prometheus", "uid": "<another Grafana's uid>"}`` references at the stack's own.
+
+    Dashboards exported from a running Grafana (not "for sharing") carry that instance's
+    datasource uids; here they would be "datasource not found" on every panel. References by
+    variable or input (``$ds``, ``${DS_X}``) and of types the stack does not run stay as written.
+    """
+    if isinstance(node, list):
+        return [adopt_datasources(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: adopt_datasources(v) for k, v in node.items()}
+    ref = out.get("datasource")
+    if isinstance(ref, dict):
+        ds_type, uid = ref.get("type"), ref.get("uid")
+        if isinstance(ds_type, str) and ds_type in DATASOURCE_UIDS and isinstance(uid, str) and uid and "$" not in uid \
+                and uid != DATASOURCE_UIDS[ds_type]:
+            out["datasource"] = {**ref, "uid": DATASOURCE_UIDS[ds_type]}
+    return out
+
+
 def prepare_user_dashboard(path: Path) -> bytes:
     """The file as the stack's Grafana provisions it: inputs mapped; a Grafana 12 schema v2
     dashboard converted to the classic model, which file provisioning loads without feature
@@ -81,10 +103,17 @@ def prepare_user_dashboard(path: Path) -> bytes:
     data = read_json(path)
     if is_v2(data):
         data = to_v1(data)
-    data = resolve_inputs(data, str(path))
+    data = adopt_datasources(resolve_inputs(data, str(path)))
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
 
 
 def user_folder(entry: Path) -> str:
     """The rendered folder of a `dashboards:` entry: a folder by its name, a single file by its stem."""
     return f"user-{entry.stem if entry.is_file() else entry.name}"
+
+
+def dashboard_paths(entry: Path) -> list[Path]:
+    """The dashboard files an entry names: the file itself, or every *.json file under a folder, sorted."""
+    if not entry.is_dir():
+        return [entry]
+    return sorted(p for p in entry.rglob("*.json") if p.is_file())

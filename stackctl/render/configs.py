@@ -205,7 +205,7 @@ def _grafana(cfg: Config, files: dict[str, bytes | Path], modes: dict[str, int])
             raise ConfigError(f"two dashboards entries are both named {name.removeprefix('user-')!r} ({folder})",
                               hint="each folder becomes one Grafana folder named after it: rename one")
         user_dirs.append(name)
-        for path in sorted(folder.rglob("*.json")) if folder.is_dir() else [folder]:
+        for path in dash.dashboard_paths(folder):
             rel = f"grafana/dashboards/{name}/{path.name}"
             files[rel] = dash.prepare_user_dashboard(path)
             # Never wider than the user's own file: a 0600 dashboard stays 0600 when rendered.

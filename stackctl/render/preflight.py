@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from stackctl.dashboards.files import user_folder
+from stackctl.dashboards.files import dashboard_paths, user_folder
 from stackctl.config import Config
 from stackctl.dashboards.datasources import Datasources
 from stackctl.dashboards.validate import DashboardFile, Problem, check_files
@@ -81,7 +81,7 @@ def dashboard_files(cfg: Config, files: dict[str, bytes | Path]) -> list[Dashboa
     out = [DashboardFile(content, rel.split("/")[2]) for rel, content in sorted(files.items())
            if rel.startswith("grafana/dashboards/") and rel.endswith(".json") and isinstance(content, Path)]
     for folder in cfg.dashboards:
-        for path in sorted(folder.rglob("*.json")) if folder.is_dir() else [folder]:
+        for path in dashboard_paths(folder):
             out.append(DashboardFile(path, user_folder(folder)))
     return out
 

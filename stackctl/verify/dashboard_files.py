@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from stackctl.dashboards.files import user_folder
+from stackctl.dashboards.files import dashboard_paths, user_folder
 from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.dashboards.datasources import Datasources
@@ -46,9 +46,9 @@ def dashboard_files(cfg: Config, extra: tuple[Path, ...]) -> list[DashboardFile]
             original = shipped / folder.name / path.name
             out.append(DashboardFile(original if original.is_file() else path, folder.name))
     for folder in cfg.dashboards:
-        out += [DashboardFile(p, user_folder(folder)) for p in (sorted(folder.rglob("*.json")) if folder.is_dir() else [folder])]
+        out += [DashboardFile(p, user_folder(folder)) for p in dashboard_paths(folder)]
     for item in extra:
-        out += [DashboardFile(p, f"extra-{item.name}") for p in (sorted(item.rglob("*.json")) if item.is_dir() else [item])]
+        out += [DashboardFile(p, f"extra-{item.name}") for p in dashboard_paths(item)]
     # each file once, however it was given (a stackctl.yaml folder passed with --dashboards too)
     first: dict[Path, DashboardFile] = {}
     for f in out:

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import yaml
 
+from stackctl.dashboards.files import dashboard_paths
 from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.dashboards import Dashboard, load_dashboard
@@ -70,9 +71,9 @@ def dashboard_files(rendered: Path, shipped: Path, extra: tuple[Path, ...] = ())
     folders or files, without duplicate paths."""
     # A rendered tree (the stack was brought up) is the truth, even with no pack loaded.
     root = rendered if rendered.is_dir() or (rendered.parent / "provisioning").is_dir() else shipped
-    files = sorted(root.rglob("*.json")) if root.is_dir() else []
+    files = dashboard_paths(root) if root.is_dir() else []
     for item in extra:
-        files += sorted(item.rglob("*.json")) if item.is_dir() else [item]
+        files += dashboard_paths(item)
     return list(dict.fromkeys(p.resolve() for p in files))
 
 
@@ -97,7 +98,7 @@ def load_dashboards(cfg: Config, extra: tuple[Path, ...], now: float, packs: tup
     _check_paths(extra)
     # stackctl.yaml `dashboards:` folders are part of the rendered tree already.
     files = dashboard_files(rendered_root(cfg) / "grafana" / "dashboards", asset_path("grafana", "dashboards"), extra)
-    extra_files = {p.resolve() for item in extra for p in (item.rglob("*.json") if item.is_dir() else [item])}
+    extra_files = {p.resolve() for item in extra for p in dashboard_paths(item)}
     seen: dict[str, Dashboard] = {}
     for p in files:
         if p not in extra_files and not _in_packs(p, packs):
