@@ -191,6 +191,15 @@ class NativeRuntime:
             self._remove_data(cfg, names)
         return stopped
 
+    def restart(self, cfg: Config, service: str) -> None:
+        rec = self._records(cfg, [service]).get(service)
+        if rec is None or not pids.is_ours(rec):
+            raise StateError(f"{service} is not running in project {cfg.project}: nothing to restart",
+                             hint="start the stack first: stackctl up")
+        with deferred_interrupts():  # never leave it stopped half-way
+            pids.terminate(rec)
+            self._spawn(cfg, service)
+
     def _remove_data(self, cfg: Config, services: list[str]) -> None:
         for service in services:
             for mount in load_definition()[service].mounts if service in load_definition() else ():

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from stackctl.seeding import daemon
 from stackctl.seeding.engine import DEFAULT_WINDOW, SeedReport, SeedTargets, check_history, seed
+from stackctl.seeding.restore_hook import alert_state_hook, daemon_stack
 from stackctl.seeding.scenario import Scenario
 from stackctl.seeding.targets import resolve_targets
 
@@ -40,21 +41,24 @@ def targets_for(cfg: Any | None, req: SeedRequest) -> SeedTargets:
     return resolve_targets(cfg, req.prometheus_url, req.loki_url, req.redis_url)
 
 
-def start_detached(state_dir: Path, req: SeedRequest, targets: SeedTargets) -> int:
+def start_detached(state_dir: Path, req: SeedRequest, targets: SeedTargets, cfg: Any | None = None) -> int:
     """Seed in the background (its own session); returns the seeder's pid."""
     name = str(Path(req.scenario).resolve()) if req.scenario.endswith((".yaml", ".yml")) else req.scenario
     return daemon.start(state_dir, {"scenario": name, "targets": targets.__dict__, "history": req.history_s,
-                                    "duration": req.duration, "random_seed": req.random_seed})
+                                    "duration": req.duration, "random_seed": req.random_seed, "stack": daemon_stack(cfg)})
 
 
 def run_foreground(state_dir: Path | None, sc: Scenario, req: SeedRequest, targets: SeedTargets,
-                   progress: Callable[[str], None], on_tick: Callable[[SeedReport], None] | None = None) -> SeedReport:
-    """Seed here until done or interrupted; with a state dir, record it like the detached seeder does."""
+                   progress: Callable[[str], None], on_tick: Callable[[SeedReport], None] | None = None,
+                   cfg: Any | None = None) -> SeedReport:
+    """Seed here until done or interrupted; with a state dir, record it like the detached seeder does.
+    With the stack's ``cfg``, Prometheus is restarted to restore the alerts' state."""
     if state_dir is not None:
         daemon.record_foreground(state_dir, sc.name)
     report = None
     try:
-        report = seed(sc, targets, timedelta(seconds=req.history_s), req.duration, req.random_seed, progress, on_tick=on_tick)
+        report = seed(sc, targets, timedelta(seconds=req.history_s), req.duration, req.random_seed, progress, on_tick=on_tick,
+                      after_history=alert_state_hook(cfg, targets, req.history_s, progress))
         return report
     finally:
         if state_dir is not None:
@@ -64,4 +68,4 @@ def run_foreground(state_dir: Path | None, sc: Scenario, req: SeedRequest, targe
 def start_background_seeder(cfg: Any, scenario: str, history_s: float = 1800.0) -> int:
     """`up --seed`: history, then live in the background, into the stack of ``cfg``."""
     req = SeedRequest(scenario, history_s)
-    return start_detached(cfg.state_dir, req, targets_for(cfg, req))
+    return start_detached(cfg.state_dir, req, targets_for(cfg, req), cfg)

@@ -82,6 +82,7 @@ def record_foreground(state_dir: Path, scenario: str, report: Any = None) -> Non
 
 
 def _run(state_dir: Path, args: dict[str, Any]) -> int:
+    from stackctl.seeding.restore_hook import alert_state_hook, stack_config
     from stackctl.seeding.catalog import load_scenario
     from stackctl.seeding.engine import SeedReport, SeedTargets, seed
 
@@ -95,10 +96,16 @@ def _run(state_dir: Path, args: dict[str, Any]) -> int:
         _write_status(state_dir, {**base, "state": state, "updated": time.time(), **_report_dict(report)})
 
     pace = {k: float(args[k]) for k in ("tick", "step") if args.get(k)}
+    targets = SeedTargets(**args["targets"])
+
+    def progress(message: str) -> None:
+        print(message, flush=True)
+
     try:
-        report = seed(load_scenario(args["scenario"]), SeedTargets(**args["targets"]),
+        hook = alert_state_hook(stack_config(args.get("stack")), targets, args["history"], progress)
+        report = seed(load_scenario(args["scenario"]), targets,
                       timedelta(seconds=args["history"]), args.get("duration"), args.get("random_seed"),
-                      progress=lambda m: print(m, flush=True), on_tick=update, **pace)  # type: ignore[arg-type]
+                      progress=progress, on_tick=update, after_history=hook, **pace)  # type: ignore[arg-type]
     except KeyboardInterrupt:  # stopped while the history was still being written
         _write_status(state_dir, {**base, "state": "stopped", "stopped_by": "interrupt", "updated": time.time()})
         return 0

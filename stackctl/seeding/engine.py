@@ -72,6 +72,7 @@ class SeedReport:
     pending_log_lines: int = 0
     dropped: int = 0  # samples, stream entries and log lines that were never delivered
     outages: list[str] = field(default_factory=list)  # one line per outage that ended
+    alert_state: list[str] = field(default_factory=list)  # what the `for:` restore did (alert_state)
 
 
 @dataclass
@@ -224,9 +225,11 @@ def check_history(history: timedelta, window: timedelta = DEFAULT_WINDOW) -> Non
 def seed(scenario: Scenario, targets: SeedTargets, history: timedelta, duration: float | None = None,
          random_seed: int | None = None, progress: Progress | None = None, *, clock: Clock | None = None,
          tick: float = 5.0, step: float | None = None, window: timedelta = DEFAULT_WINDOW,
-         on_tick: Callable[[SeedReport], None] | None = None) -> SeedReport:
+         on_tick: Callable[[SeedReport], None] | None = None,
+         after_history: Callable[[SeedReport], None] | None = None) -> SeedReport:
     """Seed ``scenario`` into ``targets``: history now, then live until ``duration`` seconds
-    (None: until KeyboardInterrupt; 0: history only). Returns what was written."""
+    (None: until KeyboardInterrupt; 0: history only). Returns what was written.
+    ``after_history`` runs once the history is in, before live seeding (the alert-state restore)."""
     check_history(history, window)
     clock, progress = clock or Clock(), progress or (lambda _m: None)
     step = step or scenario.step
@@ -238,6 +241,8 @@ def seed(scenario: Scenario, targets: SeedTargets, history: timedelta, duration:
     run = _Run(scenario, targets, seed_, step, end_ms, progress, window.total_seconds())
     run.report.history_seconds = history.total_seconds()
     _write_history(run, end_ms, history.total_seconds(), progress)
+    if after_history and run.writer:
+        after_history(run.report)
     if on_tick:
         on_tick(run.report)
     if duration == 0:
