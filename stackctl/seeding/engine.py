@@ -259,8 +259,9 @@ def _write_history(run: _Run, end_ms: int, history_s: float, progress: Progress)
     started = time.monotonic()
     run.write(grid(end_ms, history_s, run.step), end_ms, history=True)
     r = run.report
-    if run.continuation.after_ms is not None:
-        history_s = max(0.0, (end_ms - run.continuation.after_ms) / 1000)
+    c = run.continuation
+    if c.after_ms is not None and not c.fresh:  # every series continued: the longest span written
+        history_s = max(0.0, (end_ms - min(c.cuts.values() or [c.after_ms])) / 1000)
     parts = []
     if r.backfill:
         parts.append(f"{r.samples:,} samples in {r.series:,} series ({r.backfill.samples_per_s:,.0f} samples/s)")
