@@ -35,7 +35,7 @@ from stackctl.errors import SeedError
 from stackctl.seeding.generate import Labels, Series
 from stackctl.seeding.remote_write import RemoteWriter, encode_labels, encode_write_request
 from stackctl.seeding.rule_history import (
-    Rule, backfill_recordings, evaluate, expand_labels, loaded_rules, prometheus_range, rules_from_groups, run_start,
+    Rule, backfill_recordings, evaluate, expand_labels, instant_query, loaded_rules, prometheus_range, rules_from_groups, run_start,
 )
 from stackctl.seeding.scenario import format_duration
 
@@ -114,8 +114,11 @@ def active_alerts(prom_url: str, rules: Sequence[Rule], start_s: float, now_s: f
     """Every alert instance the history in [start_s, now_s] leaves active now, and the rules skipped."""
     query = prometheus_range(prom_url)
     active, skipped = [], []
+    now_query = instant_query(prom_url)
     for rule in (r for r in rules if r.alert and r.for_s > 0):
         try:
+            if not now_query(rule.expr, now_s):  # inactive now: no past to read (the common case, and cheap)
+                continue
             evaluated = evaluate(query, rule.expr, start_s, now_s, rule.interval_s, until_closed=True)
         except SeedError as exc:
             skipped.append(f"{rule.alert}: {exc.message}")

@@ -56,13 +56,32 @@ def run_foreground(state_dir: Path | None, sc: Scenario, req: SeedRequest, targe
     if state_dir is not None:
         daemon.record_foreground(state_dir, sc.name)
     report = None
+    in_history = True
+
+    def ticked(r: SeedReport) -> None:
+        nonlocal in_history
+        if in_history and state_dir is not None:  # the first tick: the history is complete
+            daemon.record_foreground(state_dir, sc.name, phase="live")
+        in_history = False
+        if on_tick:
+            on_tick(r)
+
     try:
-        report = seed(sc, targets, timedelta(seconds=req.history_s), req.duration, req.random_seed, progress, on_tick=on_tick,
+        report = seed(sc, targets, timedelta(seconds=req.history_s), req.duration, req.random_seed, progress, on_tick=ticked,
                       after_history=alert_state_hook(cfg, targets, req.history_s, progress))
         return report
+    except KeyboardInterrupt:
+        if state_dir is not None and in_history:
+            cut = SeedReport(sc.name, 0, req.history_s, stopped_by="interrupt",
+                             last_error="stopped while writing the history: it is incomplete; run the same seed "
+                                        "again to complete it")
+            daemon.record_foreground(state_dir, sc.name, cut, phase="history", state="interrupted")
+            state_dir = None
+        raise
     finally:
         if state_dir is not None:
-            daemon.record_foreground(state_dir, sc.name, report if report is not None else SeedReport(sc.name, 0, req.history_s))
+            daemon.record_foreground(state_dir, sc.name, report if report is not None else SeedReport(sc.name, 0, req.history_s),
+                                     phase="history" if in_history else "live")
 
 
 def start_background_seeder(cfg: Any, scenario: str, history_s: float = 1800.0) -> int:

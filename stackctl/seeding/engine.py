@@ -218,7 +218,7 @@ def check_history(history: timedelta, window: timedelta = DEFAULT_WINDOW) -> Non
         raise UsageError("--history must be positive")
     if history > window:
         raise UsageError(f"--history {format_duration(history.total_seconds())} is longer than the stack accepts "
-                        f"({format_duration(window.total_seconds())}, Prometheus' out-of-order window)",
+                        f"({format_duration(window.total_seconds())}: Prometheus' out-of-order window, less the time a write takes)",
                         hint=f"use --history {format_duration(window.total_seconds())} or less")
 
 

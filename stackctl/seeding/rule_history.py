@@ -169,7 +169,7 @@ def backfill_recordings(prom_url: str, rules: Sequence[Rule], start_s: float, en
     """Write each recording rule's values over [start_s, end_s] (in group order, so a rule that
     reads an earlier one sees its past), before the series' first sample the rule manager
     wrote itself. Returns the samples written."""
-    query, instant = prometheus_range(prom_url), _instant(prom_url)
+    query, instant = prometheus_range(prom_url), instant_query(prom_url)
     writer = writer or RemoteWriter(prom_url)
     written = 0
     for rule in (r for r in rules if r.record):
@@ -188,7 +188,7 @@ def backfill_recordings(prom_url: str, rules: Sequence[Rule], start_s: float, en
     return written
 
 
-def _instant(url: str, timeout: float = 30.0) -> Callable[[str, float], list[dict[str, Any]]]:
+def instant_query(url: str, timeout: float = 30.0) -> Callable[[str, float], list[dict[str, Any]]]:
     endpoint = url.rstrip("/") + "/api/v1/query"
 
     def query(expr: str, at_s: float) -> list[dict[str, Any]]:
