@@ -52,16 +52,29 @@ def prometheus_query(url: str, timeout: float = 10.0) -> QueryFn:
     endpoint = url.rstrip("/") + "/api/v1/query"
 
     def query(promql: str, at_s: float) -> list[dict[str, Any]]:
-        try:
-            resp = requests.post(endpoint, data={"query": promql, "time": f"{at_s:.3f}"}, timeout=timeout)
-            body = resp.json()
-        except (requests.RequestException, ValueError) as exc:
-            raise SeedError(f"query to {endpoint} failed ({type(exc).__name__})") from None
-        if body.get("status") != "success":
-            raise SeedError(f"{endpoint} refused a query: {body.get('error', resp.status_code)}")
-        return list(body["data"]["result"])
+        for attempt in range(_READ_RACE_ATTEMPTS):
+            try:
+                resp = requests.post(endpoint, data={"query": promql, "time": f"{at_s:.3f}"}, timeout=timeout)
+                body = resp.json()
+            except (requests.RequestException, ValueError) as exc:
+                raise SeedError(f"query to {endpoint} failed ({type(exc).__name__})") from None
+            if body.get("status") == "success":
+                return list(body["data"]["result"])
+            if not read_race(str(body.get("error"))) or attempt == _READ_RACE_ATTEMPTS - 1:
+                break
+            time.sleep(0.2)
+        raise SeedError(f"{endpoint} refused a query: {body.get('error', resp.status_code)}")
 
     return query
+
+
+_READ_RACE_ATTEMPTS = 6
+
+
+def read_race(error: str) -> bool:
+    """Prometheus 2.42 sometimes fails a read over out-of-order data while it m-maps chunks
+    ("cannot populate chunk N from block 0000...: not found"); the same query then succeeds."""
+    return "cannot populate chunk" in error
 
 
 def cumulative_names(sc: Scenario) -> frozenset[str]:
@@ -107,26 +120,23 @@ def fetch_existing(query: QueryFn, names: Collection[str], lookback_s: float, no
 _TIMES_STEP_MS = 60_000  # well under the 5m lookback: every sample is seen by some step
 
 
-_NAME = "__stackctl_name"  # the metric name, copied before timestamp() drops __name__
-
-
-def last_times_query(names: Collection[str], span_ms: int) -> str:
-    """Each series' last sample time (s): ``timestamp()`` keeps a sample's own time, and the
-    subquery's steps each see the newest sample of the 5 minutes before them."""
-    named = f'label_replace({_selector(names)}, "{_NAME}", "$1", "__name__", "(.+)")'
-    return f"max_over_time(timestamp({named})[{int(span_ms)}ms:{_TIMES_STEP_MS}ms])"
+def last_times_query(name: str, span_ms: int) -> str:
+    """Each series' last sample time (s) of metric ``name``: ``timestamp()`` of a plain selector
+    gives a sample's own time (of anything else, the evaluation time), and the subquery's steps
+    each see the newest sample of the 5 minutes before them. One name per query: ``timestamp()``
+    drops ``__name__``."""
+    return f'max_over_time(timestamp({{__name__="{name}"}})[{int(span_ms)}ms:{_TIMES_STEP_MS}ms])'
 
 
 def fetch_last_times(query: QueryFn, names: Collection[str], span_ms: int, at_ms: int,
                      wanted: Collection[Labels]) -> dict[Labels, int]:
     """The last sample time (ms) of each ``wanted`` series in the ``span_ms`` up to ``at_ms``."""
     out = {}
-    for r in query(last_times_query(names, span_ms), at_ms / 1000):
-        metric = dict(r["metric"])
-        metric["__name__"] = metric.pop(_NAME, "")
-        labels = _labels(metric)
-        if labels in wanted:
-            out[labels] = int(round(float(r["value"][1]) * 1000))
+    for name in sorted({dict(w)["__name__"] for w in wanted} & set(names)):
+        for r in query(last_times_query(name, span_ms), at_ms / 1000):
+            labels = _labels({**r["metric"], "__name__": name})
+            if labels in wanted:
+                out[labels] = int(round(float(r["value"][1]) * 1000))
     return out
 
 

@@ -12,6 +12,7 @@ series' past (what ``promtool tsdb create-blocks-from rules`` does for blocks).
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -19,6 +20,7 @@ import numpy as np
 import requests
 
 from stackctl.errors import SeedError
+from stackctl.seeding.continuation import read_race
 from stackctl.seeding.generate import Labels, Series
 from stackctl.seeding.remote_write import RemoteWriter, backfill
 from stackctl.seeding.scenario import parse_duration
@@ -100,14 +102,7 @@ def prometheus_range(url: str, timeout: float = 60.0) -> QueryRange:
 
     def query(expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
         data = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:.3f}"}
-        try:
-            resp = requests.post(endpoint, data=data, timeout=timeout)
-            body = resp.json()
-        except (requests.RequestException, ValueError) as exc:
-            raise SeedError(f"range query to {endpoint} failed ({type(exc).__name__})") from None
-        if body.get("status") != "success":
-            raise SeedError(f"Prometheus refused `{expr.strip()}`: {body.get('error', resp.status_code)}")
-        return list(body["data"]["result"])
+        return _post(endpoint, data, timeout)
 
     return query
 
@@ -192,15 +187,23 @@ def instant_query(url: str, timeout: float = 30.0) -> Callable[[str, float], lis
     endpoint = url.rstrip("/") + "/api/v1/query"
 
     def query(expr: str, at_s: float) -> list[dict[str, Any]]:
-        try:
-            body = requests.post(endpoint, data={"query": expr, "time": f"{at_s:.3f}"}, timeout=timeout).json()
-        except (requests.RequestException, ValueError) as exc:
-            raise SeedError(f"query to {endpoint} failed ({type(exc).__name__})") from None
-        if body.get("status") != "success":
-            raise SeedError(f"Prometheus refused `{expr}`: {body.get('error')}")
-        return list(body["data"]["result"])
+        return _post(endpoint, {"query": expr, "time": f"{at_s:.3f}"}, timeout)
 
     return query
+
+
+def _post(endpoint: str, data: dict[str, str], timeout: float, attempts: int = 6) -> list[dict[str, Any]]:
+    for attempt in range(attempts):
+        try:
+            body = requests.post(endpoint, data=data, timeout=timeout).json()
+        except (requests.RequestException, ValueError) as exc:
+            raise SeedError(f"query to {endpoint} failed ({type(exc).__name__})") from None
+        if body.get("status") == "success":
+            return list(body["data"]["result"])
+        if not read_race(str(body.get("error"))) or attempt == attempts - 1:
+            break
+        time.sleep(0.2)
+    raise SeedError(f"Prometheus refused `{data['query'].strip()}`: {body.get('error')}")
 
 
 def _first_samples(query: Callable[[str, float], list[dict[str, Any]]], name: str, span_s: float, end_s: float,

@@ -32,7 +32,7 @@ class FakePrometheus:
 
     def query(self, promql: str, at_s: float) -> list[dict[str, Any]]:
         """``last_over_time(SEL[Nms])`` (a vector), ``SEL[Nms]`` (raw samples, a matrix) or the
-        last sample time per series (``max_over_time(timestamp(label_replace(SEL, ...))[Nms:Sms])``)."""
+        last sample time per series of one name (``max_over_time(timestamp({__name__="n"})[Nms:Sms])``)."""
         self.queries.append(promql)
         at = int(round(at_s * 1000))
         if promql.startswith("max_over_time(timestamp("):
@@ -52,13 +52,12 @@ class FakePrometheus:
 
 
     def _last_times(self, promql: str, at: int) -> list[dict[str, Any]]:
-        names, copy, span = re.search(r'=~"([^"]*)"\}, "([^"]+)".*\[(\d+)ms:', promql).groups()  # type: ignore[union-attr]
+        name, span = re.search(r'__name__="([^"]+)"\}\)\[(\d+)ms:', promql).groups()  # type: ignore[union-attr]
         out = []
         for labels, points in self.samples.items():
             metric = dict(labels)
             seen = [t for t, _ in points if at - int(span) <= t <= at]
-            if metric["__name__"] in names.split("|") and seen:
-                metric[copy] = metric.pop("__name__")
+            if metric.pop("__name__") == name and seen:
                 out.append({"metric": metric, "value": [at / 1000, repr(max(seen) / 1000)]})
         return out
 
@@ -176,7 +175,7 @@ def test_newest_sample_is_found_exactly_wherever_it_lies(age_ms: int) -> None:
     prom.add([Series(make_labels("jobs_total", {"a": "foreign"}), np.array([END]), np.array([9.0]))])
     existing = cont.fetch_existing(prom.query, ["jobs_total"], 5400, END, {labels, other})
     assert existing is not None and existing.latest_ms == newest and existing.values == {labels: 2.0, other: 5.0}
-    assert len(prom.queries) <= 2 + 12  # values, bisection over 1h30m down to 2m, raw samples
+    assert len(prom.queries) <= 2 + 12  # values, last sample times (one name)
 
 
 def test_each_series_continues_from_its_own_last_sample_and_new_series_get_the_full_history() -> None:
