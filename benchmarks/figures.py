@@ -17,6 +17,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "time_to_healthy_native_s": ("<=", 3.0),
     "time_to_healthy_docker_s": ("<=", 15.0),
     "time_to_populated_s": ("<=", 5.0),
+    "time_to_firing_s": ("<=", 10.0),
     "verify_s": ("<=", 2.0),
     "backfill_vs_promtool_ratio": (">=", 2.5),
     "backfill_vs_ceiling_ratio": (">=", 0.6),
