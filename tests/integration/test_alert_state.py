@@ -167,3 +167,25 @@ def test_verify_checks_the_firing_state(seeded: dict[str, object]) -> None:
     assert alerts.get("PreviewGenerationHighFailureRate", ("?",))[0] == "ok", alerts
     assert "expected firing" in alerts["PreviewGenerationHighFailureRate"][1]
 
+
+
+@pytest.mark.native
+def test_up_seed_fires_and_notifies_within_15s_of_up_returning(tmp_path: Path) -> None:
+    """The issue's "done when": `up --seed preview-failures`, then `alerts` and `notifications`."""
+    require_binaries("prometheus", "prometheus-alertmanager")
+    env = isolated_env(tmp_path, SERVICES, STACKCTL_RUNTIME="native")
+    try:
+        up = stackctl("up", "--seed", "preview-failures", env=env)
+        assert up.returncode == 0, up.stderr
+        returned = time.monotonic()
+        fired = notified = False
+        while not (fired and notified):
+            assert time.monotonic() - returned < 15, f"firing: {fired}, notified: {notified} 15 s after up returned"
+            alerts = json.loads(stackctl("alerts", "--json", env=env).stdout or "[]")
+            fired = any(a["alertname"] == "PreviewGenerationHighFailureRate" and a["state"] == "firing" for a in alerts)
+            sent = json.loads(stackctl("notifications", "--json", env=env).stdout or "[]")
+            notified = any(n["alertname"] == "PreviewGenerationHighFailureRate" and n["receiver"] == "local-page" for n in sent)
+        status = json.loads(stackctl("seed", "status", "--json", env=env).stdout)
+        assert any("-> firing" in line for line in status.get("alert_state", [])), status
+    finally:
+        stackctl("down", "--volumes", env=env)
