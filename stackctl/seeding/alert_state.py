@@ -53,6 +53,7 @@ class Active:
     active_at_s: float
     for_s: float
     now_s: float
+    series: str = ""  # the result series' labels, to tell an alert's instances apart
 
     @property
     def held_s(self) -> float:
@@ -64,10 +65,11 @@ class Active:
 
     def describe(self) -> str:
         held = format_duration(round(self.held_s))
+        name = self.alertname + self.series
         if self.firing:
-            return f"{self.alertname}: condition held {held} (for: {format_duration(self.for_s)}) -> firing"
+            return f"{name}: condition held {held} (for: {format_duration(self.for_s)}) -> firing"
         left = format_duration(round(self.for_s - self.held_s))
-        return f"{self.alertname}: condition held {held} of for: {format_duration(self.for_s)} -> pending, fires in {left}"
+        return f"{name}: condition held {held} of for: {format_duration(self.for_s)} -> pending, fires in {left}"
 
 
 @dataclass
@@ -132,7 +134,8 @@ def active_alerts(prom_url: str, rules: Sequence[Rule], start_s: float, now_s: f
                 skipped.append(f"{rule.alert}: a label template needs more than $labels (its label set changes "
                                "with every evaluation)")
                 break
-            active.append(Active(rule.alert or "", labels, start, rule.for_s, now_s))
+            shown = ", ".join(f'{k}="{v}"' for k, v in key if k != "__name__")
+            active.append(Active(rule.alert or "", labels, start, rule.for_s, now_s, "{" + shown + "}" if shown else ""))
     return active, skipped
 
 
@@ -195,9 +198,36 @@ def restore(prom_url: str, rules: Sequence[Rule], history_s: float, restart: Res
         if should_fire <= set(report.confirmed):
             break
         time.sleep(0.25)
+    missed = _not_restored(prom_url, rules, should_fire - set(report.confirmed))
+    report.skipped += missed
+    for why in missed:
+        progress(f"warning: alert state: {why}")
     for line in report.result_lines():
         progress(line)
     return report
+
+
+def _version(prom_url: str) -> str:
+    try:
+        return str(requests.get(prom_url.rstrip("/") + "/api/v1/status/buildinfo", timeout=5).json()["data"]["version"])
+    except (requests.RequestException, ValueError, KeyError):
+        return "?"
+
+
+def _not_restored(prom_url: str, rules: Sequence[Rule], names: set[str]) -> list[str]:
+    """Why alerts that should fire now do not: said, never hidden."""
+    if not names:
+        return []
+    version, out = _version(prom_url), []
+    for name in sorted(names):
+        rule = next((r for r in rules if r.alert == name), None)
+        if rule is not None and any("{{" in v for v in rule.labels.values()):
+            out.append(f"{name}: Prometheus {version} did not restore it: its rule has label templates, which some "
+                       "Prometheus versions (2.53 among them) match unexpanded when they restore `for:` state; it fires "
+                       "once its `for:` has passed since the restart")
+        else:
+            out.append(f"{name}: Prometheus {version} did not report it firing within four evaluations of the restart")
+    return out
 
 
 def restore_groups(prom_url: str, groups: Sequence[Mapping[str, Any]], history_s: float, restart: Restart | None,
