@@ -188,8 +188,13 @@ def restore(prom_url: str, rules: Sequence[Rule], history_s: float, restart: Res
         progress(f"alert state: {report.note}")
         return report
     progress(f"restarting prometheus so its rule manager restores the `for:` state of {len(wanted)} alert(s)")
+    writer = RemoteWriter(prom_url, give_up_after=10.0)
+    # Once before the restart, a second ahead (the old process may evaluate once more before
+    # it stops: this sample stays the newest), and once the new process is ready (in case the
+    # restore comes before that second has passed, when a sample ahead would not be read yet).
+    write_for_state(writer, wanted, int(time.time() * 1000) + 1000)
     report.restart_s = restart()
-    write_for_state(RemoteWriter(prom_url, give_up_after=10.0), wanted, int(time.time() * 1000))
+    write_for_state(writer, wanted, int(time.time() * 1000))
     should_fire = {a.alertname for a in wanted if a.firing}
     intervals = [r.interval_s for r in rules if r.alert in should_fire] or [1.0]
     deadline = time.monotonic() + (confirm_s if confirm_s is not None else 4 * max(intervals) + 2)
