@@ -8,7 +8,7 @@ the one of the stack stackctl runs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
 from stackctl.errors import StackctlError
 from stackctl.seeding import alert_state
@@ -28,15 +28,23 @@ def stack_restarter(cfg: Any | None, prometheus_url: str | None) -> alert_state.
     return lambda: orchestrator.restart_service(cfg, "prometheus")
 
 
-def alert_state_hook(cfg: Any | None, targets: SeedTargets, history_s: float,
-                     progress: Callable[[str], None]) -> Callable[[SeedReport], None]:
-    """After the history: make the alerts it implies pending or firing (``alert_state``)."""
+def alert_state_hook(cfg: Any | None, targets: SeedTargets, history_s: float, progress: Callable[[str], None],
+                     groups: Sequence[Mapping[str, Any]] | None = None) -> Callable[[SeedReport], None]:
+    """After the history: make the alerts it implies pending or firing (``alert_state``).
+
+    ``groups``: parsed rule files (``seed --from``): only their rules, as Prometheus loaded
+    them; None: every rule Prometheus has loaded (packs and the user's ``rules:``).
+    """
     def hook(report: SeedReport) -> None:
         url = targets.prometheus_url
         if not url or "prometheus" in report.skipped:
             return
+        restart = stack_restarter(cfg, url)
         try:
-            result = alert_state.restore(url, loaded_rules(url), history_s, stack_restarter(cfg, url), progress)
+            if groups is not None:
+                result = alert_state.restore_groups(url, groups, history_s, restart, progress)
+            else:
+                result = alert_state.restore(url, loaded_rules(url), history_s, restart, progress)
         except StackctlError as exc:  # the history is in; alerts then only wait out their `for:`
             progress(f"warning: alert state not restored: {exc.message}")
             report.alert_state = [f"not restored: {exc.message}"]
