@@ -170,6 +170,23 @@ def test_verify_checks_the_firing_state(seeded: dict[str, object]) -> None:
 
 
 @pytest.mark.native
+def test_restore_groups_takes_parsed_rule_files(seeded: dict[str, object]) -> None:
+    """The entry for `seed --from`: parsed rule files; those Prometheus has loaded are restored."""
+    import yaml
+
+    from stackctl.seeding.alert_state import restore_groups
+
+    env = seeded["env"]
+    assert isinstance(env, dict)
+    unloaded = {"name": "elsewhere", "rules": [{"alert": "NeverLoaded", "expr": "vector(1)", "for": "1m"}]}
+    report = restore_groups(f"http://127.0.0.1:{env['STACKCTL_PORT_PROMETHEUS']}", [yaml.safe_load(USER_RULES), unloaded],
+                            1800, restart=None)
+    assert {a.alertname for a in report.active if a.firing} == {"UserPreviewTrafficLong"}
+    assert any(s.startswith("NeverLoaded: not loaded in Prometheus") for s in report.skipped), report.skipped
+    assert report.note and "not restarted" in report.note
+
+
+@pytest.mark.native
 def test_up_seed_fires_and_notifies_within_15s_of_up_returning(tmp_path: Path) -> None:
     """The issue's "done when": `up --seed preview-failures`, then `alerts` and `notifications`."""
     require_binaries("prometheus", "prometheus-alertmanager")
