@@ -111,7 +111,7 @@ def _wait(seeded: dict[str, object], alertname: str, source: str, state: str, wi
 
 @pytest.mark.native
 def test_preview_failures_fires_and_is_notified_on_its_route(seeded: dict[str, object]) -> None:
-    stderr, took, started = seeded["failures"]  # type: ignore[misc]
+    stderr, _took, started = seeded["failures"]  # type: ignore[misc]
     assert "PreviewGenerationHighFailureRate: condition held" in stderr and "-> firing" in stderr, stderr
     assert "restarted prometheus" in stderr and "firing now: " in stderr, stderr
     _wait(seeded, "PreviewGenerationHighFailureRate", "prometheus", "firing", 15 - (time.monotonic() - started))
