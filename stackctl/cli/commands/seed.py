@@ -95,6 +95,8 @@ def register(app: typer.Typer) -> None:
                       [(state, data.get("scenario", ""), data.get("pid", ""), data.get("samples", ""),
                         data.get("log_lines", ""), pending, data.get("dropped", 0), data.get("last_error") or "")],
                       state_column="state")
+        for line in data.get("alert_state") or []:  # what the `for:` restore did after the history
+            console.info(line)
 
     @seed_app.command("stop")
     def stop(config: ConfigOpt = None, project: ProjectOpt = None) -> None:
