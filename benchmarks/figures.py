@@ -17,6 +17,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "time_to_healthy_native_s": ("<=", 3.0),
     "time_to_healthy_docker_s": ("<=", 15.0),
     "time_to_populated_s": ("<=", 5.0),
+    "time_to_firing_s": ("<=", 10.0),
     "verify_s": ("<=", 2.0),
     "report_s": ("<=", 3.0),
     "verify_dashboards_s": ("<=", 1.5),  # 10 user dashboards, ~400 panels (issue 14)

@@ -50,6 +50,9 @@ class Runtime(Protocol):
     def stop(self, cfg: Config, services: tuple[str, ...] | None, volumes: bool) -> list[str]:
         """Stop and remove (all when ``services`` is None); returns what was stopped."""
 
+    def restart(self, cfg: Config, service: str) -> None:
+        """Stop ``service`` and start it again with the same command, data kept (no readiness wait)."""
+
     def raw_status(self, cfg: Config, services: tuple[str, ...]) -> list[RawState]: ...
 
     def logs(self, cfg: Config, service: str, tail: int, follow: bool) -> Iterator[str]: ...

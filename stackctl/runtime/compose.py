@@ -129,6 +129,12 @@ class DockerRuntime:
             run(["docker", "volume", "rm", "-f", *anonymous], timeout=60, check=False)
         return list(before) if services is None else [s for s in services if s in before]
 
+    def restart(self, cfg: Config, service: str) -> None:
+        if service not in self.running_services(cfg):
+            raise StateError(f"no running {service} container in project {cfg.project}: nothing to restart",
+                             hint="start the stack first: stackctl up")
+        run(self._cmd(cfg, "restart", "--timeout", "10", service), timeout=60, env=self._env(cfg), shielded=True)
+
     def raw_status(self, cfg: Config, services: tuple[str, ...]) -> list[RawState]:
         found = self._ps(cfg)
         out = []

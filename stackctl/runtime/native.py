@@ -205,6 +205,15 @@ class NativeRuntime:
             self._remove_data(cfg, names)
         return stopped
 
+    def restart(self, cfg: Config, service: str) -> None:
+        rec = self._records(cfg, [service]).get(service)
+        if rec is None or not pids.is_ours(rec):
+            raise StateError(f"{service} is not running in project {cfg.project}: nothing to restart",
+                             hint="start the stack first: stackctl up")
+        with deferred_interrupts():  # never leave it stopped half-way
+            pids.terminate(rec)
+            self._spawn(cfg, service)
+
     def _remove_data(self, cfg: Config, services: list[str]) -> None:
         if not owns(cfg.state_dir):
             log.warning("not removing data under %s: stackctl did not create that folder", cfg.state_dir)

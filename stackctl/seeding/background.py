@@ -16,6 +16,7 @@ from stackctl.errors import UsageError
 from stackctl.seeding import daemon
 from stackctl.seeding.redis_streams import redact
 from stackctl.seeding.engine import DEFAULT_WINDOW, SeedReport, SeedTargets, check_history, seed
+from stackctl.seeding.restore_hook import alert_state_hook, daemon_stack
 from stackctl.seeding.scenario import Scenario
 from stackctl.seeding.targets import resolve_targets
 
@@ -66,28 +67,50 @@ def targets_for(cfg: Any | None, req: SeedRequest) -> SeedTargets:
     return resolve_targets(cfg, req.prometheus_url, req.loki_url, req.redis_url)
 
 
-def start_detached(state_dir: Path, req: SeedRequest, targets: SeedTargets) -> int:
+def start_detached(state_dir: Path, req: SeedRequest, targets: SeedTargets, cfg: Any | None = None) -> int:
     """Seed in the background (its own session); returns the seeder's pid."""
     name = str(Path(req.scenario).resolve()) if req.scenario.endswith((".yaml", ".yml")) else req.scenario
     return daemon.start(state_dir, {"scenario": name, "targets": targets.__dict__, "history": req.history_s,
-                                    "duration": req.duration, "random_seed": req.random_seed})
+                                    "duration": req.duration, "random_seed": req.random_seed, "stack": daemon_stack(cfg)})
 
 
 def run_foreground(state_dir: Path | None, sc: Scenario, req: SeedRequest, targets: SeedTargets,
-                   progress: Callable[[str], None], on_tick: Callable[[SeedReport], None] | None = None) -> SeedReport:
-    """Seed here until done or interrupted; with a state dir, record it like the detached seeder does."""
+                   progress: Callable[[str], None], on_tick: Callable[[SeedReport], None] | None = None,
+                   cfg: Any | None = None) -> SeedReport:
+    """Seed here until done or interrupted; with a state dir, record it like the detached seeder does.
+    With the stack's ``cfg``, Prometheus is restarted to restore the alerts' state."""
     if state_dir is not None:
         daemon.record_foreground(state_dir, sc.name)
     report = None
+    in_history = True
+
+    def ticked(r: SeedReport) -> None:
+        nonlocal in_history
+        if in_history and state_dir is not None:  # the first tick: the history is complete
+            daemon.record_foreground(state_dir, sc.name, phase="live")
+        in_history = False
+        if on_tick:
+            on_tick(r)
+
     try:
-        report = seed(sc, targets, timedelta(seconds=req.history_s), req.duration, req.random_seed, progress, on_tick=on_tick)
+        report = seed(sc, targets, timedelta(seconds=req.history_s), req.duration, req.random_seed, progress, on_tick=ticked,
+                      after_history=alert_state_hook(cfg, targets, req.history_s, progress))
         return report
+    except KeyboardInterrupt:
+        if state_dir is not None and in_history:
+            cut = SeedReport(sc.name, 0, req.history_s, stopped_by="interrupt",
+                             last_error="stopped while writing the history: it is incomplete; run the same seed "
+                                        "again to complete it")
+            daemon.record_foreground(state_dir, sc.name, cut, phase="history", state="interrupted")
+            state_dir = None
+        raise
     finally:
         if state_dir is not None:
-            daemon.record_foreground(state_dir, sc.name, report if report is not None else SeedReport(sc.name, 0, req.history_s))
+            daemon.record_foreground(state_dir, sc.name, report if report is not None else SeedReport(sc.name, 0, req.history_s),
+                                     phase="history" if in_history else "live")
 
 
 def start_background_seeder(cfg: Any, scenario: str, history_s: float = 1800.0) -> int:
     """`up --seed`: history, then live in the background, into the stack of ``cfg``."""
     req = SeedRequest(scenario, history_s)
-    return start_detached(cfg.state_dir, req, targets_for(cfg, req))
+    return start_detached(cfg.state_dir, req, targets_for(cfg, req), cfg)

@@ -3,10 +3,11 @@
 Prometheus cannot delete in-memory samples, and its out-of-order window accepts a second
 history written over a first one; the two runs' counters would then interleave and
 ``rate()`` would see false resets. So before writing, the engine asks Prometheus for the last
-value of each series the scenario is about to write and for the time of the newest of them, and:
+value and the last sample time of each series the scenario is about to write, and:
 
-- writes samples only strictly after the latest of them (all series share one grid, so one
-  cut for all); if that is "now", no history is written and live seeding starts at once;
+- writes each series' samples only strictly after its own last sample; a series new to the
+  stack gets the full history (switching scenarios leaves no pack without a past); if a
+  series' data reaches "now", it gets no history and continues live;
 - shifts every cumulative series (counters, histogram ``_bucket``/``_sum``/``_count``) by a
   constant offset so it continues from its stored value: never backwards across runs;
 - if the cut reaches into the scenario's last phase (the bad one, which ends "now"), a
@@ -43,6 +44,7 @@ class Existing:
 
     values: Mapping[Labels, float]  # the last value of each series that has samples
     latest_ms: int  # the newest sample among them
+    last_ms: Mapping[Labels, int] = field(default_factory=dict)  # each series' own last sample
 
 
 def prometheus_query(url: str, timeout: float = 10.0) -> QueryFn:
@@ -50,16 +52,29 @@ def prometheus_query(url: str, timeout: float = 10.0) -> QueryFn:
     endpoint = url.rstrip("/") + "/api/v1/query"
 
     def query(promql: str, at_s: float) -> list[dict[str, Any]]:
-        try:
-            resp = requests.post(endpoint, data={"query": promql, "time": f"{at_s:.3f}"}, timeout=timeout)
-            body = resp.json()
-        except (requests.RequestException, ValueError) as exc:
-            raise SeedError(f"query to {endpoint} failed ({type(exc).__name__})") from None
-        if body.get("status") != "success":
-            raise SeedError(f"{endpoint} refused a query: {body.get('error', resp.status_code)}")
-        return list(body["data"]["result"])
+        for attempt in range(_READ_RACE_ATTEMPTS):
+            try:
+                resp = requests.post(endpoint, data={"query": promql, "time": f"{at_s:.3f}"}, timeout=timeout)
+                body = resp.json()
+            except (requests.RequestException, ValueError) as exc:
+                raise SeedError(f"query to {endpoint} failed ({type(exc).__name__})") from None
+            if body.get("status") == "success":
+                return list(body["data"]["result"])
+            if not read_race(str(body.get("error"))) or attempt == _READ_RACE_ATTEMPTS - 1:
+                break
+            time.sleep(0.2)
+        raise SeedError(f"{endpoint} refused a query: {body.get('error', resp.status_code)}")
 
     return query
+
+
+_READ_RACE_ATTEMPTS = 6
+
+
+def read_race(error: str) -> bool:
+    """Prometheus 2.42 sometimes fails a read over out-of-order data while it m-maps chunks
+    ("cannot populate chunk N from block 0000...: not found"); the same query then succeeds."""
+    return "cannot populate chunk" in error
 
 
 def cumulative_names(sc: Scenario) -> frozenset[str]:
@@ -97,7 +112,32 @@ def fetch_existing(query: QueryFn, names: Collection[str], lookback_s: float, no
     values = fetch_values(query, names, span, hi, wanted)
     if not values:
         return None
-    return Existing(values, _latest(query, names, set(values), hi - span, hi))
+    last = fetch_last_times(query, names, span, hi, set(values))
+    latest = max(last.values()) if last else _latest(query, names, set(values), hi - span, hi)
+    return Existing(values, latest, last)
+
+
+_TIMES_STEP_MS = 60_000  # well under the 5m lookback: every sample is seen by some step
+
+
+def last_times_query(name: str, span_ms: int) -> str:
+    """Each series' last sample time (s) of metric ``name``: ``timestamp()`` of a plain selector
+    gives a sample's own time (of anything else, the evaluation time), and the subquery's steps
+    each see the newest sample of the 5 minutes before them. One name per query: ``timestamp()``
+    drops ``__name__``."""
+    return f'max_over_time(timestamp({{__name__="{name}"}})[{int(span_ms)}ms:{_TIMES_STEP_MS}ms])'
+
+
+def fetch_last_times(query: QueryFn, names: Collection[str], span_ms: int, at_ms: int,
+                     wanted: Collection[Labels]) -> dict[Labels, int]:
+    """The last sample time (ms) of each ``wanted`` series in the ``span_ms`` up to ``at_ms``."""
+    out = {}
+    for name in sorted({dict(w)["__name__"] for w in wanted} & set(names)):
+        for r in query(last_times_query(name, span_ms), at_ms / 1000):
+            labels = _labels({**r["metric"], "__name__": name})
+            if labels in wanted:
+                out[labels] = int(round(float(r["value"][1]) * 1000))
+    return out
 
 
 def _latest(query: QueryFn, names: Collection[str], wanted: Collection[Labels], lo: int, hi: int) -> int:
@@ -125,10 +165,12 @@ def _latest(query: QueryFn, names: Collection[str], wanted: Collection[Labels], 
 class Continuation:
     """How this run's series continue what Prometheus holds; the default changes nothing."""
 
-    after_ms: int | None = None  # write only samples strictly after this
+    after_ms: int | None = None  # the latest cut (None: nothing to continue)
     offsets: Mapping[Labels, float] = field(default_factory=dict)
     continued: int = 0  # this run's series that already held samples
     caught_up: int = 0  # cumulative series lifted to the last phase's intended increase
+    cuts: Mapping[Labels, int] = field(default_factory=dict)  # per series: write only after this
+    fresh: int = 0  # this run's series new to the stack: full history
 
     def apply(self, series: Sequence[Series]) -> list[Series]:
         if self.after_ms is None:
@@ -136,8 +178,9 @@ class Continuation:
         out = []
         for s in series:
             ts, values = s.timestamps, s.values
-            if ts.size and ts[0] <= self.after_ms:
-                keep = ts > self.after_ms
+            cut = self.cuts.get(s.labels, self.after_ms if not self.cuts else None)
+            if cut is not None and ts.size and ts[0] <= cut:
+                keep = ts > cut
                 ts, values = ts[keep], values[keep]
             offset = self.offsets.get(s.labels, 0.0)
             if ts.size:
@@ -146,8 +189,16 @@ class Continuation:
 
     def describe(self, end_ms: int, phase: str | None) -> str:
         assert self.after_ms is not None
-        where = f"continuing {self.continued:,} series from existing data up to {_clock(self.after_ms)}"
-        tail = "; history from there" if self.after_ms < end_ms else "; it reaches now: no history written, live from here"
+        if self.cuts:
+            oldest = min(self.cuts.values())
+            where = (f"continuing {self.continued:,} series from their own last samples "
+                     f"({_clock(oldest)}" + (f" to {_clock(self.after_ms)})" if oldest != self.after_ms else ")"))
+            tail = f"; {self.fresh:,} series new to the stack get the full history" if self.fresh else ""
+            if self.after_ms >= end_ms and oldest >= end_ms:
+                tail += "; their data reaches now: no history written, live from here"
+        else:
+            where = f"continuing {self.continued:,} series from existing data up to {_clock(self.after_ms)}"
+            tail = "; history from there" if self.after_ms < end_ms else "; it reaches now: no history written, live from here"
         if self.caught_up:
             tail += f"; {self.caught_up:,} counters rise to the scenario's {phase!r} phase since it began"
         return where + tail
@@ -175,19 +226,21 @@ def plan(series: Sequence[Series], existing: Existing | None, cumulative: Collec
     ours = [s for s in series if s.labels in stored and s.timestamps.size]
     if not ours:
         return Continuation()
-    after = existing.latest_ms
-    cut_phase = phase_start_ms is not None and phase_start_ms <= after
-    at_phase = stored_at(phase_start_ms) if cut_phase and phase_start_ms is not None else {}
+    cuts = {s.labels: existing.last_ms.get(s.labels, existing.latest_ms) for s in ours}
+    need_phase = phase_start_ms is not None and any(phase_start_ms <= c for c in cuts.values())
+    at_phase = stored_at(phase_start_ms) if need_phase and phase_start_ms is not None else {}
     offsets: dict[Labels, float] = {}
     caught_up = 0
     for s in ours:
         if s.name not in cumulative:
             continue
+        cut = cuts[s.labels]
         # The generated value at the cut maps onto the stored last value: no step, no reset.
-        offset = stored[s.labels] - float(s.values[_index_at(s.timestamps, after)])
-        if s.labels in at_phase and phase_start_ms is not None:
+        offset = stored[s.labels] - float(s.values[_index_at(s.timestamps, cut)])
+        if s.labels in at_phase and phase_start_ms is not None and phase_start_ms <= cut:
             lifted = at_phase[s.labels] - float(s.values[_index_at(s.timestamps, phase_start_ms)])
             if lifted > offset:
                 offset, caught_up = lifted, caught_up + 1
         offsets[s.labels] = offset
-    return Continuation(after, offsets, len(ours), caught_up)
+    fresh = sum(1 for s in series if s.labels not in stored)
+    return Continuation(max(cuts.values()), offsets, len(ours), caught_up, cuts, fresh)

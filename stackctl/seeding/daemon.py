@@ -22,7 +22,7 @@ from stackctl.errors import SeedError
 from stackctl.proc import spawn_detached
 from stackctl.state.dirs import write_atomic
 from stackctl.state.seeder import (  # noqa: F401  (the record lives in state/)
-    MODULE, _write_status, args_path, is_our_seeder, log_path, read_status, status_path, stop,
+    MODULE, _write_status, args_path, is_our_seeder, log_path, process_start, read_status, status_path, stop,
 )
 
 
@@ -53,12 +53,13 @@ def start(state_dir: Path, args: dict[str, Any]) -> int:
     write_atomic(args_path(state_dir), json.dumps(args), 0o600)
     argv = [sys.executable, "-m", MODULE, str(state_dir)]
     proc = spawn_detached(argv, log_file=log_path(state_dir))  # outlives us, in its own session
-    _write_status(state_dir, {"pid": proc.pid, "scenario": args["scenario"], "state": "starting",
+    _write_status(state_dir, {"pid": proc.pid, "scenario": args["scenario"], "state": "starting", "phase": "history",
                               "since": time.time(), "samples": 0, "last_error": None})
     return proc.pid
 
 
-def record_foreground(state_dir: Path, scenario: str, report: Any = None) -> None:
+def record_foreground(state_dir: Path, scenario: str, report: Any = None, phase: str = "history",
+                      state: str | None = None) -> None:
     """A foreground `stackctl seed` records its scenario too, so `verify` knows what was seeded.
 
     Refuses while a detached seeder runs: two seeders would write the same series, and the
@@ -69,8 +70,9 @@ def record_foreground(state_dir: Path, scenario: str, report: Any = None) -> Non
     if report is None and current.get("running") and not current.get("foreground"):
         raise SeedError(f"a detached seeder is running (pid {current['pid']}, scenario {current.get('scenario')})",
                         hint="stop it first: stackctl seed stop")
-    data = {"pid": os.getpid(), "scenario": scenario, "state": "running" if report is None else "finished",
-            "foreground": True, "since": current.get("since", time.time()) if report is not None else time.time(),
+    data = {"pid": os.getpid(), "proc_start": process_start(os.getpid()), "scenario": scenario,
+            "state": state or ("running" if report is None else "finished"), "phase": phase, "foreground": True,
+            "since": current.get("since", time.time()) if report is not None or phase != "history" else time.time(),
             "samples": 0, "last_error": None}
     if report is not None:
         data.update(_report_dict(report))
@@ -82,6 +84,7 @@ def record_foreground(state_dir: Path, scenario: str, report: Any = None) -> Non
 
 
 def _run(state_dir: Path, args: dict[str, Any]) -> int:
+    from stackctl.seeding.restore_hook import alert_state_hook, stack_config
     from stackctl.seeding.catalog import load_scenario
     from stackctl.seeding.engine import SeedReport, SeedTargets, seed
 
@@ -91,16 +94,24 @@ def _run(state_dir: Path, args: dict[str, Any]) -> int:
     signal.signal(signal.SIGTERM, interrupt)
     base = {"pid": os.getpid(), "scenario": args["scenario"], "since": time.time()}
 
-    def update(report: SeedReport, state: str = "running") -> None:
-        _write_status(state_dir, {**base, "state": state, "updated": time.time(), **_report_dict(report)})
+    def update(report: SeedReport, state: str = "running") -> None:  # called once the history is in
+        _write_status(state_dir, {**base, "state": state, "phase": "live", "updated": time.time(), **_report_dict(report)})
 
     pace = {k: float(args[k]) for k in ("tick", "step") if args.get(k)}
+    targets = SeedTargets(**args["targets"])
+
+    def progress(message: str) -> None:
+        print(message, flush=True)
+
     try:
-        report = seed(load_scenario(args["scenario"]), SeedTargets(**args["targets"]),
+        hook = alert_state_hook(stack_config(args.get("stack")), targets, args["history"], progress)
+        report = seed(load_scenario(args["scenario"]), targets,
                       timedelta(seconds=args["history"]), args.get("duration"), args.get("random_seed"),
-                      progress=lambda m: print(m, flush=True), on_tick=update, **pace)  # type: ignore[arg-type]
+                      progress=progress, on_tick=update, after_history=hook, **pace)  # type: ignore[arg-type]
     except KeyboardInterrupt:  # stopped while the history was still being written
-        _write_status(state_dir, {**base, "state": "stopped", "stopped_by": "interrupt", "updated": time.time()})
+        _write_status(state_dir, {**base, "state": "interrupted", "phase": "history", "stopped_by": "interrupt",
+                                  "updated": time.time(), "last_error": "stopped while writing the history: it is "
+                                  "incomplete; run the same seed again to complete it"})
         return 0
     except Exception as exc:  # the status file is the only place a detached failure shows
         _write_status(state_dir, {**base, "state": "failed", "last_error": str(exc), "updated": time.time()})

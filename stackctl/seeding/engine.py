@@ -72,6 +72,7 @@ class SeedReport:
     pending_log_lines: int = 0
     dropped: int = 0  # samples, stream entries and log lines that were never delivered
     outages: list[str] = field(default_factory=list)  # one line per outage that ended
+    alert_state: list[str] = field(default_factory=list)  # what the `for:` restore did (alert_state)
 
 
 @dataclass
@@ -217,16 +218,18 @@ def check_history(history: timedelta, window: timedelta = DEFAULT_WINDOW) -> Non
         raise UsageError("--history must be positive")
     if history > window:
         raise UsageError(f"--history {format_duration(history.total_seconds())} is longer than the stack accepts "
-                        f"({format_duration(window.total_seconds())}, Prometheus' out-of-order window)",
+                        f"({format_duration(window.total_seconds())}: Prometheus' out-of-order window, less the time a write takes)",
                         hint=f"use --history {format_duration(window.total_seconds())} or less")
 
 
 def seed(scenario: Scenario, targets: SeedTargets, history: timedelta, duration: float | None = None,
          random_seed: int | None = None, progress: Progress | None = None, *, clock: Clock | None = None,
          tick: float = 5.0, step: float | None = None, window: timedelta = DEFAULT_WINDOW,
-         on_tick: Callable[[SeedReport], None] | None = None) -> SeedReport:
+         on_tick: Callable[[SeedReport], None] | None = None,
+         after_history: Callable[[SeedReport], None] | None = None) -> SeedReport:
     """Seed ``scenario`` into ``targets``: history now, then live until ``duration`` seconds
-    (None: until KeyboardInterrupt; 0: history only). Returns what was written."""
+    (None: until KeyboardInterrupt; 0: history only). Returns what was written.
+    ``after_history`` runs once the history is in, before live seeding (the alert-state restore)."""
     check_history(history, window)
     clock, progress = clock or Clock(), progress or (lambda _m: None)
     step = step or scenario.step
@@ -238,6 +241,8 @@ def seed(scenario: Scenario, targets: SeedTargets, history: timedelta, duration:
     run = _Run(scenario, targets, seed_, step, end_ms, progress, window.total_seconds())
     run.report.history_seconds = history.total_seconds()
     _write_history(run, end_ms, history.total_seconds(), progress)
+    if after_history and run.writer:
+        after_history(run.report)
     if on_tick:
         on_tick(run.report)
     if duration == 0:
@@ -254,8 +259,9 @@ def _write_history(run: _Run, end_ms: int, history_s: float, progress: Progress)
     started = time.monotonic()
     run.write(grid(end_ms, history_s, run.step), end_ms, history=True)
     r = run.report
-    if run.continuation.after_ms is not None:
-        history_s = max(0.0, (end_ms - run.continuation.after_ms) / 1000)
+    c = run.continuation
+    if c.after_ms is not None and not c.fresh:  # every series continued: the longest span written
+        history_s = max(0.0, (end_ms - min(c.cuts.values() or [c.after_ms])) / 1000)
     parts = []
     if r.backfill:
         parts.append(f"{r.samples:,} samples in {r.series:,} series ({r.backfill.samples_per_s:,.0f} samples/s)")

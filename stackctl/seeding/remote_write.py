@@ -135,9 +135,11 @@ class RemoteWriter:
             return f"cannot reach {self.endpoint} ({type(exc).__name__})"
         if resp.status_code < 300:
             return None
-        if resp.status_code >= 500 or resp.status_code == 429:
-            return f"HTTP {resp.status_code} from {self.endpoint}"
         text = resp.text.strip()[:500]
+        # Prometheus 2.x answers 500 to a sample older than its out-of-order window: retrying
+        # cannot help, the sample only gets older.
+        if resp.status_code == 429 or (resp.status_code >= 500 and "too old" not in text.lower()):
+            return f"HTTP {resp.status_code} from {self.endpoint}"
         raise SeedError(f"Prometheus rejected remote write (HTTP {resp.status_code}): {text}", hint=_hint_for(text))
 
 

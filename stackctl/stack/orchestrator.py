@@ -365,6 +365,19 @@ def _combine(cfg: Config, raw: RawState) -> ServiceStatus:
     return ServiceStatus(raw.service, state, url, result.detail)
 
 
+def restart_service(cfg: Config, service: str, timeout: float = 60.0) -> float:
+    """Restart one running service of the stack (data kept) and wait until it is ready again;
+    returns the seconds it took. Used to make Prometheus re-read state only read at start."""
+    cfg = recorded(cfg)
+    with project_lock(cfg.state_dir, wait=timeout, what="restart"):  # never in the middle of an `up`/`down`
+        runtime = choose_runtime(cfg).runtime
+        started = time.monotonic()
+        with _sigterm_as_interrupt():
+            runtime.restart(cfg, service)
+            _wait(cfg, runtime, (service,), timeout, lambda _p: None)
+        return time.monotonic() - started
+
+
 def logs(cfg: Config, service: str, tail: int = 100, follow: bool = False) -> Iterator[str]:
     if service not in SERVICES:
         from stackctl.services import get_service

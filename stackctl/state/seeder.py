@@ -45,15 +45,43 @@ def is_our_seeder(pid: int) -> bool:
     return MODULE.encode() in cmdline
 
 
+def process_start(pid: int) -> int | None:
+    """The process' start time (clock ticks since boot): with the pid, its identity."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])  # field 22; the command name may hold spaces
+
+
+def _alive(data: dict[str, Any]) -> bool:
+    if not data.get("pid"):
+        return False
+    pid = int(data["pid"])
+    if data.get("foreground"):  # a `stackctl seed` in a terminal: the same pid *and* start time
+        return data.get("proc_start") is not None and process_start(pid) == data["proc_start"]
+    return is_our_seeder(pid)
+
+
 def read_status(state_dir: Path) -> dict[str, Any]:
-    """The status file plus ``running`` (pid alive and still our seeder)."""
+    """The status file plus ``running`` (pid alive and still our seeder).
+
+    A seeder that is gone without recording its end (kill -9, a crash) is ``interrupted`` when
+    it was still writing the history, else ``dead``.
+    """
     try:
         data = json.loads(status_path(state_dir).read_text())
     except (OSError, ValueError):
         return {"running": False, "state": "not started"}
-    data["running"] = bool(data.get("pid")) and is_our_seeder(int(data["pid"]))
+    data["running"] = _alive(data)
     if not data["running"] and data.get("state") in ("starting", "running"):
-        data["state"] = "dead"
+        if data.get("phase") == "history":
+            data["state"] = "interrupted"
+            data["last_error"] = (f"the seeder (pid {data.get('pid')}) ended while writing the history: it is "
+                                  "incomplete; run the same seed again to complete it (each series continues "
+                                  "from its own last sample)")
+        else:
+            data["state"] = "dead"
     return data
 
 

@@ -5,7 +5,8 @@ Registered through the ``pytest11`` entry point, so ``pip install stackctl`` is 
     def test_failures_alert(observability_stack):
         observability_stack.seed("preview-failures")
         assert observability_stack.query('sum(rate(preview_generation_jobs_completed_total{outcome="failed"}[10m]))') > 0
-        observability_stack.wait_for_alert("PreviewGenerationHighFailureRate", state="pending")
+        observability_stack.wait_for_alert("PreviewGenerationHighFailureRate", state="firing", timeout=15)
+        observability_stack.wait_for_notification(receiver="local-page", alertname="PreviewGenerationHighFailureRate")
 
 ``--stackctl-report PATH`` (ini ``stackctl_report``) draws every dashboard of the stack into
 one HTML file (``stackctl report``) when the session ends, before the stack stops; and, when a

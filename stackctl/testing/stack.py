@@ -25,6 +25,7 @@ from stackctl.config import Config, ScrapeTarget, load_config
 from stackctl.errors import PortInUseError, StackctlError, UsageError
 from stackctl.state.ports import free_ports
 from stackctl.services import SERVICES, USER_SERVICES, with_internal
+from stackctl.verify.alerts import Notification, notifications
 
 _COMPARISON = re.compile(r"^(?P<lhs>.*?)\s*(?:>|<|>=|<=|==|!=)\s*(?:bool\s+)?[-+0-9.eE]+\s*$", re.S)
 
@@ -173,11 +174,40 @@ class TestStack:
             return str(exc)
         return "no data" if result == [] else str(result)
 
+    # -- notifications ----------------------------------------------------------------------
+    def notifications(self) -> list[Notification]:
+        """What the notification sink received from Alertmanager so far (one record per alert)."""
+        return notifications(self.url("notify-sink"))
+
+    def wait_for_notification(self, receiver: str | None = None, alertname: str | None = None, status: str = "firing",
+                              timeout: float = 30, interval: float = 0.5) -> Notification:
+        """Wait until the sink holds a notification matching every argument given, e.g.
+        ``wait_for_notification(receiver="local-page", alertname="PreviewGenerationHighFailureRate")``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            seen = self.notifications()
+            for n in seen:
+                if (receiver is None or n.receiver == receiver) and (alertname is None or n.alertname == alertname) \
+                        and (status is None or n.status == status):
+                    return n
+            if time.monotonic() >= deadline:
+                got = "; ".join(sorted({f"{n.alertname} -> {n.receiver} ({n.status})" for n in seen})) or "nothing"
+                want = ", ".join(f"{k}={v}" for k, v in (("receiver", receiver), ("alertname", alertname), ("status", status)) if v)
+                raise AlertTimeout(f"no notification with {want} within {timeout:.0f}s; the sink received: {got}")
+            time.sleep(interval)
+
     # -- seeding, logs, redis, scrape targets ---------------------------------------------------
-    def seed(self, scenario: str, history: str = "30m", duration: float | None = None, random_seed: int | None = None) -> Any:
-        """Write ``history`` now; with ``duration`` seconds, keep seeding live that long (blocking)."""
+    def seed(self, scenario: str, history: str = "30m", duration: float | None = None, random_seed: int | None = None,
+             alert_state: bool = True) -> Any:
+        """Write ``history`` now; with ``duration`` seconds, keep seeding live that long (blocking).
+
+        With ``alert_state`` (the default), alerts whose condition held in the history longer
+        than their ``for:`` are firing when this returns (Prometheus is restarted to restore
+        their state; see stackctl.seeding.alert_state), the others pending with the time left.
+        """
         from stackctl.seeding.catalog import load_scenario
         from stackctl.seeding.engine import SeedTargets, seed
+        from stackctl.seeding.restore_hook import alert_state_hook
         from stackctl.seeding.scenario import parse_duration
 
         targets = SeedTargets(
@@ -187,7 +217,9 @@ class TestStack:
         )
         span = timedelta(seconds=parse_duration(history))
         self.last_scenario = scenario
-        return seed(load_scenario(scenario), targets, span, duration=duration if duration is not None else 0, random_seed=random_seed)
+        hook = alert_state_hook(self.cfg, targets, span.total_seconds(), lambda _m: None) if alert_state else None
+        return seed(load_scenario(scenario), targets, span, duration=duration if duration is not None else 0,
+                    random_seed=random_seed, after_history=hook)
 
     def redis_url(self) -> str:
         """``redis://[:password@]127.0.0.1:<port>/0`` of this stack's Redis."""

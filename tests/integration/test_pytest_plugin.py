@@ -30,8 +30,11 @@ USER_TEST = textwrap.dedent(
             'sum(rate(preview_generation_jobs_completed_total{outcome="failed"}[10m]))'
             ' / sum(rate(preview_generation_jobs_completed_total[10m]))')
         assert ratio > 0.1
-        alert = observability_stack.wait_for_alert("PreviewGenerationHighFailureRate", state="pending", timeout=60)
+        # seed() restored the `for:` state its history implies: firing at once, not in 10 minutes
+        alert = observability_stack.wait_for_alert("PreviewGenerationHighFailureRate", state="firing", timeout=15)
         assert alert["labels"]["severity"] == "page"
+        sent = observability_stack.wait_for_notification(receiver="local-page", alertname="PreviewGenerationHighFailureRate")
+        assert sent.status == "firing" and sent.labels["pack"] == "preview"
     '''
 )
 

@@ -148,13 +148,17 @@ def _scenarios() -> list[str]:
 def test_verify_passes_on_a_seeded_scenario(name: str, tmp_path: Path) -> None:
     from stackctl.seeding.catalog import load_scenario
     from stackctl.seeding.engine import seed
+    from stackctl.seeding.restore_hook import alert_state_hook
     from stackctl.seeding.targets import resolve_targets
 
     scenario = load_scenario(name)
     # The stack loads the scenario's packs only: their dashboards are the ones it feeds.
     cfg, env = _start(tmp_path, STACKCTL_PACKS=",".join(scenario.packs))
     try:
-        seed(scenario, resolve_targets(cfg), timedelta(seconds=scenario.history), duration=0, random_seed=7)
+        targets = resolve_targets(cfg)
+        # As `stackctl seed` does: alerts the history implies are firing (or pending) at once.
+        seed(scenario, targets, timedelta(seconds=scenario.history), duration=0, random_seed=7,
+             after_history=alert_state_hook(cfg, targets, scenario.history, lambda _m: None))
         result = stackctl("verify", "--scenario", name, "--json", env=env, timeout=240)
         report = json.loads(result.stdout or "{}")
         failed = [r for r in report.get("results", []) if r["status"] in ("empty", "error")]

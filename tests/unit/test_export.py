@@ -82,7 +82,7 @@ def _check_conventions(out: Path, cfg: Config, release: str = "obs", namespace: 
         assert DNS_SUBDOMAIN.fullmatch(f"kube-prometheus-stack-{key}") and set(entry) == {"groups"}
     spec = values["prometheus"]["prometheusSpec"]
     assert spec["enableRemoteWriteReceiver"] is True
-    assert spec["tsdb"] == {"outOfOrderTimeWindow": "24h"}
+    assert spec["tsdb"] == {"outOfOrderTimeWindow": "25h"}  # as prometheus/prometheus.yml
     am = values["alertmanager"]
     assert am["tplConfig"] is False and set(am["config"]) >= {"route", "receivers"}
     sidecar = values["grafana"]["sidecar"]

@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
         targets = targets_for(None if req.explicit else cfg, req)
         if detach:
             assert cfg is not None
-            pid = start_detached(cfg.state_dir, req, targets)
+            pid = start_detached(cfg.state_dir, req, targets, None if req.explicit else cfg)
             console.success(f"seeding {sc.name} in the background (pid {pid}); log: {daemon.log_path(cfg.state_dir)}")
             console.info("check it with `stackctl seed status`, stop it with `stackctl seed stop`")
             return
@@ -78,7 +78,8 @@ def register(app: typer.Typer) -> None:
         with ExitStack() as spinner:
             spinner.enter_context(console.status(f"writing {format_duration(req.history_s)} of history"))
             # The first tick report arrives when the history is written: stop the spinner there.
-            report = run_foreground(cfg.state_dir if cfg else None, sc, req, targets, _progress, on_tick=lambda _r: spinner.close())
+            report = run_foreground(cfg.state_dir if cfg else None, sc, req, targets, _progress,
+                                    on_tick=lambda _r: spinner.close(), cfg=cfg)
         _show(report)
 
     @seed_app.command("status")
@@ -94,6 +95,8 @@ def register(app: typer.Typer) -> None:
                       [(state, data.get("scenario", ""), data.get("pid", ""), data.get("samples", ""),
                         data.get("log_lines", ""), pending, data.get("dropped", 0), data.get("last_error") or "")],
                       state_column="state")
+        for line in data.get("alert_state") or []:  # what the `for:` restore did after the history
+            console.info(line)
 
     @seed_app.command("stop")
     def stop(config: ConfigOpt = None, project: ProjectOpt = None) -> None:

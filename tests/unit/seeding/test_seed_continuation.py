@@ -31,9 +31,12 @@ class FakePrometheus:
             self.samples.setdefault(s.labels, []).extend(zip(s.timestamps.tolist(), s.values.tolist()))
 
     def query(self, promql: str, at_s: float) -> list[dict[str, Any]]:
-        """``last_over_time(SEL[Nms])`` (a vector) or ``SEL[Nms]`` (raw samples, a matrix)."""
+        """``last_over_time(SEL[Nms])`` (a vector), ``SEL[Nms]`` (raw samples, a matrix) or the
+        last sample time per series of one name (``max_over_time(timestamp({__name__="n"})[Nms:Sms])``)."""
         self.queries.append(promql)
         at = int(round(at_s * 1000))
+        if promql.startswith("max_over_time(timestamp("):
+            return self._last_times(promql, at)
         names, span = re.search(r'=~"([^"]*)"\}\[(\d+)ms\]', promql).groups()  # type: ignore[union-attr]
         out = []
         for labels, points in self.samples.items():
@@ -45,6 +48,17 @@ class FakePrometheus:
                 out.append({"metric": metric, "value": [at_s, repr(seen[-1][1])]})
             else:
                 out.append({"metric": metric, "values": [[t / 1000, repr(v)] for t, v in seen]})
+        return out
+
+
+    def _last_times(self, promql: str, at: int) -> list[dict[str, Any]]:
+        name, span = re.search(r'__name__="([^"]+)"\}\)\[(\d+)ms:', promql).groups()  # type: ignore[union-attr]
+        out = []
+        for labels, points in self.samples.items():
+            metric = dict(labels)
+            seen = [t for t, _ in points if at - int(span) <= t <= at]
+            if metric.pop("__name__") == name and seen:
+                out.append({"metric": metric, "value": [at / 1000, repr(max(seen) / 1000)]})
         return out
 
 
@@ -161,4 +175,37 @@ def test_newest_sample_is_found_exactly_wherever_it_lies(age_ms: int) -> None:
     prom.add([Series(make_labels("jobs_total", {"a": "foreign"}), np.array([END]), np.array([9.0]))])
     existing = cont.fetch_existing(prom.query, ["jobs_total"], 5400, END, {labels, other})
     assert existing is not None and existing.latest_ms == newest and existing.values == {labels: 2.0, other: 5.0}
-    assert len(prom.queries) <= 2 + 12  # values, bisection over 1h30m down to 2m, raw samples
+    assert len(prom.queries) <= 2 + 12  # values, last sample times (one name)
+
+
+def test_each_series_continues_from_its_own_last_sample_and_new_series_get_the_full_history() -> None:
+    """Issue 15 item 4: a scenario switch must not cut the other packs' series to seconds."""
+    prom = FakePrometheus()
+    failures, _, _ = _history("preview-failures", END - 10 * MIN, seed=1)
+    prom.add(failures)
+    series, timeline, (sc, _) = _history("all-healthy", END, seed=2)
+    plan = _continue(prom, series, timeline, sc, END)
+    new = {s.labels: s for s in plan.apply(series)}
+    old = {s.labels for s in failures}
+    assert plan.continued == len(old & {s.labels for s in series}) and plan.fresh == len(series) - plan.continued > 0
+    for s in series:
+        if s.labels in old:
+            assert new[s.labels].timestamps[0] > END - 10 * MIN  # after its own last sample
+        else:
+            assert np.array_equal(new[s.labels].timestamps, s.timestamps)  # the full history
+    assert "new to the stack get the full history" in plan.describe(END, None)
+
+
+def test_series_stopped_at_different_times_are_cut_each_at_its_own_end() -> None:
+    a, b = make_labels("jobs_total", {"a": "1"}), make_labels("jobs_total", {"a": "2"})
+    prom = FakePrometheus()
+    prom.add([Series(a, np.array([END - 30 * MIN, END - 20 * MIN]), np.array([1.0, 2.0])),
+              Series(b, np.array([END - 30 * MIN, END - 5 * MIN]), np.array([1.0, 7.0]))])
+    ts = grid(END, 1800, 15)
+    series = [Series(a, ts, np.arange(len(ts), dtype=float)), Series(b, ts, np.arange(len(ts), dtype=float))]
+    existing = cont.fetch_existing(prom.query, ["jobs_total"], 1800 + cont.LOOKBACK_MARGIN_S, END, {a, b})
+    assert existing is not None and existing.last_ms == {a: END - 20 * MIN, b: END - 5 * MIN}
+    plan = cont.plan(series, existing, {"jobs_total"}, None, lambda ms: {})
+    out = {s.labels: s for s in plan.apply(series)}
+    assert out[a].timestamps[0] == END - 20 * MIN + 15_000 and out[b].timestamps[0] == END - 5 * MIN + 15_000
+    assert out[a].values[0] > 2.0 and out[b].values[0] > 7.0  # counters continue upwards from their own values

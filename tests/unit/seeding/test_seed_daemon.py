@@ -34,3 +34,23 @@ def test_bad_history_is_a_usage_error(history: timedelta) -> None:
     with pytest.raises(UsageError) as exc:
         check_history(history, timedelta(hours=24))
     assert exc.value.exit_code == 2
+
+
+def test_a_seeder_gone_while_writing_history_is_reported_interrupted(tmp_path: Path) -> None:
+    """Issue 21 item 1: kill -9 mid-history must not read as finished (or merely dead)."""
+    gone = subprocess.Popen(["true"])
+    gone.wait(timeout=5)
+    daemon.status_path(tmp_path).write_text(json.dumps({"pid": gone.pid, "scenario": "all-healthy", "state": "starting",
+                                                         "phase": "history"}))
+    status = daemon.read_status(tmp_path)
+    assert status["state"] == "interrupted" and not status["running"]
+    assert "run the same seed again" in status["last_error"]
+
+
+def test_a_foreground_seeder_is_ours_only_with_its_start_time(tmp_path: Path) -> None:
+    daemon.record_foreground(tmp_path, "preview-healthy")
+    assert daemon.read_status(tmp_path)["running"]  # this very process, same start time
+    data = json.loads(daemon.status_path(tmp_path).read_text())
+    daemon.status_path(tmp_path).write_text(json.dumps({**data, "proc_start": data["proc_start"] - 1}))
+    status = daemon.read_status(tmp_path)  # a reused pid: same number, another process
+    assert not status["running"] and status["state"] == "interrupted"
