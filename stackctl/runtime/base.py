@@ -54,5 +54,9 @@ class Runtime(Protocol):
 
     def logs(self, cfg: Config, service: str, tail: int, follow: bool) -> Iterator[str]: ...
 
+    def foreign_listener(self, cfg: Config, service: str) -> str | None:
+        """Why the process answering on ``service``'s port is not the one this runtime started
+        (another project racing for the port), or None when it is ours (or cannot be told)."""
+
     def running_services(self, cfg: Config) -> tuple[str, ...]:
         """Services of this project the runtime currently has running."""

@@ -147,6 +147,11 @@ class DockerRuntime:
     def running_services(self, cfg: Config) -> tuple[str, ...]:
         return tuple(s for s, item in self._ps(cfg).items() if str(item.get("State", "")).lower() == "running")
 
+    def foreign_listener(self, cfg: Config, service: str) -> str | None:
+        """None: the engine binds the host port for the container itself; a port another
+        process holds makes the container fail to start, so a passing probe is ours."""
+        return None
+
     def logs(self, cfg: Config, service: str, tail: int, follow: bool) -> Iterator[str]:
         if service not in self._ps(cfg):
             raise StateError(f"no {service} container in project {cfg.project}",

@@ -168,6 +168,22 @@ class NativeRuntime:
         tail = last_lines(_read_since_mark(self.log_file(cfg, service)), 20)
         return f"the process exited; its last output:\n{tail}" if tail else "the process exited without output"
 
+    def foreign_listener(self, cfg: Config, service: str) -> str | None:
+        """Who answers on ``service``'s port when it is not our process tree (a project racing us
+        for the port), else None: a probe that passed then proves it is our server answering."""
+        from stackctl.state.ports import listener_pids
+
+        rec = pids.load(self._run_dir(cfg), service)
+        holders = listener_pids(cfg.port(service))
+        if not holders:
+            return None  # psutil cannot see the listener (another user's): the probe has to do
+        if rec is None:
+            return f"port {cfg.port(service)} is answered by pid {', '.join(map(str, sorted(holders)))}; no {service} of ours was started"
+        ours = pids.tree_pids(rec)
+        if holders & ours:
+            return None
+        return f"port {cfg.port(service)} is answered by pid {', '.join(map(str, sorted(holders)))}, not by our {service} (pid {rec.pid})"
+
     def stop(self, cfg: Config, services: tuple[str, ...] | None, volumes: bool) -> list[str]:
         run_dir = self._run_dir(cfg)
         names = list(services) if services is not None else list(SERVICES)

@@ -82,6 +82,31 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+# Everything stackctl writes into a state dir (``write_atomic`` temp files start with a dot).
+OWN_ENTRIES = ("rendered", "data", "run", "logs", "secrets", "stack.json", "seed.json", "seed.tmp", "seed.log",
+               "compose.yaml", "lock")
+
+
+def remove_state_dir(state_dir: Path) -> None:
+    """`down --volumes`: remove every file stackctl made for the project, then the folder if
+    nothing else is left in it (a state dir shared with user files keeps those)."""
+    import shutil
+
+    for name in OWN_ENTRIES:
+        target = state_dir / name
+        try:
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StateError(f"cannot remove {target}: {_why(target, exc)}", hint=disk_hint(exc)) from None
+    for stray in state_dir.glob(".*.tmp"):
+        stray.unlink(missing_ok=True)
+    with suppress(OSError):
+        state_dir.rmdir()
+
+
 def read_json(path: Path) -> Any | None:
     try:
         return json.loads(path.read_text())

@@ -84,10 +84,12 @@ class TestStack:
 
     # -- addresses ------------------------------------------------------------------------
     def url(self, service: str) -> str:
-        if service not in with_internal(self.cfg.services):
+        """The service's base URL, from the record of the running stack (as every command reads it)."""
+        urls = stack.service_urls(self.cfg)
+        if service not in urls or service not in with_internal(self.cfg.services):
             why = self.left_out.get(service, "it is not part of this stack")
             raise UsageError(f"{service} is not running in this stack: {why}")
-        return self.cfg.url(service)
+        return urls[service]
 
     def app_host(self) -> str:
         """Where an app under test should listen so this stack's Prometheus can scrape it.
@@ -179,8 +181,8 @@ class TestStack:
         from stackctl.seeding.scenario import parse_duration
 
         targets = SeedTargets(
-            prometheus_url=self.cfg.url("prometheus") if self.has("prometheus") else None,
-            loki_url=self.cfg.url("loki") if self.has("loki") else None,
+            prometheus_url=self.url("prometheus") if self.has("prometheus") else None,
+            loki_url=self.url("loki") if self.has("loki") else None,
             redis_url=self.redis_url() if self.has("redis") else None,
         )
         span = timedelta(seconds=parse_duration(history))
@@ -189,7 +191,7 @@ class TestStack:
     def redis_url(self) -> str:
         """``redis://[:password@]127.0.0.1:<port>/0`` of this stack's Redis."""
         auth = f":{self.cfg.redis_password}@" if self.cfg.redis_password else ""
-        return f"redis://{auth}127.0.0.1:{self.cfg.port('redis')}/0"
+        return self.url("redis").replace("redis://", f"redis://{auth}", 1) + "/0"
 
     def redis(self) -> Any:
         import redis
@@ -232,7 +234,7 @@ class TestStack:
         raise AssertionError(f"scrape target {job} is not up after {timeout:.0f}s ({last})")
 
     def summary(self) -> str:
-        urls = ", ".join(f"{s} {self.cfg.url(s)}" for s in self.cfg.services)
+        urls = ", ".join(f"{s} {self.url(s)}" for s in self.cfg.services)
         out = f"stackctl {self.runtime} stack {self.cfg.project}: {urls}"
         if self.left_out:
             out += "; left out: " + "; ".join(f"{s} ({why})" for s, why in self.left_out.items())

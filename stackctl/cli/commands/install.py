@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from stackctl.install import cache as core
 from stackctl.cli import console
 from stackctl.errors import InstallError, StackctlError, UsageError
 
@@ -34,7 +33,12 @@ def _size(n: int) -> str:
     return f"{size:.1f} GiB"
 
 
+MIRROR_ENV = "STACKCTL_RELEASE_MIRROR"  # = stackctl.install.cache.MIRROR_ENV, imported lazily (fast CLI start)
+
+
 def _install_one(service: str, cache_dir: Path, mirror: str | None, url: str | None, sha256: str | None) -> None:
+    from stackctl.install import cache as core
+
     release = core.release_for(service)
     meter = _Meter()
     started = time.monotonic()
@@ -62,7 +66,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         mirror: Annotated[
             Optional[str],
-            typer.Option("--mirror", envvar=core.MIRROR_ENV, help="Base URL of a mirror serving upstream's release paths."),
+            typer.Option("--mirror", envvar=MIRROR_ENV, help="Base URL of a mirror serving upstream's release paths."),
         ] = None,
         url: Annotated[
             Optional[str], typer.Option("--url", help="Archive URL to use instead of the pinned one (one service only).")
@@ -72,6 +76,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Download the pinned official release archives, verify their sha256 and unpack them."""
+        from stackctl.install import cache as core
+
         names = list(services or [])
         if (url or sha256) and len(names) != 1:
             raise UsageError("--url and --sha256 apply to exactly one service", hint="stackctl install SERVICE --url URL --sha256 HEX")

@@ -1,16 +1,15 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from stackctl.stack import orchestrator as stack
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, ProjectOpt, RuntimeOpt, ServicesOpt, config_from
-from stackctl.state.health import Progress
-from stackctl.seeding.catalog import load_scenario
-from stackctl.seeding.background import start_background_seeder
+
+if TYPE_CHECKING:
+    from stackctl.state.health import Progress
 
 
 def register(app: typer.Typer) -> None:
@@ -21,20 +20,30 @@ def register(app: typer.Typer) -> None:
         timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds to wait for every service to be healthy.")] = None,
         keep_on_failure: Annotated[bool, typer.Option("--keep-on-failure", help="Leave started services running when up fails.")] = False,
         seed: Annotated[Optional[str], typer.Option("--seed", help="Then seed this scenario (30m of history, then live in the background).")] = None,
+        replace_config: Annotated[bool, typer.Option("--replace-config", help="Re-render a running stack from this config although it was started from another one.")] = False,
         project: ProjectOpt = None,
         config: ConfigOpt = None,
     ) -> None:
         """Start the stack and wait until every service is healthy."""
+        from stackctl.stack import orchestrator as stack
+
         cfg = config_from(config, runtime=runtime, services=services, project=project, timeout=timeout)
-        scenario = load_scenario(seed) if seed else None  # a bad name fails before anything starts
+        scenario = None
+        if seed:
+            from stackctl.seeding.catalog import load_scenario
+
+            scenario = load_scenario(seed)  # a bad name fails before anything starts
         started = time.monotonic()
         with console.LiveTable(["service", "state", "elapsed", "probe"], state_column="state") as live:
             def show(progress: list[Progress]) -> None:
                 live.update([(p.service, p.state, f"{p.elapsed:.1f}s", p.detail) for p in progress])
 
-            statuses = stack.up(cfg, timeout=timeout, keep_on_failure=keep_on_failure, on_progress=show, on_message=console.info)
+            statuses = stack.up(cfg, timeout=timeout, keep_on_failure=keep_on_failure, replace_config=replace_config,
+                                on_progress=show, on_message=console.info)
         console.table(["service", "state", "url"], [(s.service, s.state, s.url) for s in statuses], state_column="state")
         console.success(f"stack {cfg.project} is up in {time.monotonic() - started:.1f}s")
         if scenario is not None:
+            from stackctl.seeding.background import start_background_seeder
+
             pid = start_background_seeder(cfg, scenario.name)
             console.success(f"seeding {scenario.name} in the background (pid {pid}): `stackctl seed status`, `stackctl seed stop`")
