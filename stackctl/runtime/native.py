@@ -99,7 +99,7 @@ class NativeRuntime:
         # Spawned and recorded as one step: an interrupt in between would leave an orphan.
         with deferred_interrupts():
             proc = spawn_detached(argv, log_file=log_file, env=env, cwd=cfg.state_dir)
-            rec = pids.record_for(service, proc.pid, argv[0], cfg.port(service))
+            rec = pids.record_for(service, proc.pid, argv[0], cfg.port(service), cfg.state_dir)
             try:
                 pids.save(self._run_dir(cfg), rec)
             except StateError:

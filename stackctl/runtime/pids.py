@@ -40,6 +40,7 @@ class PidRecord:
     exe: str
     port: int
     started_at: float
+    owner: str = ""  # the state dir it was started for (its OWNER_ENV mark)
 
 
 def _process(pid: int) -> psutil.Process | None:
@@ -66,8 +67,8 @@ def _cmdline0(proc: psutil.Process) -> str:
     return words[0] if words else ""
 
 
-def record_for(service: str, pid: int, exe: str, port: int) -> PidRecord:
-    return PidRecord(service, pid, _create_time(pid), exe, port, time.time())
+def record_for(service: str, pid: int, exe: str, port: int, owner: Path | None = None) -> PidRecord:
+    return PidRecord(service, pid, _create_time(pid), exe, port, time.time(), str(owner) if owner else "")
 
 
 def save(run_dir: Path, rec: PidRecord) -> None:
@@ -125,7 +126,7 @@ def find_owned(state_dir: Path, names: Mapping[str, str]) -> dict[str, PidRecord
             continue
         if service:
             cmd0 = (info["cmdline"] or [""])[0]
-            found[service] = PidRecord(service, info["pid"], info["create_time"], cmd0, 0, time.time())
+            found[service] = PidRecord(service, info["pid"], info["create_time"], cmd0, 0, time.time(), want)
     return found
 
 
@@ -150,7 +151,8 @@ def _owning_state_dir(cwd: str) -> str | None:
 
 
 def is_ours(rec: PidRecord) -> bool:
-    """True only if the pid is alive AND is still the process we started (start time and executable)."""
+    """True only if the pid is alive AND is still the process we started: the same start time,
+    and the same command -- or, for a wrapper that exec'd another program, our owner mark."""
     proc = _process(rec.pid)
     if proc is None:
         return False
@@ -162,7 +164,16 @@ def is_ours(rec: PidRecord) -> bool:
         return False
     cmd0 = _cmdline0(proc)
     # redis-server rewrites its title ("redis-server 127.0.0.1:6379"): compare the first word's name
-    return bool(cmd0) and Path(cmd0.split()[0]).name == Path(rec.exe).name
+    if cmd0 and Path(cmd0.split()[0]).name == Path(rec.exe).name:
+        return True
+    return bool(rec.owner) and _environ(proc).get(OWNER_ENV) == rec.owner
+
+
+def _environ(proc: psutil.Process) -> dict[str, str]:
+    try:
+        return dict(proc.environ())
+    except psutil.Error:
+        return {}
 
 
 def tree_pids(rec: PidRecord) -> set[int]:
