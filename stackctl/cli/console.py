@@ -53,6 +53,10 @@ STATE_STYLES = {
 NAME_COLUMNS = {"alert", "scenario", "service", "dashboard", "panel", "dashboard / check", "panel / name", "name",
                 "job", "receiver", "route", "setting", "figure"}
 
+# Columns that list such names: wrapped between the names, never inside one.
+LIST_COLUMNS = {"packs", "expected alerts", "alerts", "dashboards", "expected", "reached", "services"}
+PIPE_WIDTH = 100_000  # a table on a pipe is drawn at its natural width: one line per row for grep
+
 _consoles: dict[str, Console] = {}
 
 
@@ -60,7 +64,9 @@ def _console(stream: str) -> Console:
     if stream not in _consoles:
         from rich.console import Console
 
-        _consoles[stream] = Console(stderr=stream == "err", highlight=False, soft_wrap=True)
+        err = stream == "err"
+        tty = (sys.stderr if err else sys.stdout).isatty()
+        _consoles[stream] = Console(stderr=err, highlight=False, soft_wrap=True, width=None if tty else PIPE_WIDTH)
     return _consoles[stream]
 
 
@@ -173,8 +179,11 @@ def _build_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: s
         if col in NAME_COLUMNS:
             longest = max((max(len(line) for line in r[i].splitlines() or [""]) for r in cells), default=0)
             t.add_column(col, no_wrap=True, min_width=max(longest, len(col)))
+        elif col in LIST_COLUMNS:
+            longest = max((len(word) for r in cells for word in r[i].replace(",", " ").split()), default=0)
+            t.add_column(col, overflow="fold", min_width=max(longest + 1, len(col)))
         else:
-            t.add_column(col, overflow="fold")
+            t.add_column(col, overflow="fold", min_width=min(len(col), 10))
     state_idx = list(columns).index(state_column) if state_column is not None and state_column in columns else -1
     for row in cells:
         t.add_row(*[styled_state(text) if i == state_idx else text for i, text in enumerate(row)])
@@ -184,12 +193,8 @@ def _build_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: s
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None, state_column: str | None = None) -> None:
     """A table on stdout: full names, other columns folded to the terminal; natural width on a pipe."""
     t = _build_table(columns, rows, title, state_column)
-    out = _console("out")
     sys.stderr.flush()
-    if sys.stdout.isatty():
-        out.print(t)
-    else:
-        out.print(t, width=100_000, crop=False)
+    _console("out").print(t)
     sys.stdout.flush()
 
 
