@@ -17,13 +17,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from stackctl.stack import orchestrator as stack
 from stackctl.config import Config, load_config
 from stackctl.errors import StackctlError
-from stackctl.state.ports import free_port
 from stackctl.proc import run
 from stackctl.services import SERVICES, with_internal
+from stackctl.stack import orchestrator as stack
 from stackctl.state.dirs import read_json
+from stackctl.state.ports import free_port
 
 PROJECT_PREFIX = "bench-"
 PROJECT_LABEL = "io.stackctl.project"  # set by the docker runtime on every container

@@ -241,7 +241,7 @@ class LiveTable:
     def _state_index(self) -> int:
         return self.columns.index(self.state_column) if self.state_column in self.columns else -1
 
-    def __enter__(self) -> "LiveTable":
+    def __enter__(self) -> LiveTable:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -19,11 +19,11 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
-from stackctl.dashboards import files as dash
 from stackctl.assets import asset_path
-from stackctl.render.definition import container_path_map, rendered_root
 from stackctl.config import Config
+from stackctl.dashboards import files as dash
 from stackctl.errors import ConfigError
+from stackctl.render.definition import container_path_map, rendered_root
 from stackctl.services import SERVICES, with_internal
 from stackctl.state.dirs import ensure_dir, write_atomic
 

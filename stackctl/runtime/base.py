@@ -12,6 +12,7 @@ from typing import Callable, Iterator, Protocol
 from stackctl.config import Config
 from stackctl.errors import StackctlError
 
+
 def _quiet(_message: str) -> None:
     pass
 

@@ -9,13 +9,12 @@ from typing import Any, Callable, Iterator
 
 import yaml
 
-from stackctl.config import Config
-from stackctl.render.definition import compose_document
+from stackctl.config import SECRET_ENV, Config
 from stackctl.errors import EngineError, PortInUseError, ProcessError, StackctlError, StateError
-from stackctl.config import SECRET_ENV
-from stackctl.render.configs import rendered_root, secret_file
-from stackctl.runtime.base import RawState
 from stackctl.proc import Command, last_lines, run, stream_lines
+from stackctl.render.configs import rendered_root, secret_file
+from stackctl.render.definition import compose_document
+from stackctl.runtime.base import RawState
 from stackctl.services import SERVICES
 from stackctl.state.dirs import read_secret, secret, write_atomic
 
@@ -182,7 +181,7 @@ def _sweep(project: str, volumes: bool) -> None:
     kinds = [("container", ["ps", "-aq"], ["rm", "-f"]), ("network", ["network", "ls", "-q"], ["network", "rm"])]
     if volumes:
         kinds.append(("volume", ["volume", "ls", "-q"], ["volume", "rm", "-f"]))
-    for kind, list_args, rm_args in kinds:
+    for _kind, list_args, rm_args in kinds:
         ids = run(["docker", *list_args, "--filter", label], timeout=30, check=False).stdout.split()
         if ids:
             run(["docker", *rm_args, *ids], timeout=120)

@@ -17,16 +17,14 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from stackctl.config import Config
+from stackctl.errors import BinaryNotFoundError, StackctlError, StateError, disk_hint
+from stackctl.proc import deferred_interrupts, last_lines, spawn_detached
+from stackctl.render.configs import path_rewriter
 from stackctl.render.definition import container_path_map, data_dir, load_definition
-from stackctl.errors import BinaryNotFoundError, StackctlError, StateError
-from stackctl.render.configs import path_rewriter, rendered_root
 from stackctl.runtime import pids
 from stackctl.runtime.base import RawState
-from stackctl.proc import deferred_interrupts, last_lines, spawn_detached
 from stackctl.services import SERVICES
-from stackctl.errors import disk_hint
 from stackctl.state.dirs import ensure_dir, secret, write_atomic
-
 
 log = logging.getLogger("stackctl.native")
 

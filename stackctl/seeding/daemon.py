@@ -22,19 +22,15 @@ from stackctl.errors import SeedError
 from stackctl.proc import spawn_detached
 from stackctl.state.dirs import write_atomic
 from stackctl.state.seeder import (  # noqa: F401  (the record lives in state/)
-    MODULE, _write_status, args_path, is_our_seeder, log_path, read_status, status_path, stop,
+    MODULE,
+    _write_status,
+    args_path,
+    is_our_seeder,
+    log_path,
+    read_status,
+    status_path,
+    stop,
 )
-
-
-
-
-
-
-
-
-
-
-
 
 
 def start(state_dir: Path, args: dict[str, Any]) -> int:

@@ -373,7 +373,6 @@ def status(cfg: Config, runtime: Runtime | None = None) -> list[ServiceStatus]:
     """Each service's state. Without a running record: what the configured runtime still has
     (native processes are found by their marks), every service absent when nothing is there."""
     rec = record.load(cfg.state_dir)
-    live = rec is not None and rec.running
     services = stack_services(cfg)
     if rec is not None:  # running, or taken down: its ports and services, not the defaults
         cfg = _with_record(cfg, rec)

@@ -25,7 +25,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Iterator
 
-from stackctl.errors import disk_hint, LockedError, StateError
+from stackctl.errors import LockedError, StateError, disk_hint
 
 log = logging.getLogger("stackctl.state.dirs")
 

@@ -39,7 +39,7 @@ class Inputs:
     dashboards: tuple[str, ...] = ()
     packs: tuple[str, ...] | None = None  # None: every built-in pack
 
-    def changes(self, other: "Inputs") -> list[str]:
+    def changes(self, other: Inputs) -> list[str]:
         """What going from ``self`` to ``other`` adds and drops, one line per kind."""
         out: list[str] = []
         for kind in ("targets", "rules", "dashboards"):

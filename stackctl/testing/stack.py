@@ -19,11 +19,11 @@ from typing import Any, Callable, Iterable, Mapping
 
 import requests
 
-from stackctl.stack import orchestrator as stack
 from stackctl.config import Config, ScrapeTarget, load_config
 from stackctl.errors import PortInUseError, StackctlError, UsageError
-from stackctl.state.ports import free_ports
 from stackctl.services import SERVICES, USER_SERVICES, with_internal
+from stackctl.stack import orchestrator as stack
+from stackctl.state.ports import free_ports
 
 _COMPARISON = re.compile(r"^(?P<lhs>.*?)\s*(?:>|<|>=|<=|==|!=)\s*(?:bool\s+)?[-+0-9.eE]+\s*$", re.S)
 
@@ -51,7 +51,7 @@ class TestStack:
         env: Mapping[str, str] | None = None,
         timeout: float = 120,
         on_message: Callable[[str], None] = lambda _m: None,
-    ) -> "TestStack":
+    ) -> TestStack:
         """Start every requested service this machine can provide; report the rest in ``left_out``."""
         wanted = tuple(services) if services else USER_SERVICES
         for _attempt in range(3):  # a free port can be taken between choosing it and binding it
@@ -76,7 +76,7 @@ class TestStack:
         if not keep:
             stack.down(self.cfg, volumes=True)
 
-    def __enter__(self) -> "TestStack":
+    def __enter__(self) -> TestStack:
         return self
 
     def __exit__(self, *exc: object) -> None:

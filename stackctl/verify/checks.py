@@ -14,9 +14,9 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Literal
 
+from stackctl.dashboards.panels import Dashboard, Panel, Target
 from stackctl.verify import promql
 from stackctl.verify.client import Loki, Prometheus, QueryOutcome
-from stackctl.dashboards.panels import Dashboard, Panel, Target
 
 Status = Literal["populated", "empty", "error", "skipped", "ok"]
 FAILING = ("empty", "error")

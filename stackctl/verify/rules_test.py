@@ -12,10 +12,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from stackctl import proc
 from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.errors import ProcessError, VerifyError
-from stackctl import proc
+
 TIMEOUT = 300.0
 MOUNT = "/stackctl-prometheus"
 

@@ -10,9 +10,9 @@ from typing import Any, Callable
 
 from stackctl.assets import asset_path
 from stackctl.config import Config
+from stackctl.dashboards import panels as dashboards
 from stackctl.errors import UsageError
 from stackctl.render.configs import rendered_root
-from stackctl.dashboards import panels as dashboards
 from stackctl.verify import checks
 from stackctl.verify.checks import CheckResult
 from stackctl.verify.client import Loki, Prometheus

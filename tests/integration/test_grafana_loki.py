@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -75,10 +76,10 @@ def test_loki_accepts_seeded_history_and_answers_logql(tmp_path: Path) -> None:
         seed = stackctl("seed", "--scenario", "cluster-failures", "--history", "30m", "--duration", "0", env=env)
         assert seed.returncode == 0, seed.stderr
         now = time.time_ns()
-        deadline, streams = time.monotonic() + 60, []
+        deadline, streams = time.monotonic() + 60, list[Any]()
         while time.monotonic() < deadline and not streams:
             resp = requests.get(f"{base}/loki/api/v1/query_range", timeout=10,
-                                params={"query": '{service="sploot-cluster"}', "start": now - 3600 * 10**9, "end": now, "limit": 100})
+                                params={"query": '{service="sploot-cluster"}', "start": str(now - 3600 * 10**9), "end": str(now), "limit": "100"})
             streams = resp.json()["data"]["result"]
             time.sleep(1)
         assert streams, "seeded log lines are queryable"

@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from helpers import isolated_env, require_binaries, require_docker, stackctl
-from stackctl.stack import orchestrator as stack
 from stackctl.config import Config, load_config
+from stackctl.stack import orchestrator as stack
 from stackctl.verify.rules_test import run_rule_tests
 
 SERVICES = ("prometheus", "alertmanager", "pushgateway", "redis")

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 import pytest
 
 from stackctl.dashboards import panels as dash
+
 NOW = 1_700_000_000.0
 
 

@@ -29,7 +29,8 @@ def register(app: typer.Typer) -> None:
         from stackctl.stack.orchestrator import service_urls
         from stackctl.state.record import NotRunningError
         from stackctl.verify import ChecksFailed, routes
-        from stackctl.verify.alerts import fire_alerts as fire, wait_budget
+        from stackctl.verify.alerts import fire_alerts as fire
+        from stackctl.verify.alerts import wait_budget
 
         cfg = config_from(config, project=project)
         tree = routes.load_route_config(routes.config_path(cfg.state_dir))

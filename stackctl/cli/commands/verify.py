@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import typer
 
-
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, JsonOpt, ProjectOpt, running_config
 
@@ -46,7 +45,8 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """Every panel populated, every rule healthy, every metric present, expected alerts active."""
-        from stackctl.verify import ChecksFailed, report as rep
+        from stackctl.verify import ChecksFailed
+        from stackctl.verify import report as rep
         from stackctl.verify.run import VerifyOptions, verify_stack
 
         # The running stack's URLs (from its record); an explicit --prometheus-url needs no stack.
