@@ -19,7 +19,7 @@ PAGER = "pagerduty-routing-key-very-secret-0123456789"
 REDIS_PW = "redis-pw-very-secret-42"
 
 
-@pytest.fixture(scope="module", params=["native", pytest.param("docker", marks=pytest.mark.docker)])
+@pytest.fixture(scope="module", params=[pytest.param("native", marks=pytest.mark.native), pytest.param("docker", marks=pytest.mark.docker)])
 def secure_env(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """One stack per runtime with every secret set, shared by this module's read-only checks."""
     runtime = request.param
