@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from benchmarks import backfill, startup, verification
+from benchmarks import backfill, cli, startup, verification
 from benchmarks.figures import Results
 from benchmarks.model import Measurement, Skip
 from stackctl import __version__
@@ -20,7 +20,7 @@ from stackctl.proc import run
 
 Log = Callable[[str], None]
 FIGURE_ORDER = (
-    "time_to_healthy_native_s", "time_to_healthy_docker_s", "time_to_populated_s", "verify_s",
+    *cli.FIGURES, "time_to_healthy_native_s", "time_to_healthy_docker_s", "time_to_populated_s", "verify_s",
     *backfill.FIGURES, "stack_rss_native_mb", "stack_rss_docker_mb",
 )
 # The full run's history: every series of every shipped pack (all-healthy, 300 series),
@@ -51,7 +51,8 @@ class Bench:
 
 
 def benches(plan: Plan) -> list[Bench]:
-    out = [Bench("native start-up", startup.NATIVE_FIGURES, startup.healthy_native)]
+    out = [Bench("cli start-up", cli.FIGURES, cli.cli_startup),
+           Bench("native start-up", startup.NATIVE_FIGURES, startup.healthy_native)]
     if plan.docker:
         out.append(Bench("docker start-up", startup.DOCKER_FIGURES, startup.healthy_docker))
     out += [

@@ -23,7 +23,7 @@ from stackctl.proc import run
 from stackctl.services import SERVICES, with_internal
 from stackctl.stack import orchestrator as stack
 from stackctl.state.dirs import read_json
-from stackctl.state.ports import free_port
+from stackctl.state.ports import free_ports
 
 PROJECT_PREFIX = "bench-"
 PROJECT_LABEL = "io.stackctl.project"  # set by the docker runtime on every container
@@ -53,7 +53,7 @@ def isolated_config(state_root: Path, runtime: str, services: tuple[str, ...] = 
         env=_clean_env(),
         cwd=state_root,  # no stackctl.yaml of the caller's checkout leaks in
         flags={"project": project, "runtime": runtime, "services": list(services),
-               "ports": {s: free_port() for s in SERVICES}, "state_dir": str(state_root / project)},
+               "ports": dict(zip(SERVICES, free_ports(len(SERVICES)))), "state_dir": str(state_root / project)},
     )
 
 

@@ -191,11 +191,25 @@ def _build_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: s
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None, state_column: str | None = None) -> None:
-    """A table on stdout: full names, other columns folded to the terminal; natural width on a pipe."""
-    t = _build_table(columns, rows, title, state_column)
+    """A table on stdout: on a terminal drawn by rich (full names, other columns folded); on a
+    pipe plain aligned columns, one line per row, as `docker ps` prints them (grep, awk, cut)."""
     sys.stderr.flush()
-    _console("out").print(t)
+    if not sys.stdout.isatty() and "out" not in _consoles:
+        plain_out(plain_table(columns, rows, title))
+        return
+    _console("out").print(_build_table(columns, rows, title, state_column))
     sys.stdout.flush()
+
+
+def plain_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> str:
+    """Whitespace-aligned columns; an empty cell is ``-`` and a multi-line one is joined with
+    ``; `` so every row stays one line and every column one field per word."""
+    cells = [[_cell(c).replace("\n", "; ") or "-" for c in row] for row in rows]
+    widths = [max([len(col), *(len(r[i]) for r in cells)]) for i, col in enumerate(columns)]
+    lines = [title] if title else []
+    for row in [list(columns), *cells]:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    return "\n".join(lines)
 
 
 @contextmanager
