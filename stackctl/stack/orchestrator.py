@@ -408,10 +408,11 @@ def logs(cfg: Config, service: str, tail: int = 100, follow: bool = False) -> It
 
         get_service(service)
     rec = record.load(cfg.state_dir)
-    runtime = rec.runtime if rec is not None else cfg.runtime if cfg.runtime != "auto" else None
-    if runtime is None:
+    if rec is None:
         record.running(cfg.state_dir, cfg.project)  # never started here: say so
-    return (_docker() if runtime == "docker" else _native()).logs(cfg, service, tail, follow)
+        raise AssertionError("unreachable")
+    # a stack taken down still has the logs of its last run
+    return (_docker() if rec.runtime == "docker" else _native()).logs(_with_record(cfg, rec), service, tail, follow)
 
 
 

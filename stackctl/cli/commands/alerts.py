@@ -21,8 +21,13 @@ def register(app: typer.Typer) -> None:
         urls: dict[str, str] = {}
         if not (prometheus_url and alertmanager_url):
             from stackctl.stack.orchestrator import service_urls
+            from stackctl.state.record import NotRunningError
 
-            urls = service_urls(config_from(config, project=project))
+            try:
+                urls = service_urls(config_from(config, project=project))  # the running stack's, from its record
+            except NotRunningError:
+                if not (prometheus_url or alertmanager_url):
+                    raise
         rows = current_alerts(prometheus_url or urls.get("prometheus"), alertmanager_url or urls.get("alertmanager"))
         if json:
             console.json_out([r.__dict__ for r in rows])
