@@ -125,7 +125,7 @@ def find_owned(state_dir: Path, names: Mapping[str, str]) -> dict[str, PidRecord
         else:
             continue
         if service:
-            cmd0 = (info["cmdline"] or [""])[0]
+            cmd0 = words[0] if (words := " ".join(info["cmdline"] or []).split()) else ""
             found[service] = PidRecord(service, info["pid"], info["create_time"], cmd0, 0, time.time(), want)
     return found
 
@@ -164,7 +164,7 @@ def is_ours(rec: PidRecord) -> bool:
         return False
     cmd0 = _cmdline0(proc)
     # redis-server rewrites its title ("redis-server 127.0.0.1:6379"): compare the first word's name
-    if cmd0 and Path(cmd0.split()[0]).name == Path(rec.exe).name:
+    if cmd0 and Path(rec.exe).name in (Path(cmd0).name, Path(cmd0.split()[0]).name):
         return True
     return bool(rec.owner) and _environ(proc).get(OWNER_ENV) == rec.owner
 

@@ -57,3 +57,30 @@ def test_no_empty_progress_frame(capsys: pytest.CaptureFixture[str]) -> None:
         live.update([("prometheus", "starting")])
         live.update([("prometheus", "healthy")])
     assert capsys.readouterr().err.splitlines() == ["prometheus  starting", "prometheus  healthy"]
+
+
+def test_scenarios_on_an_80_column_terminal_keep_every_name_whole() -> None:
+    import os
+    import pty
+
+    from stackctl.seeding.catalog import list_scenarios
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "80", "LINES": "50", "TERM": "xterm"}
+    proc = subprocess.Popen([sys.executable, "-m", "stackctl", "scenarios"], stdout=follower, stderr=subprocess.PIPE, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(leader)
+    text = b"".join(chunks).decode(errors="replace")
+    assert "┃" in text, "drawn as a table on a terminal"
+    for name in list_scenarios():
+        assert name in text, f"scenario name {name} cut at 80 columns"
