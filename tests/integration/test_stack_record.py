@@ -64,7 +64,7 @@ def test_commands_in_a_fresh_shell_find_the_stack_from_its_record(live: tuple[di
     url = f"http://127.0.0.1:{env['STACKCTL_PORT_PROMETHEUS']}"
     verify = stackctl("verify", "--json", env=shell, cwd=repo)
     assert json.loads(verify.stdout)["prometheus"] == url, verify.stderr
-    deadline, jobs = time.monotonic() + 30, set()
+    deadline, jobs = time.monotonic() + 30, set[str]()
     while not jobs >= {"prometheus", "myapp"} and time.monotonic() < deadline:  # discovery takes a moment
         targets = stackctl("targets", "--json", env=shell, cwd=repo)
         assert targets.returncode == 0, targets.stderr
