@@ -22,10 +22,13 @@ from stackctl.proc import deferred_interrupts
 from stackctl.runtime.base import RawState, Runtime
 from stackctl.services import SERVICES, with_internal
 from stackctl.stack import preflight
+from stackctl.stack.attach import _with_record, attached, credentials, is_running, service_urls, stack_services
 from stackctl.state import record
 from stackctl.state.dirs import ensure_dir, project_lock, remove_state_dir
 from stackctl.state.health import HttpProbe, Probe, ProbeResult, Progress, RedisProbe, wait_healthy
 from stackctl.state.record import StackRecord
+
+__all__ = ["attached", "credentials", "is_running", "service_urls", "stack_services", "up", "down", "status", "logs", "plan"]
 
 log = logging.getLogger("stackctl.stack.orchestrator")
 ProgressFn = Callable[[list[Progress]], None]
@@ -106,28 +109,6 @@ def probe_for(cfg: Config, service: str, timeout: float = 1.0) -> Probe:
     if spec.probe == "redis":
         return RedisProbe(host, port, cfg.redis_password, timeout=timeout)
     return HttpProbe(f"http://{host}:{port}{spec.health_path}", timeout=timeout)
-
-
-def _with_record(cfg: Config, rec: StackRecord) -> Config:
-    """``cfg`` pointed at the stack the record describes: its runtime, bind, ports and services."""
-    ports = {**cfg.ports, **{s: p for s, p in rec.ports.items() if s in cfg.ports}}
-    services = tuple(s for s in rec.services if s in SERVICES and not SERVICES[s].internal)
-    return cfg.with_(ports=ports, bind=rec.bind, runtime=rec.runtime, services=services or cfg.services)
-
-
-def attached(cfg: Config) -> Config:
-    """``cfg`` as the running stack of its project has it (from the record of the last `up`).
-
-    A stack started with other ports (in another shell, a kept pytest stack) is found from its
-    state dir alone; a project that is not running raises NotRunningError, never a guess at the
-    default ports.
-    """
-    return _with_record(cfg, record.running(cfg.state_dir, cfg.project))
-
-
-def service_urls(cfg: Config) -> dict[str, str]:
-    """Base URL of every service of the running stack (redis as redis://host:port)."""
-    return record.running(cfg.state_dir, cfg.project).urls()
 
 
 def _select(cfg: Config, services: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -361,14 +342,6 @@ def _runtimes_for_down(cfg: Config) -> list[Runtime]:
     return [_native(), docker] if docker.available()[0] else [_native()]
 
 
-def stack_services(cfg: Config) -> tuple[str, ...]:
-    """The services of the running stack (when the user did not name services now)."""
-    rec = record.load(cfg.state_dir)
-    if cfg.sources.get("services") == "default" and rec is not None and rec.running and rec.services:
-        return rec.services
-    return with_internal(cfg.services)
-
-
 def status(cfg: Config, runtime: Runtime | None = None) -> list[ServiceStatus]:
     """Each service's state. Without a running record: what the configured runtime still has
     (native processes are found by their marks), every service absent when nothing is there."""
@@ -383,11 +356,6 @@ def status(cfg: Config, runtime: Runtime | None = None) -> list[ServiceStatus]:
     if runtime is None:  # nothing of this project on this machine
         return [ServiceStatus(s, "absent", cfg.url(s)) for s in services]
     return [_combine(cfg, raw) for raw in runtime.raw_status(cfg, services)]
-
-
-def is_running(cfg: Config) -> bool:
-    rec = record.load(cfg.state_dir)
-    return rec is not None and rec.running
 
 
 def _combine(cfg: Config, raw: RawState) -> ServiceStatus:
@@ -413,15 +381,3 @@ def logs(cfg: Config, service: str, tail: int = 100, follow: bool = False) -> It
         raise AssertionError("unreachable")
     # a stack taken down still has the logs of its last run
     return (_docker() if rec.runtime == "docker" else _native()).logs(_with_record(cfg, rec), service, tail, follow)
-
-
-
-
-def credentials(cfg: Config) -> dict[str, dict[str, str]]:
-    """Logins of the stack's services (shown only on request: `stackctl urls --show-password`)."""
-    from stackctl.state.dirs import secret
-
-    out = {"grafana": {"user": "admin", "password": secret(cfg.state_dir, "grafana_admin_password")}}
-    if cfg.redis_password:
-        out["redis"] = {"user": "default", "password": cfg.redis_password}
-    return out
