@@ -12,17 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from stackctl.errors import ConfigError
+from stackctl.yamlfile import read_text_file
+
+# The largest public dashboards (node-exporter-full) are ~0.5 MB; past this it is not a dashboard.
+MAX_DASHBOARD_BYTES = 16 * 1024 * 1024
 
 DATASOURCE_UIDS = {"prometheus": "prometheus", "loki": "loki", "alertmanager": "alertmanager"}
 
 
 def load_dashboard(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"dashboard {path}: cannot read it ({exc.strerror})") from None
+    text = read_text_file(path, ConfigError, limit=MAX_DASHBOARD_BYTES, what="dashboard JSON file")
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: dashboard JSON is nested too deeply to read",
+                          hint="a Grafana dashboard is a few levels deep; is this the right file?") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{path}:{exc.lineno}:{exc.colno}: dashboard is not valid JSON: {exc.msg}",

@@ -11,6 +11,7 @@ so a running container's directory mounts see the new files on reload.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -43,9 +44,10 @@ def connect_host(cfg: Config) -> str:
 def render(cfg: Config, runtime: str) -> RenderedTree:
     """Build every config file into memory, then sync the rendered folder to it."""
     files: dict[str, bytes | Path] = {}
+    modes: dict[str, int] = {}
     _prometheus(cfg, runtime, files)
     _alertmanager(cfg, files, runtime)
-    _grafana(cfg, files)
+    _grafana(cfg, files, modes)
     files["loki/loki.yml"] = asset_path("loki", "loki.yml")
     _copy_dir(asset_path("alertmanager", "sink"), "alertmanager/sink", files)
     if runtime == "native":
@@ -54,7 +56,7 @@ def render(cfg: Config, runtime: str) -> RenderedTree:
         files = {rel: content if rel.startswith("grafana/dashboards/") else _rewrite_file(rel, content, rewrite)
                  for rel, content in files.items()}
     root = rendered_root(cfg)
-    written = _sync(root, files)
+    written = _sync(root, files, modes)
     return RenderedTree(root, tuple(written))
 
 
@@ -163,7 +165,7 @@ def _merge_external(doc: dict[str, Any], external: dict[str, Any], active: set[s
     doc.setdefault("route", {}).setdefault("routes", [])[:0] = routes
 
 
-def _grafana(cfg: Config, files: dict[str, bytes | Path]) -> None:
+def _grafana(cfg: Config, files: dict[str, bytes | Path], modes: dict[str, int]) -> None:
     _copy_dir(asset_path("grafana", "provisioning"), "grafana/provisioning", files)
     dash_root = asset_path("grafana", "dashboards")
     if cfg.packs is None:
@@ -182,7 +184,10 @@ def _grafana(cfg: Config, files: dict[str, bytes | Path]) -> None:
                               hint="each folder becomes one Grafana folder named after it: rename one")
         user_dirs.append(name)
         for path in sorted(folder.rglob("*.json")) if folder.is_dir() else [folder]:
-            files[f"grafana/dashboards/{name}/{path.name}"] = dash.prepare_user_dashboard(path)
+            rel = f"grafana/dashboards/{name}/{path.name}"
+            files[rel] = dash.prepare_user_dashboard(path)
+            # Never wider than the user's own file: a 0600 dashboard stays 0600 when rendered.
+            modes[rel] = 0o644 & (path.stat().st_mode | 0o600)
     providers = asset_path("grafana", "provisioning", "dashboards", "packs.yml")
     if providers.is_file():
         files["grafana/provisioning/dashboards/packs.yml"] = _providers(providers, {p.name for p in pack_dirs}, user_dirs)
@@ -240,10 +245,24 @@ def _rewrite_file(rel: str, content: bytes | Path, rewrite: Callable[[str], str]
     if Path(rel).suffix not in TEXT_SUFFIXES:
         return content
     text = content.read_text(encoding="utf-8") if isinstance(content, Path) else content.decode()
-    return rewrite(text).encode()
+    # Rewrite values, never the text: a path holding '#', ': ' or quotes stays one string value
+    # and can never inject a key (config injection through state_dir).
+    if Path(rel).suffix == ".json":
+        return (json.dumps(_rewrite_values(json.loads(text), rewrite), indent=2) + "\n").encode()
+    docs = [_rewrite_values(doc, rewrite) for doc in yaml.safe_load_all(text)]
+    return _dump(docs[0]) if len(docs) == 1 else yaml.safe_dump_all(docs, sort_keys=False).encode()
 
 
-def _sync(root: Path, files: dict[str, bytes | Path]) -> list[Path]:
+def _rewrite_values(node: Any, rewrite: Callable[[str], str]) -> Any:
+    if isinstance(node, dict):
+        return {(rewrite(k) if isinstance(k, str) else k): _rewrite_values(v, rewrite) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rewrite_values(v, rewrite) for v in node]
+    return rewrite(node) if isinstance(node, str) else node
+
+
+def _sync(root: Path, files: dict[str, bytes | Path], modes: Mapping[str, int]) -> list[Path]:
+    """Write ``files`` under ``root`` (``modes``: where a file's mode must follow the user's)."""
     ensure_dir(root)
     wanted = set()
     for rel, content in sorted(files.items()):
@@ -252,6 +271,7 @@ def _sync(root: Path, files: dict[str, bytes | Path]) -> list[Path]:
         data = content.read_bytes() if isinstance(content, Path) else content
         secret = rel.startswith("alertmanager/secrets/")
         mode = 0o600 if secret else (0o755 if isinstance(content, Path) and os.access(content, os.X_OK) else 0o644)
+        mode = modes.get(rel, mode)
         if not dest.is_file() or dest.read_bytes() != data or (dest.stat().st_mode & 0o777) != mode:
             write_atomic(dest, data, mode)
     for path in sorted(root.rglob("*"), reverse=True):

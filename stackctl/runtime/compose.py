@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -194,7 +195,14 @@ def _engine_answers() -> tuple[bool, str]:
         return False, exc.message
     if result.returncode != 0:
         return False, last_lines(result.stderr or result.stdout, 2) or f"docker info exited with {result.returncode}"
-    return True, f"engine {result.stdout.strip()}"
+    version = result.stdout.strip()
+    if not version or not version[0].isdigit():
+        # `docker info` exits 0 when something that is not a Docker engine answers (an HTTP
+        # server on DOCKER_HOST's port): no server version means no engine.
+        where = os.environ.get("DOCKER_HOST") or "the default Docker socket"
+        said = (result.stderr or "").strip().splitlines()
+        return False, f"{where} answers but is not a Docker engine" + (f" ({said[0][:160]})" if said else "")
+    return True, f"engine {version}"
 
 
 def _find_compose() -> list[str]:

@@ -24,7 +24,7 @@ from stackctl.render.definition import container_path_map, data_dir, load_defini
 from stackctl.runtime import pids
 from stackctl.runtime.base import RawState
 from stackctl.services import SERVICES
-from stackctl.state.dirs import ensure_dir, secret, write_atomic
+from stackctl.state.dirs import ensure_dir, owns, secret, write_atomic
 
 log = logging.getLogger("stackctl.native")
 
@@ -206,6 +206,9 @@ class NativeRuntime:
         return stopped
 
     def _remove_data(self, cfg: Config, services: list[str]) -> None:
+        if not owns(cfg.state_dir):
+            log.warning("not removing data under %s: stackctl did not create that folder", cfg.state_dir)
+            return
         for service in services:
             for mount in load_definition()[service].mounts if service in load_definition() else ():
                 if mount.named:

@@ -29,7 +29,7 @@ OWNER_ENV = "STACKCTL_NATIVE_OWNER"
 SERVICE_ENV = "STACKCTL_NATIVE_SERVICE"
 # Files only a stackctl state dir holds: the nearest folder above a process' working directory
 # with one of them is the state dir that process belongs to (state dirs may nest).
-STATE_MARKERS = ("lock", "stack.json")
+STATE_MARKERS = (".stackctl-state", "lock", "stack.json")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from stackctl.services import SERVICES, with_internal
 from stackctl.stack import preflight
 from stackctl.stack.attach import _with_record, attached, credentials, is_running, service_urls, stack_services
 from stackctl.state import record
-from stackctl.state.dirs import ensure_dir, project_lock, remove_state_dir
+from stackctl.state.dirs import claim_state_dir, ensure_dir, project_lock, remove_state_dir
 from stackctl.state.health import HttpProbe, Probe, ProbeResult, Progress, RedisProbe, wait_healthy
 from stackctl.state.record import StackRecord
 
@@ -192,6 +192,7 @@ def up(
     from stackctl.render.configs import render
 
     timeout = timeout or cfg.timeout
+    claim_state_dir(cfg.state_dir)
     with project_lock(cfg.state_dir, wait=0, what="up"):
         previous = record.load(cfg.state_dir)
         live = previous if previous is not None and previous.running else None
