@@ -110,8 +110,8 @@ def test_down_of_an_outer_project_leaves_a_nested_projects_processes_alone(tmp_p
     inner = isolated_env(tmp_path, ("redis",), STACKCTL_RUNTIME="native")
     inner["STACKCTL_STATE_DIR"] = str(Path(outer["STACKCTL_STATE_DIR"]) / "projects" / "inner")
     try:
+        assert stackctl("up", env=outer).returncode == 0  # first: a state dir holding another project is refused
         assert stackctl("up", env=inner).returncode == 0
-        assert stackctl("up", env=outer).returncode == 0
         inner_redis = _pids(Path(inner["STACKCTL_STATE_DIR"]))["redis"]
         outer_redis = _pids(Path(outer["STACKCTL_STATE_DIR"]))["redis"]
         # the outer project's pid records are lost: `down` must find its processes by their marks
