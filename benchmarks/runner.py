@@ -105,10 +105,9 @@ def _first_line(argv: list[str]) -> str:
 
 
 def _meminfo_gib() -> float:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            return round(int(line.split()[1]) / 1024**2, 1)
-    return 0.0
+    import psutil
+
+    return round(psutil.virtual_memory().total / 1024**3, 1)
 
 
 def _os_name() -> str:

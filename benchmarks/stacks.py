@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Mapping
 
+import psutil
+
 from stackctl.config import Config, load_config
 from stackctl.errors import StackctlError
 from stackctl.proc import run
@@ -146,17 +148,15 @@ def native_pids(state_dir: Path) -> list[int]:
     return pids
 
 
-def _vm_rss_kb(pid: int) -> int:
+def _rss_bytes(pid: int) -> int:
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
+        return int(psutil.Process(pid).memory_info().rss)
+    except psutil.Error:
         return 0  # exited meanwhile: holds no memory
-    m = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
-    return int(m.group(1)) if m else 0
 
 
 def native_rss_mb(cfg: Config) -> float:
-    return sum(_vm_rss_kb(pid) for pid in native_pids(cfg.state_dir)) / 1024
+    return sum(_rss_bytes(pid) for pid in native_pids(cfg.state_dir)) / 1024**2
 
 
 def parse_size(text: str) -> float:

@@ -2,8 +2,8 @@
 
 The child runs ``python -m stackctl.seeding.daemon <state_dir> <json args>`` in its own
 session, logs to ``<state_dir>/seed.log`` and keeps ``<state_dir>/seed.json`` up to date.
-``stop`` signals a pid only after /proc/<pid>/cmdline shows it is still our seeder, so a
-stale pid file never hits an unrelated process.
+``stop`` signals a pid only when its identity (start time, command, state dir; see
+``stackctl.state.seeder``) shows it is still our seeder, so a reused pid never hits another process.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ def _show(result: VerifyReport) -> None:
             for r in result.results if r.kind == "panel" or r.status != "ok"]
     console.table(["dashboard / check", "panel / name", "status", "query", "detail"], rows, state_column="status")
     counts = rep.summary(result.results)
-    console.info(", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" (Loki: {result.loki})")
+    console.plain_out(", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" (Loki: {result.loki})")  # part of the report
 
 
 def _fail_message(result: VerifyReport) -> str:
