@@ -4,10 +4,31 @@ to the stack goes through here; a project that is not running raises NotRunningE
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from stackctl.config import Config
 from stackctl.services import SERVICES, with_internal
 from stackctl.state import record
 from stackctl.state.record import StackRecord
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    service: str
+    state: str  # healthy | unhealthy | starting | stopped | absent
+    url: str
+    detail: str = ""
+
+    def public(self) -> dict[str, str]:
+        return {"service": self.service, "state": self.state, "url": self.url}
+
+
+def absent(cfg: Config) -> list[ServiceStatus] | None:
+    """Every service absent when nothing of the project exists on this machine (no state dir):
+    answered without asking any runtime, so `status` of an absent project is instant."""
+    if cfg.state_dir.exists():
+        return None
+    return [ServiceStatus(s, "absent", cfg.url(s)) for s in stack_services(cfg)]
 
 
 def _with_record(cfg: Config, rec: StackRecord) -> Config:

@@ -22,7 +22,16 @@ from stackctl.proc import deferred_interrupts
 from stackctl.runtime.base import RawState, Runtime
 from stackctl.services import SERVICES, with_internal
 from stackctl.stack import preflight
-from stackctl.stack.attach import _with_record, attached, credentials, is_running, service_urls, stack_services
+from stackctl.stack.attach import (
+    ServiceStatus,
+    _with_record,
+    absent,
+    attached,
+    credentials,
+    is_running,
+    service_urls,
+    stack_services,
+)
 from stackctl.state import record
 from stackctl.state.dirs import claim_state_dir, ensure_dir, project_lock, remove_state_dir
 from stackctl.state.health import HttpProbe, Probe, ProbeResult, Progress, RedisProbe, wait_healthy
@@ -32,17 +41,6 @@ __all__ = ["attached", "credentials", "is_running", "service_urls", "stack_servi
 
 log = logging.getLogger("stackctl.stack.orchestrator")
 ProgressFn = Callable[[list[Progress]], None]
-
-
-@dataclass(frozen=True)
-class ServiceStatus:
-    service: str
-    state: str  # healthy | unhealthy | starting | stopped | absent
-    url: str
-    detail: str = ""
-
-    def public(self) -> dict[str, str]:
-        return {"service": self.service, "state": self.state, "url": self.url}
 
 
 @dataclass(frozen=True)
@@ -355,7 +353,7 @@ def status(cfg: Config, runtime: Runtime | None = None) -> list[ServiceStatus]:
     if runtime is None and cfg.state_dir.exists():
         runtime = _docker() if cfg.runtime == "docker" else _native()  # auto, not running: orphans only native
     if runtime is None:  # nothing of this project on this machine
-        return [ServiceStatus(s, "absent", cfg.url(s)) for s in services]
+        return absent(cfg) or []
     return [_combine(cfg, raw) for raw in runtime.raw_status(cfg, services)]
 
 
