@@ -229,7 +229,7 @@ def _new_record(cfg: Config, runtime: str, services: tuple[str, ...], previous: 
     now = time.time()
     return StackRecord(
         project=cfg.project, runtime=runtime, services=services, ports={s: cfg.port(s) for s in services},
-        bind=cfg.bind, config_file=str(cfg.config_file) if cfg.config_file else None, config_dir=str(Path.cwd()),
+        bind=cfg.bind, config_file=preflight.config_file_of(cfg), config_dir=str(Path.cwd()),
         inputs=preflight.inputs_of(cfg), scenario=previous.scenario if previous is not None else None,
         running=True, started_at=previous.started_at if previous is not None and previous.running else now,
     )

@@ -22,6 +22,10 @@ def inputs_of(cfg: Config) -> Inputs:
                   dashboards=tuple(sorted(str(p) for p in cfg.dashboards)), packs=cfg.packs)
 
 
+def config_file_of(cfg: Config) -> str | None:
+    return str(cfg.config_file.resolve()) if cfg.config_file else None
+
+
 def _describe(config_file: str | None, config_dir: str | None) -> str:
     if config_file:
         return config_file
@@ -33,8 +37,8 @@ def check_config_change(cfg: Config, live: StackRecord | None, replace_config: b
     """A running stack is re-rendered only from the config it came from, unless asked to."""
     if live is None:
         return
-    now = str(cfg.config_file) if cfg.config_file else None
-    if now == live.config_file:
+    now = config_file_of(cfg)
+    if now == live.config_file or (now and live.config_file and Path(now).resolve() == Path(live.config_file).resolve()):
         return
     changes = live.inputs.changes(inputs_of(cfg)) or ["no scrape target, rule file, dashboard folder or pack changes"]
     what = (f"the running stack {cfg.project} was started from {_describe(live.config_file, live.config_dir)}; "
