@@ -217,8 +217,8 @@ def up(
                 record.save(cfg.state_dir, _new_record(cfg, runtime.name, wanted, previous))
             except (Exception, KeyboardInterrupt):
                 if not keep_on_failure and started:
-                    on_message(f"cleaning up: stopping {', '.join(started)}")
-                    with deferred_interrupts():  # a second Ctrl-C waits for the cleanup to finish
+                    with deferred_interrupts():  # a second Ctrl-C (even right after the message) waits for the cleanup
+                        on_message(f"cleaning up: stopping {', '.join(started)}")
                         runtime.stop(cfg, started, volumes=False)
                 raise
     return status(cfg, runtime)
