@@ -13,6 +13,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -288,9 +289,7 @@ class _OursProbe:
 
 
 def _wait(cfg: Config, runtime: Runtime, services: tuple[str, ...], timeout: float, on_progress: ProgressFn) -> None:
-    probes: dict[str, Probe] = {
-        s: _OursProbe(probe_for(cfg, s), lambda s=s: runtime.foreign_listener(cfg, s)) for s in services  # type: ignore[misc]
-    }
+    probes: dict[str, Probe] = {s: _OursProbe(probe_for(cfg, s), partial(runtime.foreign_listener, cfg, s)) for s in services}
     outcome = wait_healthy(probes, timeout, exited=lambda s: runtime.exited(cfg, s), on_update=on_progress)
     if outcome.failed:
         raise _unhealthy_error(cfg, runtime, outcome.failed[0], timeout)
@@ -375,8 +374,7 @@ def logs(cfg: Config, service: str, tail: int = 100, follow: bool = False) -> It
 
         get_service(service)
     rec = record.load(cfg.state_dir)
-    if rec is None:
-        record.running(cfg.state_dir, cfg.project)  # never started here: say so
-        raise AssertionError("unreachable")
+    if rec is None:  # never started here: say so
+        raise record.not_running(cfg.state_dir, cfg.project)
     # a stack taken down still has the logs of its last run
     return (_docker() if rec.runtime == "docker" else _native()).logs(_with_record(cfg, rec), service, tail, follow)

@@ -158,10 +158,14 @@ def running(state_dir: Path, project: str) -> StackRecord:
     """The record of the running stack, or a NotRunningError naming the project."""
     rec = load(state_dir)
     if rec is None or not rec.running:
-        why = "it was taken down (`stackctl down`)" if rec is not None else f"no stack record in {state_dir}"
-        raise NotRunningError(
-            f"project {project} is not running: {why}",
-            hint="start it with `stackctl up` (same --project / STACKCTL_PROJECT / STACKCTL_STATE_DIR), "
-                 "or point the command at a server with its --prometheus-url / --alertmanager-url option",
-        )
+        raise not_running(state_dir, project, rec)
     return rec
+
+
+def not_running(state_dir: Path, project: str, rec: StackRecord | None = None) -> NotRunningError:
+    why = "it was taken down (`stackctl down`)" if rec is not None else f"no stack record in {state_dir}"
+    return NotRunningError(
+        f"project {project} is not running: {why}",
+        hint="start it with `stackctl up` (same --project / STACKCTL_PROJECT / STACKCTL_STATE_DIR), "
+             "or point the command at a server with its --prometheus-url / --alertmanager-url option",
+    )
