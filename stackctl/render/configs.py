@@ -24,7 +24,10 @@ from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.dashboards import files as dash
 from stackctl.errors import ConfigError
+from stackctl.render.alertmanager_check import base_path as alertmanager_base_path
+from stackctl.render.alertmanager_check import external_parts
 from stackctl.render.definition import container_path_map, rendered_root
+from stackctl.render.preflight import preflight
 from stackctl.services import SERVICES, with_internal
 from stackctl.state.dirs import ensure_dir, write_atomic
 
@@ -35,29 +38,52 @@ TEXT_SUFFIXES = {".yml", ".yaml", ".json"}
 class RenderedTree:
     root: Path
     files: tuple[Path, ...]
+    warnings: tuple[str, ...] = ()  # what the preflight found that Grafana/Alertmanager tolerate
 
 
 def connect_host(cfg: Config) -> str:
     return "127.0.0.1" if cfg.bind in ("0.0.0.0", "::") else cfg.bind
 
 
-def render(cfg: Config, runtime: str) -> RenderedTree:
-    """Build every config file into memory, then sync the rendered folder to it."""
-    files: dict[str, bytes | Path] = {}
+def render(cfg: Config, runtime: str, *, check: bool = True) -> RenderedTree:
+    """Build every config file into memory, check it (``check``), then sync the rendered folder to it.
+
+    The check runs before anything is written: a config Grafana or Alertmanager would reject
+    raises ConfigError and the last good rendered tree stays as it was.
+    """
     modes: dict[str, int] = {}
+    origins: dict[str, Path] = {}
+    files = build_files(cfg, runtime, modes=modes, origins=origins)
+    warnings = preflight(cfg, runtime, files, origins) if check else []
+    root = rendered_root(cfg)
+    written = _sync(root, files, modes)
+    return RenderedTree(root, tuple(written), tuple(warnings))
+
+
+def build_files(cfg: Config, runtime: str, *, modes: dict[str, int] | None = None,
+                origins: dict[str, Path] | None = None) -> dict[str, bytes | Path]:
+    """Every rendered file in memory: path relative to the rendered root -> bytes, or the asset to copy.
+
+    ``runtime`` is docker or native; any other name (the Kubernetes export passes "kubernetes")
+    gives the runtime-neutral copy: container paths and hostnames as written, no secret files.
+    ``modes`` receives the files whose mode must follow the user's file; ``origins`` the source
+    file of each copied asset (for messages that name the file as the user wrote it).
+    """
+    files: dict[str, bytes | Path] = {}
+    modes = {} if modes is None else modes
     _prometheus(cfg, runtime, files)
     _alertmanager(cfg, files, runtime)
     _grafana(cfg, files, modes)
     files["loki/loki.yml"] = asset_path("loki", "loki.yml")
     _copy_dir(asset_path("alertmanager", "sink"), "alertmanager/sink", files)
+    if origins is not None:
+        origins.update({rel: content for rel, content in files.items() if isinstance(content, Path)})
     if runtime == "native":
         rewrite = native_rewriter(cfg)
         # Dashboards are content, not config: "/data" in a panel title must stay as it is.
         files = {rel: content if rel.startswith("grafana/dashboards/") else _rewrite_file(rel, content, rewrite)
                  for rel, content in files.items()}
-    root = rendered_root(cfg)
-    written = _sync(root, files, modes)
-    return RenderedTree(root, tuple(written))
+    return files
 
 
 def _copy_dir(src: Path, rel: str, files: dict[str, bytes | Path]) -> None:
@@ -125,9 +151,7 @@ def _rule_files(cfg: Config) -> dict[str, Path]:
 
 def _alertmanager(cfg: Config, files: dict[str, bytes | Path], runtime: str) -> None:
     section = cfg.alertmanager
-    base_path = Path(section.config) if section and section.config else asset_path("alertmanager", "alertmanager.yml")
-    if section and section.config and cfg.config_file and not base_path.is_absolute():
-        base_path = cfg.config_file.parent / base_path
+    base_path = alertmanager_base_path(cfg)
     try:
         doc = yaml.safe_load(base_path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -158,9 +182,7 @@ def secret_file(name: str) -> str:
 
 def _merge_external(doc: dict[str, Any], external: dict[str, Any], active: set[str]) -> None:
     """Add the Slack/PagerDuty receivers whose secret is set, and the routes that use them."""
-    receivers = [r for r in external.get("receivers", []) if r.get("name") in active]
-    names = {r["name"] for r in receivers}
-    routes = [r for r in external.get("routes", []) if r.get("receiver") in names]
+    receivers, routes = external_parts(external, active)
     doc.setdefault("receivers", []).extend(receivers)
     doc.setdefault("route", {}).setdefault("routes", [])[:0] = routes
 
@@ -193,6 +215,11 @@ def _grafana(cfg: Config, files: dict[str, bytes | Path], modes: dict[str, int])
         files["grafana/provisioning/dashboards/packs.yml"] = _providers(providers, {p.name for p in pack_dirs}, user_dirs)
 
 
+def _folder_uid(name: str) -> str:
+    """A Grafana uid for a user folder: 1-40 of [A-Za-z0-9_-], whatever the folder is called."""
+    return ("stackctl-" + re.sub(r"[^A-Za-z0-9_-]+", "-", name))[:40]
+
+
 def _providers(path: Path, pack_dirs: set[str], user_dirs: list[str]) -> bytes:
     """Keep the providers of the packs that load, and give each user folder its own."""
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -200,7 +227,7 @@ def _providers(path: Path, pack_dirs: set[str], user_dirs: list[str]) -> bytes:
     for name in user_dirs:
         kept.append({
             "name": name, "orgId": 1, "type": "file", "folder": name.removeprefix("user-"),
-            "folderUid": f"stackctl-{name}"[:40], "disableDeletion": False, "allowUiUpdates": True,
+            "folderUid": _folder_uid(name), "disableDeletion": False, "allowUiUpdates": True,
             "updateIntervalSeconds": 10, "options": {"path": f"/var/lib/grafana/dashboards/{name}"},
         })
     doc["providers"] = kept

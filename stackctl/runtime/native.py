@@ -9,6 +9,7 @@ records, logs and data live under the project's state dir.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sys
 import time
@@ -23,6 +24,7 @@ from stackctl.render.configs import path_rewriter
 from stackctl.render.definition import container_path_map, data_dir, load_definition
 from stackctl.runtime import pids
 from stackctl.runtime.base import RawState
+from stackctl.runtime.redis_auth import redact, requirepass_line
 from stackctl.services import SERVICES
 from stackctl.state.dirs import ensure_dir, owns, secret, write_atomic
 
@@ -96,7 +98,7 @@ class NativeRuntime:
         env.update(pids.owner_env(cfg.state_dir, service))
         # Spawned and recorded as one step: an interrupt in between would leave an orphan.
         with deferred_interrupts():
-            proc = spawn_detached(argv, log_file=log_file, env=env, cwd=cfg.state_dir)
+            proc = spawn_detached(argv, log_file=log_file, env=env, cwd=cfg.state_dir, unset=_secret_vars(cfg))
             rec = pids.record_for(service, proc.pid, argv[0], cfg.port(service), cfg.state_dir)
             try:
                 pids.save(self._run_dir(cfg), rec)
@@ -123,7 +125,7 @@ class NativeRuntime:
         if service == "redis" and cfg.redis_password:
             # From a 0600 config file, never argv: /proc/<pid>/cmdline is readable by every user.
             conf = cfg.state_dir / "secrets" / "redis-auth.conf"
-            write_atomic(conf, f"requirepass {cfg.redis_password}\n", 0o600)
+            write_atomic(conf, requirepass_line(cfg.redis_password), 0o600)
             args = [str(conf), *args]
         return [str(binary), *args, *listen], env
 
@@ -163,7 +165,7 @@ class NativeRuntime:
         if pids.is_ours(rec):
             return None
         pids._reap(rec.pid)
-        tail = last_lines(_read_since_mark(self.log_file(cfg, service)), 20)
+        tail = redact(last_lines(_read_since_mark(self.log_file(cfg, service)), 20), cfg.redis_password)
         return f"the process exited; its last output:\n{tail}" if tail else "the process exited without output"
 
     def foreign_listener(self, cfg: Config, service: str) -> str | None:
@@ -234,14 +236,29 @@ class NativeRuntime:
         path = self.log_file(cfg, service)
         if not path.exists():
             raise StateError(f"no logs for {service} in {path.parent}", hint="has the stack been started with --runtime native?")
-        yield from _tail(path, tail, follow)
+        # A log written before the password was quoted may still hold it (Redis echoed the line).
+        for line in _tail(path, tail, follow):
+            yield redact(line, cfg.redis_password)
+
+
+def _secret_vars(cfg: Config) -> set[str]:
+    """stackctl's environment variables that hold a secret: services read those from files, so
+    none inherits them (/proc/<pid>/environ of every service would show them otherwise)."""
+    secrets = {v for v in (cfg.redis_password, *cfg.external_secrets.values()) if v}
+    return {name for name, value in os.environ.items() if value in secrets} | {"REDISCLI_AUTH"}
 
 
 def _mark_log(path: Path) -> None:
-    """Separate runs in the appended log so "last lines" show this run only."""
+    """Separate runs in the appended log so "last lines" show this run only.
+
+    Logs are 0600: a service may echo what it was given (Redis prints a config line it cannot
+    parse), so a log is treated like a secret file. A log left 0644 by an older run is narrowed.
+    """
     ensure_dir(path.parent)
     try:
-        with open(path, "a", encoding="utf-8") as fh:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(f"\n--- stackctl start {time.strftime('%Y-%m-%dT%H:%M:%S')} ---\n")
     except OSError as exc:
         raise StateError(f"cannot write the log file {path}: {exc.strerror}", hint=disk_hint(exc)) from None

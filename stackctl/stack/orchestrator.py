@@ -207,7 +207,8 @@ def up(
         warning = check_config_rules(cfg, runtime.name)  # a rule file promtool rejects starts nothing
         if warning:
             on_message(f"warning: {warning}")
-        render(cfg, runtime.name)
+        for problem in render(cfg, runtime.name).warnings:  # what Grafana/Alertmanager would reject raises here
+            on_message(f"warning: {problem}")
         runtime.prepare(cfg, wanted)
         started = tuple(s for s in wanted if s not in running)
         with _sigterm_as_interrupt():
@@ -265,7 +266,9 @@ def _reload(cfg: Config, services: tuple[str, ...]) -> None:
             try:
                 requests.post(f"{cfg.url(service)}/-/reload", timeout=10).raise_for_status()
             except requests.RequestException as exc:
-                raise StackctlError(f"{service} did not reload its configuration: {exc}", hint=f"check `stackctl logs {service}`") from None
+                body = exc.response.text.strip() if exc.response is not None else ""  # the service says why, e.g. a bad field
+                raise StackctlError(f"{service} did not reload its configuration: {exc}" + (f"\n  {body}" if body else ""),
+                                    hint=f"check `stackctl logs {service}`") from None
 
 
 @dataclass

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import quote
 
 import requests
 
@@ -190,7 +191,7 @@ class TestStack:
 
     def redis_url(self) -> str:
         """``redis://[:password@]127.0.0.1:<port>/0`` of this stack's Redis."""
-        auth = f":{self.cfg.redis_password}@" if self.cfg.redis_password else ""
+        auth = f":{quote(self.cfg.redis_password, safe='')}@" if self.cfg.redis_password else ""
         return self.url("redis").replace("redis://", f"redis://{auth}", 1) + "/0"
 
     def redis(self) -> Any:

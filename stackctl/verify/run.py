@@ -13,7 +13,7 @@ from stackctl.config import Config
 from stackctl.dashboards import panels as dashboards
 from stackctl.errors import UsageError
 from stackctl.render.configs import rendered_root
-from stackctl.verify import checks
+from stackctl.verify import checks, dashboard_files
 from stackctl.verify.checks import CheckResult
 from stackctl.verify.client import Loki, Prometheus
 
@@ -102,6 +102,7 @@ def _scenario(name: str | None) -> Any:
 
 def verify_stack(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _m: None) -> VerifyReport:
     _check_paths(opts.extra_dashboards)  # a typo fails at once, before any network call
+    static = dashboard_files.check(cfg, opts.extra_dashboards)  # as Grafana will load them (no network)
     prom = Prometheus(opts.prometheus_url or cfg.url("prometheus"))
     prom.ready()
     now = time.time()
@@ -111,6 +112,7 @@ def verify_stack(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _
     dash = load_dashboards(cfg, opts.extra_dashboards, now, packs)
     loki, loki_info = _loki(cfg, opts.loki_url)
     report = VerifyReport(dashboards=[d.title for d in dash], prometheus_url=prom.url, loki=loki_info, packs=packs)
+    report.results += static
     report.results += checks.check_dashboards(dash, prom, loki, loki_info, progress)
     progress("checking rule groups")
     groups = _groups_of(prom.rule_groups(), packs)
