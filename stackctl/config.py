@@ -129,6 +129,8 @@ class FileModel(BaseModel):
     alertmanager: AlertmanagerSection | None = None
     grafana_anonymous: bool | None = Field(default=None, examples=[True])
     redis_password_env: str | None = Field(default=None, examples=["MY_REDIS_PASSWORD"])
+    install: bool | None = Field(default=None, examples=[False])  # native runtime: get missing binaries
+    release_mirror: str | None = Field(default=None, examples=["https://mirror.example.com/github"])
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -176,6 +178,8 @@ class Config:
     rules: tuple[Path, ...] = ()
     alertmanager: AlertmanagerSection | None = None
     grafana_anonymous: bool = False
+    install: bool = True
+    release_mirror: str | None = None
     redis_password: str | None = field(default=None, repr=False)
     external_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # receiver -> secret
     config_file: Path | None = None
@@ -203,6 +207,8 @@ class Config:
             "timeout": self.timeout,
             "packs": list(self.packs) if self.packs is not None else "all",
             "config_file": str(self.config_file) if self.config_file else None,
+            "install": self.install,
+            "release_mirror": self.release_mirror,
             "redis_password": "set" if self.redis_password else "not set",
             "external_receivers": {name: f"active ({SECRET_ENV[name]} is set)" if name in self.external_secrets
                                    else f"off (set {SECRET_ENV[name]})" for name in SECRET_ENV},
@@ -318,10 +324,12 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
     layer: dict[str, Any] = {}
     simple = {"STACKCTL_PROJECT": "project", "STACKCTL_RUNTIME": "runtime", "STACKCTL_BIND": "bind",
               "STACKCTL_STATE_DIR": "state_dir", "STACKCTL_TIMEOUT": "timeout", "STACKCTL_SERVICES": "services",
-              "STACKCTL_PACKS": "packs"}
+              "STACKCTL_PACKS": "packs", "STACKCTL_RELEASE_MIRROR": "release_mirror"}
     for var, key in simple.items():
         if env.get(var, "") != "":
             layer[key] = (env[var], f"env {var}")
+    if env.get("STACKCTL_NO_INSTALL", "").strip().lower() not in ("", "0", "false", "no", "off"):
+        layer["install"] = (False, "env STACKCTL_NO_INSTALL")
     for prefix, key in (("STACKCTL_PORT_", "ports"), ("STACKCTL_IMAGE_", "images")):
         for var, value in env.items():
             if var.startswith(prefix) and value != "":
@@ -333,7 +341,7 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
 def _file_layer(model: FileModel, path: Path) -> dict[str, Any]:
     src = f"{path.name}"
     layer: dict[str, Any] = {}
-    for key in ("project", "runtime", "services", "bind", "state_dir", "timeout", "packs"):
+    for key in ("project", "runtime", "services", "bind", "state_dir", "timeout", "packs", "install", "release_mirror"):
         value = getattr(model, key)
         if value is not None:
             layer[key] = (value, src)
@@ -384,6 +392,8 @@ def load_config(
     for key in ("ports", "images"):
         if key in flag_layer:
             flag_layer[key] = {s: (v, f"flag --{key}") for s, v in flag_layer[key][0].items()}
+    if "install" in flag_layer:
+        flag_layer["install"] = (flag_layer["install"][0], "flag --no-install")
     merged = _merge([_file_layer(model, path) if path else {}, _env_layer(env), flag_layer])
     return _build(merged, model, path, env)
 
@@ -427,6 +437,10 @@ def _build(merged: dict[str, Any], model: FileModel, path: Path | None, env: Map
     packs_raw = _pick(merged, "packs", None, sources)
     packs = tuple(_list_value(packs_raw)) if packs_raw is not None else None
     _check_packs(packs, sources["packs"])
+    install = _pick(merged, "install", True, sources)
+    if not isinstance(install, bool):
+        raise ConfigError(f"{sources['install']}: install must be true or false, got {install!r}")
+    mirror = _pick(merged, "release_mirror", None, sources)
     base = path.parent if path else Path.cwd()
     password_env = model.redis_password_env or "STACKCTL_REDIS_PASSWORD"
     return Config(
@@ -436,6 +450,7 @@ def _build(merged: dict[str, Any], model: FileModel, path: Path | None, env: Map
         dashboards=_resolve_paths(model.dashboards, base, "dashboards", path) if path else (),
         rules=_resolve_paths(model.rules, base, "rules", path) if path else (),
         alertmanager=model.alertmanager, grafana_anonymous=bool(model.grafana_anonymous),
+        install=install, release_mirror=str(mirror) if mirror else None,
         redis_password=env.get(password_env) or None, config_file=path, sources=sources,
         external_secrets={name: env[var] for name, var in SECRET_ENV.items() if env.get(var)},
     )

@@ -19,6 +19,7 @@ from typing import Iterable, Sequence
 
 from stackctl.config import Config
 from stackctl.errors import ConfigError, ProcessError
+from stackctl.install.obtain import which_tool
 from stackctl.proc import Command, run
 
 RULE_SUFFIXES = (".yml", ".yaml")
@@ -84,7 +85,7 @@ def check_config_rules(cfg: Config, runtime: str) -> str | None:
 
 
 def _local_checker(files: list[Path], promtool: str | None) -> _Checker | None:
-    found = promtool or shutil.which("promtool")
+    found = promtool or which_tool("promtool")
     if not found:
         return None
     return _Checker([found], {f: str(f) for f in files})

@@ -19,6 +19,9 @@ from typing import Callable, Iterator
 
 from stackctl.config import Config
 from stackctl.errors import BinaryNotFoundError, StackctlError, StateError, disk_hint
+from stackctl.install import store
+from stackctl.install.cache import default_cache_dir
+from stackctl.install.obtain import ways
 from stackctl.proc import deferred_interrupts, last_lines, spawn_detached
 from stackctl.render.configs import path_rewriter
 from stackctl.render.definition import container_path_map, data_dir, load_definition
@@ -34,26 +37,31 @@ log = logging.getLogger("stackctl.native")
 
 
 def find_binary(service: str) -> Path | None:
+    """PATH first (the user's own install wins), then stackctl's verified binary cache."""
+    found = _find(service)
+    return found[0] if found else None
+
+
+def _find(service: str) -> tuple[Path, dict[str, str], Path | None] | None:
+    """The executable, the extra environment it needs (the cache's unpacked libraries) and
+    the working directory it must start in (None: any)."""
     for name in SERVICES[service].binaries:
-        found = shutil.which(name)
-        if found:
-            return Path(found)
-    try:
-        from stackctl.install.cache import cached_binary, default_cache_dir
-    except ImportError:
+        on_path = shutil.which(name)
+        if on_path:
+            return Path(on_path), {}, None
+    cached = store.usable(service, default_cache_dir())
+    if cached is None or cached.binary is None:
         return None
-    return cached_binary(service, default_cache_dir())
+    return cached.binary, cached.env(), cached.cwd
 
 
-def missing_binary_error(service: str) -> BinaryNotFoundError:
+def missing_binary_error(service: str, cfg: Config | None = None) -> BinaryNotFoundError:
     spec = SERVICES[service]
-    ways = [f"`stackctl install {service}`"]
-    if spec.apt_package:
-        ways.append(f"the Debian/Ubuntu package `{spec.apt_package}` (apt-get install {spec.apt_package})")
-    ways.append(f"leave it out: --services without {service}")
+    off = cfg is not None and not cfg.install
+    why = f" (automatic download is off: {cfg.sources.get('install', 'config')})" if off and cfg is not None else ""
     return BinaryNotFoundError(
-        f"no {spec.title} binary for the native runtime: looked for {', '.join(spec.binaries)} on PATH and in stackctl's cache",
-        hint="get it with " + ", or ".join(ways),
+        f"no {spec.title} binary for the native runtime: looked for {', '.join(spec.binaries)} on PATH and in stackctl's cache {default_cache_dir()}{why}",
+        hint="get it with " + "; ".join(ways(service)) + ("; or drop --no-install / STACKCTL_NO_INSTALL / install: false so `up` fetches it" if off else ""),
     )
 
 
@@ -72,7 +80,7 @@ class NativeRuntime:
 
     # -- contract --------------------------------------------------------------------------
     def missing(self, cfg: Config, services: tuple[str, ...], on_message: Callable[[str], None] = lambda _m: None) -> dict[str, StackctlError]:
-        return {s: missing_binary_error(s) for s in services if s != "notify-sink" and find_binary(s) is None}
+        return {s: missing_binary_error(s, cfg) for s in services if s != "notify-sink" and find_binary(s) is None}
 
     def prepare(self, cfg: Config, services: tuple[str, ...]) -> None:
         for error in self.missing(cfg, services).values():
@@ -98,7 +106,9 @@ class NativeRuntime:
         env.update(pids.owner_env(cfg.state_dir, service))
         # Spawned and recorded as one step: an interrupt in between would leave an orphan.
         with deferred_interrupts():
-            proc = spawn_detached(argv, log_file=log_file, env=env, cwd=cfg.state_dir, unset=_secret_vars(cfg))
+            found = _find(service) if service in SERVICES and SERVICES[service].binaries else None
+            cwd = found[2] if found and found[2] else cfg.state_dir
+            proc = spawn_detached(argv, log_file=log_file, env=env, cwd=cwd, unset=_secret_vars(cfg))
             rec = pids.record_for(service, proc.pid, argv[0], cfg.port(service), cfg.state_dir)
             try:
                 pids.save(self._run_dir(cfg), rec)
@@ -116,9 +126,11 @@ class NativeRuntime:
         if service == "notify-sink":
             store = data_dir(cfg, "notify-sink") / "notifications.jsonl"
             return [sys.executable, "-m", "stackctl.runtime.notify_sink", "--store", str(store), *listen], env
-        binary = find_binary(service)
-        if binary is None:
-            raise missing_binary_error(service)
+        found = _find(service)
+        if found is None:
+            raise missing_binary_error(service, cfg)
+        binary, needs, _cwd = found
+        env.update(needs)
         args = [rewrite(a) for a in sdef.argv_tail()]
         if service == "grafana":
             return self._grafana(cfg, binary, env)

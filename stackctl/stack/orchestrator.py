@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from stackctl.config import Config
 from stackctl.errors import EngineError, ServiceUnhealthyError, StackctlError, UsageError
@@ -37,6 +37,9 @@ from stackctl.state import record
 from stackctl.state.dirs import claim_state_dir, ensure_dir, project_lock, remove_state_dir
 from stackctl.state.health import HttpProbe, Probe, ProbeResult, Progress, RedisProbe, wait_healthy
 from stackctl.state.record import StackRecord
+
+if TYPE_CHECKING:
+    from stackctl.install.obtain import OnStep, Step
 
 __all__ = ["attached", "credentials", "is_running", "service_urls", "stack_services", "up", "down", "status", "logs", "plan"]
 
@@ -146,11 +149,13 @@ class Plan:
 
 
 def plan(cfg: Config, services: tuple[str, ...] | None = None, *, leave_out: bool | None = None,
-         on_message: Callable[[str], None] = lambda _m: None) -> Plan:
+         on_message: Callable[[str], None] = lambda _m: None, on_install: OnStep | None = None) -> Plan:
     """Choose the runtime and the services this machine can actually run.
 
     ``leave_out``: drop services whose binary/image is missing instead of failing. Default: only
     when the user did not name the services (the default list); a named service is an error.
+    ``on_install``: on the native runtime, obtain missing binaries first (unless ``cfg.install``
+    is off), reporting progress here.
     """
     wanted = _select(cfg, services)
     choice = choose_runtime(cfg)
@@ -159,15 +164,32 @@ def plan(cfg: Config, services: tuple[str, ...] | None = None, *, leave_out: boo
     if cfg.runtime == "auto" and runtime.name == "docker" and not runtime.running_services(cfg):
         if set(runtime.missing(cfg, wanted, on_message)) >= set(core):
             native = _native()
-            if len(native.missing(cfg, wanted)) < len(core):
+            if len(native.missing(cfg, wanted)) < len(core) or (on_install is not None and _can_obtain(cfg)):
                 runtime, reason = native, "auto: Docker has none of the stack's images and cannot pull them; using native processes"
     if leave_out is None:
         leave_out = services is None and cfg.sources.get("services") == "default"
-    missing = runtime.missing(cfg, wanted, on_message) if leave_out else {}
+    failed = _obtain(cfg, runtime, wanted, on_install)
+    if failed and not leave_out:
+        raise next(iter(failed.values()))
+    missing = {**runtime.missing(cfg, wanted, on_message), **failed} if leave_out else {}
     kept = tuple(s for s in core if s not in missing)
     if missing and not kept:
         raise next(iter(missing.values()))
     return Plan(runtime, reason, with_internal(kept) if leave_out else wanted, missing)
+
+
+def _can_obtain(cfg: Config) -> bool:
+    from stackctl.stack.binaries import can_obtain
+
+    return can_obtain(cfg)
+
+
+def _obtain(cfg: Config, runtime: Runtime, wanted: tuple[str, ...], on_install: OnStep | None) -> dict[str, StackctlError]:
+    if on_install is None or runtime.name != "native" or not cfg.install:
+        return {}
+    from stackctl.stack.binaries import obtain_missing
+
+    return obtain_missing(cfg, wanted, on_install)
 
 
 def up(
@@ -180,6 +202,7 @@ def up(
     replace_config: bool = False,
     on_progress: ProgressFn = lambda _p: None,
     on_message: Callable[[str], None] = lambda _m: None,
+    on_install: OnStep | None = None,
 ) -> list[ServiceStatus]:
     """Render, start and wait until every requested service is ready, then record the stack.
 
@@ -196,7 +219,8 @@ def up(
         previous = record.load(cfg.state_dir)
         live = previous if previous is not None and previous.running else None
         preflight.check_config_change(cfg, live, replace_config, on_message)
-        chosen = plan(cfg, services, leave_out=leave_out, on_message=on_message)
+        chosen = plan(cfg, services, leave_out=leave_out, on_message=on_message,
+                      on_install=on_install or _install_messages(on_message))
         runtime, wanted = chosen.runtime, chosen.services
         on_message(f"runtime: {runtime.name} ({chosen.reason})")
         for service, error in chosen.left_out.items():
@@ -255,6 +279,13 @@ def _project_pid(cfg: Config, pid: int) -> bool:
         if pid in pids.tree_pids(rec):
             return True
     return False
+
+
+def _install_messages(on_message: Callable[[str], None]) -> OnStep:
+    def step(s: Step) -> None:
+        if s.state in ("installed", "failed"):
+            on_message(f"{s.service}: {s.state} {s.detail}")
+    return step
 
 
 def _reload(cfg: Config, services: tuple[str, ...]) -> None:
