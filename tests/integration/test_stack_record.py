@@ -121,6 +121,7 @@ def test_up_from_another_folder_names_both_configs_and_refuses(live: tuple[dict[
     assert "myapp" in rendered, "nothing was re-rendered"
 
 
+@pytest.mark.docker
 def test_up_on_docker_while_running_natively_says_down_first(live: tuple[dict[str, str], Path]) -> None:
     require_docker()
     env, repo = live
