@@ -76,6 +76,8 @@ def _err_tty() -> bool:
 
 def _to_err(text: str | Text) -> None:
     sys.stdout.flush()  # an error never lands inside (or glued to) the table above it
+    if isinstance(text, str):
+        text = humanize(text)  # messages are for people too
     if isinstance(text, str) and not _err_tty():
         sys.stderr.write(text + "\n")
         sys.stderr.flush()
@@ -129,6 +131,7 @@ def info(message: str) -> None:
 
 
 def success(message: str) -> None:
+    message = humanize(message)
     if not _err_tty():
         _to_err(message)
         return
@@ -138,6 +141,7 @@ def success(message: str) -> None:
 
 
 def warn(message: str) -> None:
+    message = humanize(message)
     if not _err_tty():
         _to_err(f"warning: {message}")
         return
@@ -147,6 +151,7 @@ def warn(message: str) -> None:
 
 
 def error(message: str, hint: str | None = None) -> None:
+    message, hint = humanize(message), humanize(hint) if hint else hint
     if not _err_tty():
         _to_err(f"error: {message}" + (f"\nhint: {hint}" if hint else ""))
         return

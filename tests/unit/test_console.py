@@ -84,3 +84,9 @@ def test_scenarios_on_an_80_column_terminal_keep_every_name_whole() -> None:
     assert "┃" in text, "drawn as a table on a terminal"
     for name in list_scenarios():
         assert name in text, f"scenario name {name} cut at 80 columns"
+
+
+def test_messages_round_numbers_too(capsys: pytest.CaptureFixture[str]) -> None:
+    console.error("alert X: value 0.26989619377162627 above 0.25", "expected below 2.6989619377162627e-01")
+    err = capsys.readouterr().err
+    assert "0.2699 above 0.25" in err and "0.269896" not in err
