@@ -126,8 +126,7 @@ def _by_type(ds_type: str | None, ctx: RefContext) -> Resolved:
         return Resolved(ds_type)
     if ctx.datasources.has_type(ds_type):
         return Resolved(ds_type, problems=(("warning", f"names only the type {ds_type!r}, no uid: add the uid of the provisioned one"),))
-    return Resolved(None, "unknown", (("error", (f"needs a {ds_type!r} datasource and none is provisioned "
-                                                f"(provisioned: {ctx.datasources.describe()})")),))
+    return Resolved(ds_type, "unknown", (("warning", _not_run(ds_type, ctx)),))
 
 
 def _by_string(value: str, ds_type: str | None, ctx: RefContext, allow_name: bool) -> Resolved:
@@ -143,6 +142,8 @@ def _by_string(value: str, ds_type: str | None, ctx: RefContext, allow_name: boo
         found = ctx.datasources.by_name(value)
         if found is not None:
             problems.append(("warning", f"refers to datasource {value!r} by name; use its uid {found.uid!r} (a rename breaks a name)"))
+    if found is None and ds_type and ds_type != "datasource" and not ctx.datasources.has_type(ds_type):
+        return Resolved(ds_type, "unknown", (("warning", _not_run(ds_type, ctx)),))
     if found is None:
         return Resolved(ds_type, "unknown", (("error", (f"datasource {value!r} is not provisioned: no uid or name matches "
                                                        f"(provisioned: {ctx.datasources.describe()})")),))
@@ -155,12 +156,12 @@ def _by_variable(name: str, raw: str, ds_type: str | None, ctx: RefContext) -> R
     if name in ctx.variables:
         plugin = ctx.variables[name] or ds_type
         if plugin and not ctx.datasources.has_type(plugin):
-            return Resolved(plugin, "variable", (("error", f"variable ${name} lists {plugin!r} datasources, and none is provisioned"),))
+            return Resolved(plugin, "variable", (("warning", f"variable ${name} lists {plugin!r} datasources: " + _not_run(plugin, ctx)),))
         return Resolved(plugin or None, "variable")
     if name in ctx.inputs:
         plugin = ctx.inputs[name]
         if not ctx.datasources.has_type(plugin):
-            return Resolved(plugin, "unknown", (("error", f"input {raw} needs a {plugin!r} datasource, which is not provisioned"),))
+            return Resolved(plugin, "unknown", (("warning", f"input {raw}: " + _not_run(plugin, ctx)),))
         return Resolved(plugin, "variable")
     if name in ctx.other_variables:
         return Resolved(ds_type, "variable", (("warning", (f"variable ${name} is not a datasource variable; "
@@ -169,3 +170,10 @@ def _by_variable(name: str, raw: str, ds_type: str | None, ctx: RefContext) -> R
         return Resolved(ds_type, "unknown", (("error", f"{raw} is an export placeholder with no __inputs entry: "
                                                        "Grafana reports \"Datasource " + raw + " was not found\""),))
     return Resolved(ds_type, "unknown", (("error", f"variable {raw} is not defined in templating.list"),))
+
+
+def _not_run(ds_type: str, ctx: RefContext) -> str:
+    """A datasource type the stack does not run: the panel alone is broken in Grafana, and the
+    dashboard's other panels work, so this is a warning (issue 14), never a refusal."""
+    return (f"needs a {ds_type!r} datasource, which the stack does not run (provisioned: {ctx.datasources.describe()}): "
+            "Grafana shows this panel as 'datasource not found', the others work; stackctl verify skips it")

@@ -30,6 +30,7 @@ from typing import Any, Iterable, Literal
 from stackctl.dashboards.datasources import Datasources, RefContext, check_ref
 from stackctl.dashboards.locate import Lines, dotted
 from stackctl.dashboards.schema import near_miss
+from stackctl.dashboards.schema_v2 import is_v2, to_v1
 
 Severity = Literal["error", "warning"]
 MIN_SCHEMA, MAX_SCHEMA = 13, 42
@@ -87,6 +88,8 @@ def check_dashboard(data: Any, source: str, datasources: Datasources, lines: Lin
     lines = lines or Lines("")
     if not isinstance(data, dict):
         return [Problem("error", source, 1, "dashboard", "(top level)", f"a dashboard is a JSON object, found {type(data).__name__}")]
+    if is_v2(data):  # Grafana 12's schema v2: checked as provisioning writes it (the classic model)
+        data, lines = to_v1(data), Lines("")
     ctx = _Ctx(source, lines, RefContext.of(data, datasources))
     if isinstance(data.get("dashboard"), dict) and "title" not in data:
         ctx.add("error", ("dashboard",), "dashboard", "this is an API export ({\"dashboard\": ..., \"meta\": ...}): "
@@ -181,7 +184,8 @@ def _check_panels(data: dict[str, Any], ctx: _Ctx) -> None:
     for path, panel, in_grid in _all_panels(data, ctx):
         label = _panel_label(panel, path)
         ptype = panel.get("type")
-        if not isinstance(ptype, str) or not ptype:
+        if (not isinstance(ptype, str) or not ptype) and not isinstance(panel.get("libraryPanel"), dict):
+            # a library panel reference takes its type from the library element
             ctx.add("error", path + ("type",), label, "a panel needs a type (timeseries, stat, table, row, ...)")
         _check_panel_id(panel, path, label, seen_ids, ctx)
         if in_grid:

@@ -11,6 +11,7 @@ so a running container's directory mounts see the new files on reload.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -200,9 +201,9 @@ def _grafana(cfg: Config, files: dict[str, bytes | Path], modes: dict[str, int])
         _copy_dir(folder, f"grafana/dashboards/{folder.name}", files)
     user_dirs: list[str] = []
     for folder in cfg.dashboards:
-        name = f"user-{folder.name}"
+        name = dash.user_folder(folder)  # a single file gets a folder named after it
         if name in user_dirs:
-            raise ConfigError(f"two dashboards folders are both named {folder.name!r} ({folder})",
+            raise ConfigError(f"two dashboards entries are both named {name.removeprefix('user-')!r} ({folder})",
                               hint="each folder becomes one Grafana folder named after it: rename one")
         user_dirs.append(name)
         for path in sorted(folder.rglob("*.json")) if folder.is_dir() else [folder]:
@@ -217,7 +218,11 @@ def _grafana(cfg: Config, files: dict[str, bytes | Path], modes: dict[str, int])
 
 def _folder_uid(name: str) -> str:
     """A Grafana uid for a user folder: 1-40 of [A-Za-z0-9_-], whatever the folder is called."""
-    return ("stackctl-" + re.sub(r"[^A-Za-z0-9_-]+", "-", name))[:40]
+    uid = "stackctl-" + re.sub(r"[^A-Za-z0-9_-]+", "-", name)
+    if len(uid) <= 40:
+        return uid
+    # Cut, but two long names sharing a prefix must not collide: end with a digest of the whole.
+    return uid[:31] + "-" + hashlib.sha1(name.encode()).hexdigest()[:8]
 
 
 def _providers(path: Path, pack_dirs: set[str], user_dirs: list[str]) -> bytes:

@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 
 from stackctl.config import Config
 from stackctl.dashboards.datasources import Datasources
+from stackctl.dashboards.files import user_folder
 from stackctl.dashboards.validate import DashboardFile, Problem, check_files
 from stackctl.errors import ConfigError
 from stackctl.render.alertmanager_check import check_alertmanager
@@ -81,7 +82,7 @@ def dashboard_files(cfg: Config, files: dict[str, bytes | Path]) -> list[Dashboa
            if rel.startswith("grafana/dashboards/") and rel.endswith(".json") and isinstance(content, Path)]
     for folder in cfg.dashboards:
         for path in sorted(folder.rglob("*.json")) if folder.is_dir() else [folder]:
-            out.append(DashboardFile(path, f"user-{folder.name}"))
+            out.append(DashboardFile(path, user_folder(folder)))
     return out
 
 

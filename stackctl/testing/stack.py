@@ -39,6 +39,7 @@ class TestStack:
     cfg: Config
     left_out: dict[str, str] = field(default_factory=dict)
     runtime: str = ""
+    last_scenario: str | None = None  # what seed() wrote last: the report draws its packs
     _stopped: bool = False
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -187,6 +188,7 @@ class TestStack:
             redis_url=self.redis_url() if self.has("redis") else None,
         )
         span = timedelta(seconds=parse_duration(history))
+        self.last_scenario = scenario
         return seed(load_scenario(scenario), targets, span, duration=duration if duration is not None else 0, random_seed=random_seed)
 
     def redis_url(self) -> str:

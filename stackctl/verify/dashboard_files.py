@@ -15,6 +15,7 @@ import yaml
 from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.dashboards.datasources import Datasources
+from stackctl.dashboards.files import user_folder
 from stackctl.dashboards.validate import DashboardFile, Problem, check_files
 from stackctl.render.definition import rendered_root
 from stackctl.verify.checks import CheckResult, Status
@@ -45,10 +46,14 @@ def dashboard_files(cfg: Config, extra: tuple[Path, ...]) -> list[DashboardFile]
             original = shipped / folder.name / path.name
             out.append(DashboardFile(original if original.is_file() else path, folder.name))
     for folder in cfg.dashboards:
-        out += [DashboardFile(p, f"user-{folder.name}") for p in (sorted(folder.rglob("*.json")) if folder.is_dir() else [folder])]
+        out += [DashboardFile(p, user_folder(folder)) for p in (sorted(folder.rglob("*.json")) if folder.is_dir() else [folder])]
     for item in extra:
         out += [DashboardFile(p, f"extra-{item.name}") for p in (sorted(item.rglob("*.json")) if item.is_dir() else [item])]
-    return out
+    # each file once, however it was given (a stackctl.yaml folder passed with --dashboards too)
+    first: dict[Path, DashboardFile] = {}
+    for f in out:
+        first.setdefault(f.path.resolve(), f)
+    return list(first.values())
 
 
 def check(cfg: Config, extra: tuple[Path, ...] = ()) -> list[CheckResult]:

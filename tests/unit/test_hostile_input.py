@@ -93,7 +93,7 @@ def test_devices_fifos_and_huge_files_are_refused(tmp_path: Path) -> None:
 
 @pytest.mark.promise("B8")
 def test_deeply_nested_dashboard_json_is_a_clean_error(tmp_path: Path) -> None:
-    from stackctl.dashboards.files import load_dashboard
+    from stackctl.dashboards import load_dashboard
 
     deep = tmp_path / "deep.json"
     deep.write_text('{"panels": ' + "[" * 100_000 + "]" * 100_000 + "}")

@@ -1,0 +1,234 @@
+"""Dashboard checks: every panel copy Grafana would show, every annotation query, against the stack.
+
+Per panel copy (a repeated panel once per value of its variable): ``populated`` when a query
+returned data; ``error`` with Prometheus' (or Loki's) message when one was rejected; ``empty``
+when none returned data, with the real reason when a variable it uses has no values ("variable
+`instance` has no values: no series of `node_uname_info`"; the query is still sent with the
+empty value, as Grafana sends it, and may match series without that label); ``skipped`` with the reason when its
+queries cannot run here (a PostgreSQL panel, a library panel not in the file, a text panel, Loki
+not running). Annotation queries run over the dashboard's range: an error fails, no events is ok.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from stackctl.dashboards import Dashboard, PanelInstance, ResolvedAnnotation, ResolvedTarget, Resolver
+from stackctl.dashboards.timing import DEFAULT_SCRAPE
+from stackctl.query.prometheus import Sample
+from stackctl.verify.client import Loki, Prometheus, QueryOutcome
+from stackctl.verify.results import CheckResult
+
+WORKERS = 8  # Prometheus answers small queries concurrently; verify is mostly waiting on it
+# Whether a panel has data does not need every pixel Grafana draws: queries are evaluated at
+# Grafana's step or range/CHECK_POINTS, whichever is coarser (the expressions keep Grafana's
+# $__interval). A series present for longer than one such step is always found.
+CHECK_POINTS = 200
+
+
+@dataclass(frozen=True)
+class ResolvedDashboard:
+    dashboard: Dashboard
+    panels: tuple[PanelInstance, ...]
+    annotations: tuple[ResolvedAnnotation, ...]
+
+    @property
+    def title(self) -> str:
+        return self.dashboard.title
+
+    def prometheus_exprs(self) -> Iterable[tuple[str, str]]:
+        """``(expr, who reads it)`` for every Prometheus query Grafana would run."""
+        for inst in self.panels:
+            for t in inst.targets:
+                if t.kind == "prometheus" and not t.target.hidden and not t.problem:
+                    yield t.expr, f"panel {self.title} / {inst.title}"
+        for a in self.annotations:
+            if a.annotation.datasource.type == "prometheus" and not a.problem:
+                yield a.expr, f"annotation {self.title} / {a.annotation.name}"
+
+
+class _Memo:
+    """A variable Reader that asks Prometheus each distinct question once per verify run:
+    dashboards of one exporter share their variables (``label_values(node_uname_info, instance)``)."""
+
+    def __init__(self, prom: Prometheus) -> None:
+        self.prom, self.seen = prom, dict[tuple[Any, ...], Any]()
+
+    def _once(self, *key: Any) -> Any:
+        if key not in self.seen:
+            method, args = key[0], [list(a) if isinstance(a, tuple) else a for a in key[1:]]
+            self.seen[key] = getattr(self.prom, method)(*args)
+        return self.seen[key]
+
+    def label_values(self, label: str, start: float, end: float, match: Sequence[str] = ()) -> list[str]:
+        return list(self._once("label_values", label, start, end, tuple(match)))
+
+    def label_names(self, start: float, end: float, match: Sequence[str] = ()) -> list[str]:
+        return list(self._once("label_names", start, end, tuple(match)))
+
+    def series(self, match: Sequence[str], start: float, end: float) -> list[dict[str, str]]:
+        return list(self._once("series", tuple(match), start, end))
+
+    def query(self, expr: str, time: float) -> tuple[list[Sample] | str | None, str | None]:
+        return self._once("query", expr, time)
+
+
+def resolve_dashboards(dashboards: Iterable[Dashboard], prom: Prometheus, now: float | None = None,
+                       scrape: float = DEFAULT_SCRAPE) -> list[ResolvedDashboard]:
+    """Variables resolved against ``prom``, panels expanded per repeat value."""
+    now = time.time() if now is None else now
+    reader = _Memo(prom)
+    out = []
+    for d in dashboards:
+        r = Resolver(d, reader, now, scrape)
+        out.append(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations())))
+    return out
+
+
+Key = tuple[str, str, float, float, float]  # (kind, expr, start, end, step); step 0: an instant query at end
+Outcomes = Mapping[Key, QueryOutcome]
+
+
+def _key(t: ResolvedTarget | ResolvedAnnotation, kind: str, coarse: bool = True) -> Key:
+    if kind == "prometheus" and isinstance(t, ResolvedTarget) and t.target.instant:
+        return kind, t.expr, t.end, t.end, 0.0  # Grafana runs it once, at the end of the range
+    step = max(t.step, (t.end - t.start) / CHECK_POINTS) if coarse else t.step
+    return kind, t.expr, t.start, t.end, step
+
+
+def _run(key: Key, prom: Prometheus, loki: Loki | None) -> QueryOutcome:
+    kind, expr, start, end, step = key
+    if kind == "loki" and loki is not None:
+        return loki.query_range(expr, start, end, step)
+    if step == 0:
+        return prom.query_instant(expr, end)
+    return prom.query_range(expr, start, end, step)
+
+
+def _runnable(inst: PanelInstance) -> list[ResolvedTarget]:
+    return [t for t in inst.targets if not t.target.hidden and t.kind in ("prometheus", "loki") and t.target.expr.strip()]
+
+
+def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, loki: Loki | None, loki_skip: str | None,
+                 coarse: bool = True) -> CheckResult:
+    title = inst.title
+    if inst.skip is not None:
+        return CheckResult("panel", d.title, title, "", "skipped", inst.skip)
+    runnable = _runnable(inst)
+    ran = [(t, outcomes[_key(t, t.kind, coarse)]) for t in runnable if t.kind == "prometheus" or loki is not None]
+    if not ran:
+        return CheckResult("panel", d.title, title, _queries(runnable), "skipped", loki_skip or "Loki is not running")
+    errors = [(t, o.error) for t, o in ran if o.error]
+    if errors:
+        t, err = errors[0]
+        return CheckResult("panel", d.title, title, t.expr, "error", f"{t.kind} rejected the query: {err}")
+    if any(o.samples for _, o in ran):
+        # a variable without values is sent empty, as Grafana does: `cluster=""` still matches
+        # the series without that label (a single-cluster kubernetes-mixin dashboard)
+        caveat = f" ({inst.problem}; its empty value still matches)" if inst.problem else ""
+        return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "populated",
+                           f"{sum(o.series for _, o in ran)} series" + _not_run(inst) + caveat)
+    if inst.problem is not None:  # the real reason the panel is empty
+        return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty", inst.problem)
+    if all(t.target.instant and t.kind == "prometheus" for t, _ in ran):
+        return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty",
+                           "no data at the end of the panel's time range (instant queries)")
+    span = max(t.end - t.start for t, _ in ran)
+    return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty", f"no data over {_span(span)} (the panel's time range)")
+
+
+def _not_run(inst: PanelInstance) -> str:
+    """A mixed panel's queries of other datasources, which were not run (said, not hidden)."""
+    other = [t.kind for t in inst.targets if not t.target.hidden and t.kind not in ("prometheus", "loki")]
+    return f"; {len(other)} {', '.join(sorted(set(other)))} quer{'y' if len(other) == 1 else 'ies'} not run" if other else ""
+
+
+def check_panel(d: ResolvedDashboard, inst: PanelInstance, prom: Prometheus, loki: Loki | None, loki_skip: str | None = None) -> CheckResult:
+    """One panel copy's verdict, its queries sent now at Grafana's own step (``stackctl report``
+    draws the query results it judged)."""
+    keys = [] if inst.skip else [
+        _key(t, t.kind, coarse=False) for t in _runnable(inst) if t.kind == "prometheus" or loki is not None]
+    outcomes = {k: _run(k, prom, loki) for k in dict.fromkeys(keys)}
+    return _check_panel(d, inst, outcomes, loki, loki_skip, coarse=False)
+
+
+def _check_annotation(d: ResolvedDashboard, a: ResolvedAnnotation, outcomes: Outcomes, loki: Loki | None, loki_skip: str | None) -> CheckResult:
+    name, kind = f"annotation {a.annotation.name}", a.annotation.datasource.type
+    if kind == "loki" and loki is None:
+        return CheckResult("annotation", d.title, name, a.expr, "skipped", loki_skip or "Loki is not running")
+    outcome = outcomes[_key(a, kind)]
+    if outcome.error:
+        return CheckResult("annotation", d.title, name, a.expr, "error", f"{kind} rejected the query: {outcome.error}")
+    if outcome.samples:
+        return CheckResult("annotation", d.title, name, a.expr, "populated", f"{outcome.series} series")
+    if a.problem is not None:
+        return CheckResult("annotation", d.title, name, a.expr, "empty", a.problem)
+    return CheckResult("annotation", d.title, name, a.expr, "ok", "the query runs; no events over the range")
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / 3600:.0f}h" if seconds >= 7200 else f"{seconds / 60:.0f}m"
+
+
+def _queries(targets: Iterable[ResolvedTarget]) -> str:
+    return "\n".join(dict.fromkeys(t.expr for t in targets))
+
+
+def _queries_to_run(resolved: list[ResolvedDashboard], loki: Loki | None) -> list[Key]:
+    """Every distinct query to send: panels often share one (same expression, range, step)."""
+    keys: dict[Key, None] = {}
+    for d in resolved:
+        for inst in d.panels:
+            if inst.skip is None:
+                keys.update((_key(t, t.kind), None) for t in _runnable(inst) if t.kind == "prometheus" or loki is not None)
+        for a in d.annotations:
+            kind = a.annotation.datasource.type
+            if kind == "prometheus" or loki is not None:
+                keys[_key(a, kind)] = None
+    return list(keys)
+
+
+def check_resolved(resolved: list[ResolvedDashboard], prom: Prometheus, loki: Loki | None, loki_skip: str | None = None,
+                   progress: Callable[[str], None] = lambda _m: None) -> list[CheckResult]:
+    """One result per panel copy and annotation; each distinct query is sent once, concurrently."""
+    keys = _queries_to_run(resolved, loki)
+    progress(f"checking {sum(len(d.panels) for d in resolved)} panels of {len(resolved)} dashboards ({len(keys)} queries)")
+    with ThreadPoolExecutor(WORKERS) as pool:
+        outcomes = dict(zip(keys, pool.map(lambda k: _run(k, prom, loki), keys)))
+    results = []
+    for d in resolved:
+        if not d.panels:  # say so: "0 panels checked, every check passed" hides a misread layout
+            results.append(CheckResult("dashboard", d.title, "(no panels)", "", "skipped", "the dashboard has no panels"))
+        results += [_check_panel(d, p, outcomes, loki, loki_skip) for p in d.panels]
+        results += [_check_annotation(d, a, outcomes, loki, loki_skip) for a in d.annotations]
+    return results
+
+
+def run_queries(resolved: list[ResolvedDashboard], prom: Prometheus, loki: Loki | None) -> dict[Key, QueryOutcome]:
+    """Every distinct query of ``resolved``, each sent once, concurrently: the outcomes the
+    checks judge (``stackctl report`` draws their ``result``)."""
+    keys = _queries_to_run(resolved, loki)
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return dict(zip(keys, pool.map(lambda k: _run(k, prom, loki), keys)))
+
+
+def judge_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, loki: Loki | None, loki_skip: str | None = None) -> CheckResult:
+    """One panel copy's verdict from ``run_queries``' outcomes: exactly what ``stackctl verify``
+    reports for it (same queries, same step)."""
+    return _check_panel(d, inst, outcomes, loki, loki_skip)
+
+
+def target_outcome(t: ResolvedTarget | ResolvedAnnotation, outcomes: Outcomes) -> QueryOutcome | None:
+    """What a panel target's (or an annotation's) query returned, when it was run."""
+    kind = t.kind if isinstance(t, ResolvedTarget) else t.annotation.datasource.type
+    return outcomes.get(_key(t, kind))
+
+
+def check_dashboards(dashboards: list[Dashboard], prom: Prometheus, loki: Loki | None, loki_skip: str | None = None,
+                     progress: Callable[[str], None] = lambda _m: None, now: float | None = None,
+                     scrape: float = DEFAULT_SCRAPE) -> list[CheckResult]:
+    """Resolve and check: one result per panel copy and per annotation query."""
+    return check_resolved(resolve_dashboards(dashboards, prom, now, scrape), prom, loki, loki_skip, progress)
