@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from benchmarks import backfill, firing, report, startup, verification
+from benchmarks import backfill, cli, firing, report, startup, verification
 from benchmarks.figures import Results
 from benchmarks.model import Measurement, Skip
 from stackctl import __version__
@@ -20,7 +20,7 @@ from stackctl.proc import run
 
 Log = Callable[[str], None]
 FIGURE_ORDER = (
-    "time_to_healthy_native_s", "time_to_healthy_docker_s", "time_to_populated_s", "time_to_firing_s", "verify_s", "verify_dashboards_s", "report_s",
+    *cli.FIGURES, "time_to_healthy_native_s", "time_to_healthy_docker_s", "time_to_populated_s", "time_to_firing_s", "verify_s", "verify_dashboards_s", "report_s",
     *backfill.FIGURES, "stack_rss_native_mb", "stack_rss_docker_mb",
 )
 # The full run's history: every series of every shipped pack (all-healthy, 300 series),
@@ -51,7 +51,8 @@ class Bench:
 
 
 def benches(plan: Plan) -> list[Bench]:
-    out = [Bench("native start-up", startup.NATIVE_FIGURES, startup.healthy_native)]
+    out = [Bench("cli start-up", cli.FIGURES, cli.cli_startup),
+           Bench("native start-up", startup.NATIVE_FIGURES, startup.healthy_native)]
     if plan.docker:
         out.append(Bench("docker start-up", startup.DOCKER_FIGURES, startup.healthy_docker))
     out += [
@@ -107,10 +108,9 @@ def _first_line(argv: list[str]) -> str:
 
 
 def _meminfo_gib() -> float:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            return round(int(line.split()[1]) / 1024**2, 1)
-    return 0.0
+    import psutil
+
+    return round(psutil.virtual_memory().total / 1024**3, 1)
 
 
 def _os_name() -> str:

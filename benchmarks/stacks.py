@@ -17,13 +17,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from stackctl.stack import orchestrator as stack
+import psutil
+
 from stackctl.config import Config, load_config
 from stackctl.errors import StackctlError
-from stackctl.state.ports import free_port
 from stackctl.proc import run
 from stackctl.services import SERVICES, with_internal
+from stackctl.stack import orchestrator as stack
 from stackctl.state.dirs import read_json
+from stackctl.state.ports import free_ports
 
 PROJECT_PREFIX = "bench-"
 PROJECT_LABEL = "io.stackctl.project"  # set by the docker runtime on every container
@@ -53,7 +55,7 @@ def isolated_config(state_root: Path, runtime: str, services: tuple[str, ...] = 
         env=_clean_env(),
         cwd=state_root,  # no stackctl.yaml of the caller's checkout leaks in
         flags={"project": project, "runtime": runtime, "services": list(services),
-               "ports": {s: free_port() for s in SERVICES}, "state_dir": str(state_root / project)},
+               "ports": dict(zip(SERVICES, free_ports(len(SERVICES)))), "state_dir": str(state_root / project)},
     )
 
 
@@ -146,17 +148,15 @@ def native_pids(state_dir: Path) -> list[int]:
     return pids
 
 
-def _vm_rss_kb(pid: int) -> int:
+def _rss_bytes(pid: int) -> int:
     try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
+        return int(psutil.Process(pid).memory_info().rss)
+    except psutil.Error:
         return 0  # exited meanwhile: holds no memory
-    m = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
-    return int(m.group(1)) if m else 0
 
 
 def native_rss_mb(cfg: Config) -> float:
-    return sum(_vm_rss_kb(pid) for pid in native_pids(cfg.state_dir)) / 1024
+    return sum(_rss_bytes(pid) for pid in native_pids(cfg.state_dir)) / 1024**2
 
 
 def parse_size(text: str) -> float:

@@ -16,14 +16,14 @@ from benchmarks import userdash
 from benchmarks.model import Measurement
 from benchmarks.stacks import isolated_config, started
 from stackctl.config import Config
+from stackctl.dashboards import Dashboard
 from stackctl.packs import PACKS
 from stackctl.seeding.catalog import load_scenario
 from stackctl.seeding.engine import SeedTargets, seed
 from stackctl.seeding.remote_write import backfill
 from stackctl.verify.checks import CheckResult
-from stackctl.verify.dashboards import check_dashboards
 from stackctl.verify.client import Prometheus
-from stackctl.dashboards import Dashboard
+from stackctl.verify.dashboards import check_dashboards
 from stackctl.verify.run import VerifyOptions, load_dashboards, verify_stack
 
 RANDOM_SEED = 8  # fixed: every run seeds the same values
@@ -39,7 +39,7 @@ def seed_targets(cfg: Config) -> SeedTargets:
 def pack_dashboards(cfg: Config, packs: list[str], now: float) -> list[Dashboard]:
     """The provisioned dashboards of ``packs`` (each pack is one folder of dashboards)."""
     folders = {p.dashboards_dir for p in PACKS if p.name in packs}
-    chosen = [d for d in load_dashboards(cfg, (), now) if d.path.parent.name in folders]
+    chosen = [d for d in load_dashboards(cfg, (), now) if d.path is not None and d.path.parent.name in folders]
     if not chosen:
         raise RuntimeError(f"no dashboards found for packs {packs}")
     return chosen

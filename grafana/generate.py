@@ -149,13 +149,13 @@ class Dashboard:
     def _next_id(self) -> int:
         return len(self.panels) + 1
 
-    def row(self, title: str) -> "Dashboard":
+    def row(self, title: str) -> Dashboard:
         self._newline()
         self.panels.append({"type": "row", "title": title, "id": self._next_id(), "collapsed": False, "panels": [], "gridPos": {"h": 1, "w": 24, "x": 0, "y": self._y}})
         self._y += 1
         return self
 
-    def add(self, panel: Json, w: int = 12, h: int = 8) -> "Dashboard":
+    def add(self, panel: Json, w: int = 12, h: int = 8) -> Dashboard:
         if self._x + w > 24:
             self._newline()
         panel.update(id=self._next_id(), gridPos={"h": h, "w": w, "x": self._x, "y": self._y})

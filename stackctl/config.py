@@ -191,7 +191,7 @@ class Config:
     def url(self, service: str) -> str:
         return SERVICES[service].url(self.bind, self.port(service))
 
-    def with_(self, **changes: Any) -> "Config":
+    def with_(self, **changes: Any) -> Config:
         return replace(self, **changes)
 
     def public_dict(self) -> dict[str, Any]:

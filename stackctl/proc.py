@@ -16,8 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Collection, Iterator, Mapping, Sequence
 
-from stackctl.errors import ProcessError, StateError
-from stackctl.errors import disk_hint
+from stackctl.errors import ProcessError, StateError, disk_hint
 
 log = logging.getLogger("stackctl.proc")
 
@@ -25,12 +24,12 @@ log = logging.getLogger("stackctl.proc")
 class Command(list[str]):
     """An argv under construction: ``Command(["docker", "compose"]).add_flag("--wait", True)``."""
 
-    def add_flag(self, name: str, value: bool) -> "Command":
+    def add_flag(self, name: str, value: bool) -> Command:
         if value:
             self.append(name)
         return self
 
-    def add_simple_arg(self, name: str, value: object | None) -> "Command":
+    def add_simple_arg(self, name: str, value: object | None) -> Command:
         if value is not None:
             self.extend([name, str(value)])
         return self
@@ -166,7 +165,7 @@ def last_lines(text: str, n: int) -> str:
     return "\n".join(lines[-n:])
 
 
-def stream_lines(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> "Iterator[str]":
+def stream_lines(argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Iterator[str]:
     """Yield a long-running command's output lines (e.g. `logs --follow`); stops it on exit."""
     argv = [str(a) for a in argv]
     log.debug("stream: %s", shlex.join(argv))

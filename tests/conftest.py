@@ -28,6 +28,34 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                     raise pytest.UsageError(f"{item.nodeid}: promise {pid!r} is not in the README's Reliability section")
                 covered[pid] = covered.get(pid, 0) + 1
     config.stash[_KEY] = (known, covered)
+    unmarked = [item.nodeid for item in items if _starts_a_server(item) and not SERVER_MARKS & {m.name for m in item.iter_markers()}]
+    if unmarked:
+        raise pytest.UsageError("tests that start a server need a native/docker/grafana/loki marker:\n  " + "\n  ".join(unmarked))
+
+
+SERVER_MARKS = {"native", "docker", "grafana", "loki"}
+# What starts a server, in a test or in a fixture it uses: the CLI's `up`, a TestStack, the plugin's fixture.
+_STARTS = re.compile(r"""stackctl\(\s*["']up["']|_cli\(\s*["']up["']|TestStack\.start\(|observability_stack|orchestrator\.up\(|stack\.up\(""")
+
+
+def _starts_a_server(item: pytest.Item) -> bool:
+    """Static look at the test and the fixtures it requests (their source), for integration tests."""
+    if "integration" not in Path(str(item.fspath)).parts:
+        return False
+    import inspect
+
+    funcs = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    for name in getattr(info, "names_closure", ()):
+        for fixdef in (info.name2fixturedefs.get(name) or ()) if info else ():
+            funcs.append(fixdef.func)
+    for func in funcs:
+        try:
+            if func is not None and _STARTS.search(inspect.getsource(func)):
+                return True
+        except (OSError, TypeError):
+            continue
+    return False
 
 
 _KEY = pytest.StashKey[tuple[dict[str, str], dict[str, int]]]()

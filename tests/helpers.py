@@ -8,7 +8,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, NoReturn
 
 import pytest
 
@@ -26,7 +26,7 @@ STANDIN_IMAGES = {
 }
 
 
-def skip_or_fail(reason: str) -> None:
+def skip_or_fail(reason: str) -> NoReturn:
     """Skip with a reason; under CI=true a missing engine or binary is a failure instead."""
     if CI:
         pytest.fail(f"CI=true and {reason}", pytrace=False)

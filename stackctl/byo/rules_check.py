@@ -19,8 +19,8 @@ from typing import Iterable, Sequence
 
 from stackctl.config import Config
 from stackctl.errors import ConfigError, ProcessError
-from stackctl.proc import Command, run
 from stackctl.install.obtain import which_tool
+from stackctl.proc import Command, run
 
 RULE_SUFFIXES = (".yml", ".yaml")
 CONTAINER_DIR = "/rules"

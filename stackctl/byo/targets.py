@@ -18,7 +18,7 @@ import requests
 from stackctl.config import Config
 from stackctl.errors import StackctlError
 from stackctl.render.configs import scrape_config
-from stackctl.state.dirs import read_json
+from stackctl.state import record
 
 NEVER = "0001-01-01T00:00:00Z"  # Prometheus' lastScrape before the first scrape
 
@@ -41,8 +41,8 @@ class TargetInfo:
 
 def stack_runtime(cfg: Config) -> str:
     """The runtime that runs the stack now (recorded by `up`), else the configured one."""
-    recorded = (read_json(cfg.state_dir / "stack.json") or {}).get("runtime")
-    return str(recorded) if recorded in ("docker", "native") else cfg.runtime
+    rec = record.load(cfg.state_dir)
+    return rec.runtime if rec is not None else cfg.runtime
 
 
 def fetch_targets(cfg: Config, *, now: datetime | None = None, timeout: float = 5) -> list[TargetInfo]:

@@ -16,8 +16,7 @@ Public API::
 """
 
 from stackctl.dashboards.formats import Value
-from stackctl.dashboards.model import (STACK_TYPES, Annotation, Dashboard, Datasource, Panel, Target, Variable,
-                                       load_dashboard)
+from stackctl.dashboards.model import STACK_TYPES, Annotation, Dashboard, Datasource, Panel, Target, Variable, load_dashboard
 from stackctl.dashboards.resolve import PanelInstance, ResolvedAnnotation, ResolvedTarget, Resolver
 from stackctl.dashboards.timing import TimeRange
 

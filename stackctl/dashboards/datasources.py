@@ -36,7 +36,7 @@ class Datasources:
     items: tuple[Datasource, ...] = ()
 
     @classmethod
-    def from_provisioning(cls, docs: Iterable[Any]) -> "Datasources":
+    def from_provisioning(cls, docs: Iterable[Any]) -> Datasources:
         """From parsed ``provisioning/datasources/*.yml`` documents (malformed entries are skipped:
         the provisioning check reports them)."""
         found: list[Datasource] = []
@@ -75,7 +75,7 @@ class RefContext:
     inputs: dict[str, str]  # export __inputs name -> pluginId
 
     @classmethod
-    def of(cls, data: dict[str, Any], datasources: Datasources) -> "RefContext":
+    def of(cls, data: dict[str, Any], datasources: Datasources) -> RefContext:
         variables: dict[str, str] = {}
         others: set[str] = set()
         templating = data.get("templating")

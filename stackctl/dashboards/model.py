@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from stackctl.dashboards.refs import DEFAULT_DATASOURCE, INPUT_REF, STACK_TYPES, Context, Datasource, datasource_of
-from stackctl.dashboards.formats import names_in
 from stackctl.dashboards.files import read_json
+from stackctl.dashboards.formats import names_in
+from stackctl.dashboards.refs import DEFAULT_DATASOURCE, INPUT_REF, STACK_TYPES, Context, Datasource, datasource_of
 from stackctl.dashboards.schema_v2 import is_v2, to_v1
 
 # Panels that never query (their "targets", if any, are leftovers).

@@ -16,8 +16,7 @@ from typing import Iterator, Mapping
 
 from stackctl.dashboards.formats import Value, interpolate, names_in
 from stackctl.dashboards.model import STACK_TYPES, Annotation, Dashboard, Panel, Target
-from stackctl.dashboards.timing import (DEFAULT_SCRAPE, TimeRange, macros, max_data_points, panel_range,
-                                         parse_duration, query_interval)
+from stackctl.dashboards.timing import DEFAULT_SCRAPE, TimeRange, macros, max_data_points, panel_range, parse_duration, query_interval
 from stackctl.dashboards.variables import Reader, resolve_variables
 
 MAX_REPEATS = 50  # a repeat over hundreds of values: the first ones say enough

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import re
-from functools import lru_cache
+from functools import cache
 
 _KEY_RE = re.compile(r'if "(\w+)" in data')
 _MODELS = {"dashboard": ("Dashboard",), "panel": ("Panel", "RowPanel"), "gridPos": ("GridPos",),
@@ -30,7 +30,7 @@ _LEGACY = {
 CUTOFF = 0.85  # "lines" vs "links" (0.8) is a legacy key, not a typo; "datsource" vs "datasource" (0.95) is
 
 
-@lru_cache(maxsize=None)
+@cache
 def known_keys(kind: str) -> frozenset[str]:
     """Keys the SDK's models read for ``kind`` (empty when the SDK is not installed)."""
     try:

@@ -27,10 +27,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from stackctl.install.archives import extract
-from stackctl.install.store import sha256_file
-from stackctl.install.releases import ARCH_NAMES, OS_NAMES, NOT_DISTRIBUTED, RELEASES, PlatformKey, Release
 from stackctl.errors import InstallError, UsageError
+from stackctl.install.archives import extract
+from stackctl.install.releases import ARCH_NAMES, NOT_DISTRIBUTED, OS_NAMES, RELEASES, PlatformKey, Release
+from stackctl.install.store import sha256_file
 from stackctl.yamlfile import suggest
 
 log = logging.getLogger(__name__)

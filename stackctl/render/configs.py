@@ -21,13 +21,14 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
-from stackctl.dashboards import files as dash
 from stackctl.assets import asset_path
-from stackctl.render.alertmanager_check import base_path as alertmanager_base_path, external_parts
+from stackctl.config import Config
+from stackctl.dashboards import files as dash
+from stackctl.errors import ConfigError
+from stackctl.render.alertmanager_check import base_path as alertmanager_base_path
+from stackctl.render.alertmanager_check import external_parts
 from stackctl.render.definition import container_path_map, rendered_root
 from stackctl.render.preflight import preflight
-from stackctl.config import Config
-from stackctl.errors import ConfigError
 from stackctl.services import SERVICES, with_internal
 from stackctl.state.dirs import ensure_dir, write_atomic
 

@@ -17,9 +17,9 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from stackctl.dashboards.files import dashboard_paths, user_folder
 from stackctl.config import Config
 from stackctl.dashboards.datasources import Datasources
+from stackctl.dashboards.files import dashboard_paths, user_folder
 from stackctl.dashboards.validate import DashboardFile, Problem, check_files
 from stackctl.errors import ConfigError
 from stackctl.render.alertmanager_check import check_alertmanager

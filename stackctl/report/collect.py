@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Mapping
 
 from stackctl.report.colors import css
@@ -184,7 +185,7 @@ def annotation_events(dv: DashboardView, outcomes: Outcomes, limit: int = 200) -
         title = str(a.annotation.raw.get("titleFormat") or "")
         for item in outcome.result:
             labels = {str(k): str(v) for k, v in (item.get("metric") or {}).items()}
-            name = _LEGEND.sub(lambda m: labels.get(m.group(1), ""), title).strip() or a.annotation.name
+            name = _LEGEND.sub(partial(_label_of, labels), title).strip() or a.annotation.name
             times = [float(t) for t, v in item.get("values") or [] if _float(v) not in (0.0,) and not math.isnan(_float(v))]
             start = prev = None
             for t in times:
@@ -197,3 +198,8 @@ def annotation_events(dv: DashboardView, outcomes: Outcomes, limit: int = 200) -
             if start is not None and prev is not None:
                 events.append(Event(start, prev, name, color))
     return events[:limit]
+
+
+def _label_of(labels: dict[str, str], match: re.Match[str]) -> str:
+    """A ``{{label}}`` of a legend or title format, from one series' labels."""
+    return labels.get(match.group(1), "")

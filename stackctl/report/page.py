@@ -18,9 +18,9 @@ from typing import Any, Iterator
 import matplotlib
 
 from stackctl.report import bodies, layout, theme
-from stackctl.report.model import Alerts, Report
 from stackctl.report.collect import PanelData
 from stackctl.report.layout import PAD, PAGE_W, Rect
+from stackctl.report.model import Alerts, Report
 from stackctl.report.source import DashboardView
 from stackctl.report.units import format_value
 from stackctl.report.values import reduce

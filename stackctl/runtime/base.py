@@ -12,6 +12,7 @@ from typing import Callable, Iterator, Protocol
 from stackctl.config import Config
 from stackctl.errors import StackctlError
 
+
 def _quiet(_message: str) -> None:
     pass
 
@@ -56,6 +57,10 @@ class Runtime(Protocol):
     def raw_status(self, cfg: Config, services: tuple[str, ...]) -> list[RawState]: ...
 
     def logs(self, cfg: Config, service: str, tail: int, follow: bool) -> Iterator[str]: ...
+
+    def foreign_listener(self, cfg: Config, service: str) -> str | None:
+        """Why the process answering on ``service``'s port is not the one this runtime started
+        (another project racing for the port), or None when it is ours (or cannot be told)."""
 
     def running_services(self, cfg: Config) -> tuple[str, ...]:
         """Services of this project the runtime currently has running."""

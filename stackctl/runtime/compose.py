@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import os
-
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import yaml
 
-from stackctl.config import Config
-from stackctl.render.definition import compose_document
+from stackctl.config import SECRET_ENV, Config
 from stackctl.errors import EngineError, PortInUseError, ProcessError, StackctlError, StateError
-from stackctl.config import SECRET_ENV
+from stackctl.proc import Command, last_lines, run, stream_lines
 from stackctl.render.configs import rendered_root, secret_file
+from stackctl.render.definition import compose_document
 from stackctl.runtime.base import RawState
 from stackctl.runtime.redis_auth import requirepass_line
-from stackctl.proc import Command, last_lines, run, stream_lines
 from stackctl.services import SERVICES
 from stackctl.state.dirs import read_secret, secret, write_atomic
 
@@ -160,6 +158,11 @@ class DockerRuntime:
     def running_services(self, cfg: Config) -> tuple[str, ...]:
         return tuple(s for s, item in self._ps(cfg).items() if str(item.get("State", "")).lower() == "running")
 
+    def foreign_listener(self, cfg: Config, service: str) -> str | None:
+        """None: the engine binds the host port for the container itself; a port another
+        process holds makes the container fail to start, so a passing probe is ours."""
+        return None
+
     def logs(self, cfg: Config, service: str, tail: int, follow: bool) -> Iterator[str]:
         if service not in self._ps(cfg):
             raise StateError(f"no {service} container in project {cfg.project}",
@@ -190,7 +193,7 @@ def _sweep(project: str, volumes: bool) -> None:
     kinds = [("container", ["ps", "-aq"], ["rm", "-f"]), ("network", ["network", "ls", "-q"], ["network", "rm"])]
     if volumes:
         kinds.append(("volume", ["volume", "ls", "-q"], ["volume", "rm", "-f"]))
-    for kind, list_args, rm_args in kinds:
+    for _kind, list_args, rm_args in kinds:
         ids = run(["docker", *list_args, "--filter", label], timeout=30, check=False).stdout.split()
         if ids:
             run(["docker", *rm_args, *ids], timeout=120)

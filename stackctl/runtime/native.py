@@ -18,20 +18,18 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from stackctl.config import Config
-from stackctl.render.definition import container_path_map, data_dir, load_definition
-from stackctl.errors import BinaryNotFoundError, StackctlError, StateError
-from stackctl.render.configs import path_rewriter, rendered_root
-from stackctl.runtime import pids
-from stackctl.runtime.base import RawState
-from stackctl.runtime.redis_auth import redact, requirepass_line
-from stackctl.proc import deferred_interrupts, last_lines, spawn_detached
-from stackctl.services import SERVICES
-from stackctl.errors import disk_hint
+from stackctl.errors import BinaryNotFoundError, StackctlError, StateError, disk_hint
 from stackctl.install import store
 from stackctl.install.cache import default_cache_dir
 from stackctl.install.obtain import ways
+from stackctl.proc import deferred_interrupts, last_lines, spawn_detached
+from stackctl.render.configs import path_rewriter
+from stackctl.render.definition import container_path_map, data_dir, load_definition
+from stackctl.runtime import pids
+from stackctl.runtime.base import RawState
+from stackctl.runtime.redis_auth import redact, requirepass_line
+from stackctl.services import SERVICES
 from stackctl.state.dirs import ensure_dir, owns, secret, write_atomic
-
 
 log = logging.getLogger("stackctl.native")
 
@@ -111,7 +109,7 @@ class NativeRuntime:
             found = _find(service) if service in SERVICES and SERVICES[service].binaries else None
             cwd = found[2] if found and found[2] else cfg.state_dir
             proc = spawn_detached(argv, log_file=log_file, env=env, cwd=cwd, unset=_secret_vars(cfg))
-            rec = pids.record_for(service, proc.pid, argv[0], cfg.port(service))
+            rec = pids.record_for(service, proc.pid, argv[0], cfg.port(service), cfg.state_dir)
             try:
                 pids.save(self._run_dir(cfg), rec)
             except StateError:
@@ -181,6 +179,22 @@ class NativeRuntime:
         pids._reap(rec.pid)
         tail = redact(last_lines(_read_since_mark(self.log_file(cfg, service)), 20), cfg.redis_password)
         return f"the process exited; its last output:\n{tail}" if tail else "the process exited without output"
+
+    def foreign_listener(self, cfg: Config, service: str) -> str | None:
+        """Who answers on ``service``'s port when it is not our process tree (a project racing us
+        for the port), else None: a probe that passed then proves it is our server answering."""
+        from stackctl.state.ports import listener_pids
+
+        rec = pids.load(self._run_dir(cfg), service)
+        holders = listener_pids(cfg.port(service))
+        if not holders:
+            return None  # psutil cannot see the listener (another user's): the probe has to do
+        if rec is None:
+            return f"port {cfg.port(service)} is answered by pid {', '.join(map(str, sorted(holders)))}; no {service} of ours was started"
+        ours = pids.tree_pids(rec)
+        if holders & ours:
+            return None
+        return f"port {cfg.port(service)} is answered by pid {', '.join(map(str, sorted(holders)))}, not by our {service} (pid {rec.pid})"
 
     def stop(self, cfg: Config, services: tuple[str, ...] | None, volumes: bool) -> list[str]:
         run_dir = self._run_dir(cfg)

@@ -35,7 +35,15 @@ from stackctl.errors import SeedError
 from stackctl.seeding.generate import Labels, Series
 from stackctl.seeding.remote_write import RemoteWriter, encode_labels, encode_write_request
 from stackctl.seeding.rule_history import (
-    Rule, backfill_recordings, evaluate, expand_labels, instant_query, loaded_rules, prometheus_range, rules_from_groups, run_start,
+    Rule,
+    backfill_recordings,
+    evaluate,
+    expand_labels,
+    instant_query,
+    loaded_rules,
+    prometheus_range,
+    rules_from_groups,
+    run_start,
 )
 from stackctl.seeding.scenario import format_duration
 

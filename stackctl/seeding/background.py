@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 from stackctl.errors import UsageError
 from stackctl.seeding import daemon
-from stackctl.seeding.redis_streams import redact
 from stackctl.seeding.engine import DEFAULT_WINDOW, SeedReport, SeedTargets, check_history, seed
+from stackctl.seeding.redis_streams import redact
 from stackctl.seeding.restore_hook import alert_state_hook, daemon_stack
 from stackctl.seeding.scenario import Scenario
 from stackctl.seeding.targets import resolve_targets

@@ -8,6 +8,7 @@ so every panel of the pack stays fed with healthy values for what is not under t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from stackctl.errors import ScenarioError
 from stackctl.seeding.checks import semantic_problems
@@ -92,8 +93,8 @@ def _merge(own: Scenario, bases: list[Scenario]) -> Scenario:
     return own.model_copy(update=update)
 
 
-def _log_key(stream: object) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted(getattr(stream, "labels").items()))
+def _log_key(stream: Any) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(stream.labels.items()))
 
 
 def scenario_summary(sc: Scenario) -> dict[str, object]:

@@ -2,8 +2,8 @@
 
 The child runs ``python -m stackctl.seeding.daemon <state_dir> <json args>`` in its own
 session, logs to ``<state_dir>/seed.log`` and keeps ``<state_dir>/seed.json`` up to date.
-``stop`` signals a pid only after /proc/<pid>/cmdline shows it is still our seeder, so a
-stale pid file never hits an unrelated process.
+``stop`` signals a pid only when its identity (start time, command, state dir; see
+``stackctl.state.seeder``) shows it is still our seeder, so a reused pid never hits another process.
 """
 
 from __future__ import annotations
@@ -22,19 +22,16 @@ from stackctl.errors import SeedError
 from stackctl.proc import spawn_detached
 from stackctl.state.dirs import write_atomic
 from stackctl.state.seeder import (  # noqa: F401  (the record lives in state/)
-    MODULE, _write_status, args_path, is_our_seeder, log_path, process_start, read_status, status_path, stop,
+    MODULE,
+    _write_status,
+    args_path,
+    is_our_seeder,
+    log_path,
+    process_start,
+    read_status,
+    status_path,
+    stop,
 )
-
-
-
-
-
-
-
-
-
-
-
 
 
 def start(state_dir: Path, args: dict[str, Any]) -> int:
@@ -84,9 +81,9 @@ def record_foreground(state_dir: Path, scenario: str, report: Any = None, phase:
 
 
 def _run(state_dir: Path, args: dict[str, Any]) -> int:
-    from stackctl.seeding.restore_hook import alert_state_hook, stack_config
     from stackctl.seeding.catalog import load_scenario
     from stackctl.seeding.engine import SeedReport, SeedTargets, seed
+    from stackctl.seeding.restore_hook import alert_state_hook, stack_config
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt

@@ -19,14 +19,14 @@ if TYPE_CHECKING:
 Z95 = 1.6448536269514722  # standard normal 95th percentile
 
 
-def _lognormal_params(dist: "Distribution") -> tuple[float, float]:
+def _lognormal_params(dist: Distribution) -> tuple[float, float]:
     assert dist.median is not None and dist.p95 is not None
     mu = math.log(dist.median)
     sigma = (math.log(dist.p95) - mu) / Z95
     return mu, sigma
 
 
-def sample(dist: "Distribution", rng: np.random.Generator, n: int) -> np.ndarray:
+def sample(dist: Distribution, rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` draws, clamped to [min, max] and rounded for integer gauges."""
     if dist.kind == "constant":
         out = np.full(n, float(dist.value or 0.0))
@@ -49,7 +49,7 @@ def _phi(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + erf(z / math.sqrt(2.0)))
 
 
-def cdf(dist: "Distribution", x: np.ndarray) -> np.ndarray:
+def cdf(dist: Distribution, x: np.ndarray) -> np.ndarray:
     """P(X <= x), ignoring clamping (bucket bounds of real histograms sit inside the range)."""
     x = np.asarray(x, dtype=float)
     if dist.kind == "constant":
@@ -67,7 +67,7 @@ def cdf(dist: "Distribution", x: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=256)
-def bucket_model(dist: "Distribution", bounds: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+def bucket_model(dist: Distribution, bounds: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
     """(probabilities, conditional means) of the B+1 buckets (last one is +Inf).
 
     Conditional means make ``_sum`` agree with the buckets: sum/count lands where the
@@ -89,7 +89,7 @@ def bucket_model(dist: "Distribution", bounds: tuple[float, ...]) -> tuple[np.nd
     return probs, means
 
 
-def expected_quantile(dist: "Distribution", bounds: tuple[float, ...], q: float) -> float:
+def expected_quantile(dist: Distribution, bounds: tuple[float, ...], q: float) -> float:
     """What ``histogram_quantile(q, ...)`` converges to: Prometheus' linear interpolation
     inside the bucket, applied to the exact bucket probabilities."""
     probs, _ = bucket_model(dist, bounds)
@@ -104,7 +104,7 @@ def expected_quantile(dist: "Distribution", bounds: tuple[float, ...], q: float)
     return lower + (float(bounds[b]) - lower) * (rank - below) / in_bucket
 
 
-def mean(dist: "Distribution") -> float:
+def mean(dist: Distribution) -> float:
     if dist.kind == "constant":
         return float(dist.value or 0.0)
     if dist.kind == "normal":

@@ -12,10 +12,9 @@ entry's idle time -- and never computed from the scenario's rates.
 from __future__ import annotations
 
 from typing import Any, Sequence
-
-import numpy as np
 from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
 import redis
 
 from stackctl.errors import SeedError, UsageError

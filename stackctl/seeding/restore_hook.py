@@ -21,8 +21,12 @@ def stack_restarter(cfg: Any | None, prometheus_url: str | None) -> alert_state.
     if cfg is None or not prometheus_url:
         return None
     from stackctl.stack import orchestrator
+    from stackctl.state.record import NotRunningError
 
-    cfg = orchestrator.recorded(cfg)
+    try:
+        cfg = orchestrator.attached(cfg)
+    except NotRunningError:  # not a stack stackctl runs: nothing of ours to restart
+        return None
     if "prometheus" not in orchestrator.stack_services(cfg) or cfg.url("prometheus").rstrip("/") != prometheus_url.rstrip("/"):
         return None
     return lambda: orchestrator.restart_service(cfg, "prometheus")

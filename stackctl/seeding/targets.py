@@ -22,8 +22,14 @@ def resolve_targets(cfg: Any | None, prometheus_url: str | None = None, loki_url
     urls: dict[str, str] = {}
     if cfg is not None:
         from stackctl.stack.orchestrator import service_urls
+        from stackctl.state.record import NotRunningError
 
-        urls = service_urls(cfg)
+        try:
+            urls = service_urls(cfg)  # the running stack's, from its record
+        except NotRunningError:
+            if not (prometheus_url or loki_url or redis_url):
+                raise  # nothing to seed: say the project is not running
+
     redis = redis_url or urls.get("redis")
     if redis and not redis_url and cfg is not None:
         redis = _with_password(redis, getattr(cfg, "redis_password", None))

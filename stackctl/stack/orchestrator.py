@@ -13,36 +13,38 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
-
-import requests
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from stackctl.config import Config
-from stackctl.errors import EngineError, PortInUseError, ServiceUnhealthyError, StackctlError, UsageError
-from stackctl.state.health import HttpProbe, Probe, Progress, RedisProbe, wait_healthy
-from stackctl.state.ports import port_free, port_holder
-from stackctl.render.configs import connect_host, render
-from stackctl.byo.rules_check import check_config_rules
-from stackctl.install.obtain import OnStep, Step
-from stackctl.runtime.base import RawState, Runtime
+from stackctl.errors import EngineError, ServiceUnhealthyError, StackctlError, UsageError
 from stackctl.proc import deferred_interrupts
+from stackctl.runtime.base import RawState, Runtime
 from stackctl.services import SERVICES, with_internal
-from stackctl.state import seeder
-from stackctl.state.dirs import claim_state_dir, ensure_dir, project_lock, read_json, write_json
+from stackctl.stack import preflight
+from stackctl.stack.attach import (
+    ServiceStatus,
+    _with_record,
+    absent,
+    attached,
+    credentials,
+    is_running,
+    service_urls,
+    stack_services,
+)
+from stackctl.state import record
+from stackctl.state.dirs import claim_state_dir, ensure_dir, project_lock, remove_state_dir
+from stackctl.state.health import HttpProbe, Probe, ProbeResult, Progress, RedisProbe, wait_healthy
+from stackctl.state.record import StackRecord
+
+if TYPE_CHECKING:
+    from stackctl.install.obtain import OnStep, Step
+
+__all__ = ["attached", "credentials", "is_running", "service_urls", "stack_services", "up", "down", "status", "logs", "plan"]
 
 log = logging.getLogger("stackctl.stack.orchestrator")
 ProgressFn = Callable[[list[Progress]], None]
-
-
-@dataclass(frozen=True)
-class ServiceStatus:
-    service: str
-    state: str  # healthy | unhealthy | starting | stopped | absent
-    url: str
-    detail: str = ""
-
-    def public(self) -> dict[str, str]:
-        return {"service": self.service, "state": self.state, "url": self.url}
 
 
 @dataclass(frozen=True)
@@ -74,11 +76,11 @@ def choose_runtime(cfg: Config) -> RuntimeChoice:
         if not ok:
             raise EngineError(f"the docker runtime is not usable: {why}", hint="start Docker, fix DOCKER_HOST, or use --runtime native")
         return RuntimeChoice(docker, f"runtime docker requested ({cfg.sources.get('runtime', 'default')})")
-    recorded = (read_json(cfg.state_dir / "stack.json") or {}).get("runtime")
-    if recorded in ("docker", "native"):
-        chosen = docker if recorded == "docker" else _native()
+    rec = record.load(cfg.state_dir)
+    if rec is not None and rec.running:
+        chosen = docker if rec.runtime == "docker" else _native()
         if chosen.running_services(cfg):
-            return RuntimeChoice(chosen, f"auto: this project is already running on {recorded}")
+            return RuntimeChoice(chosen, f"auto: this project is already running on {rec.runtime}")
     ok, why = docker.available()
     if ok:
         return RuntimeChoice(docker, f"auto: a Docker engine answers ({why})")
@@ -99,34 +101,16 @@ def explain_choice(cfg: Config) -> RuntimeChoice:
     return choice
 
 
+def _connect_host(cfg: Config) -> str:
+    return "127.0.0.1" if cfg.bind in ("0.0.0.0", "::") else cfg.bind
+
+
 def probe_for(cfg: Config, service: str, timeout: float = 1.0) -> Probe:
     spec = SERVICES[service]
-    host, port = connect_host(cfg), cfg.port(service)
+    host, port = _connect_host(cfg), cfg.port(service)
     if spec.probe == "redis":
         return RedisProbe(host, port, cfg.redis_password, timeout=timeout)
     return HttpProbe(f"http://{host}:{port}{spec.health_path}", timeout=timeout)
-
-
-def recorded(cfg: Config) -> Config:
-    """``cfg`` with the ports the last `up` used, where the user did not set one now.
-
-    A stack started with other ports (a kept pytest stack, `up` with flags) is then found by
-    `status`, `seed` and `verify` from its state dir alone.
-    """
-    ports = (read_json(cfg.state_dir / "stack.json") or {}).get("ports")
-    if not isinstance(ports, dict):
-        return cfg
-    merged = dict(cfg.ports)
-    for service, port in ports.items():
-        if service in merged and f"ports.{service}" not in cfg.sources and isinstance(port, int):
-            merged[service] = port
-    return cfg.with_(ports=merged)
-
-
-def service_urls(cfg: Config) -> dict[str, str]:
-    """Base URL of every service of the stack (redis as redis://host:port)."""
-    cfg = recorded(cfg)
-    return {s: cfg.url(s) for s in stack_services(cfg)}
 
 
 def _select(cfg: Config, services: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -135,20 +119,6 @@ def _select(cfg: Config, services: tuple[str, ...] | None) -> tuple[str, ...]:
     if unknown:
         raise UsageError(f"unknown service {unknown[0]!r}")
     return with_internal(tuple(chosen))
-
-
-def _check_ports(cfg: Config, services: tuple[str, ...], running: tuple[str, ...]) -> None:
-    for service in services:
-        if service in running:
-            continue
-        port = cfg.port(service)
-        if not port_free(cfg.bind, port):
-            holder = port_holder(port)
-            var = f"STACKCTL_PORT_{service.upper().replace('-', '_')}"
-            raise PortInUseError(
-                f"port {port} on {cfg.bind} is already taken{f' by {holder}' if holder else ''}; {service} needs it",
-                hint=f"stop that process, or give {service} another port: {var}={port + 10000} or ports.{service} in stackctl.yaml",
-            )
 
 
 @contextmanager
@@ -229,48 +199,86 @@ def up(
     timeout: float | None = None,
     keep_on_failure: bool = False,
     leave_out: bool | None = None,
+    replace_config: bool = False,
     on_progress: ProgressFn = lambda _p: None,
     on_message: Callable[[str], None] = lambda _m: None,
     on_install: OnStep | None = None,
 ) -> list[ServiceStatus]:
-    """Render, start and wait until every requested service is ready.
+    """Render, start and wait until every requested service is ready, then record the stack.
 
     On failure or interruption, the services this call started are stopped again (unless
-    ``keep_on_failure``); services that were already running are left alone.
+    ``keep_on_failure``); services that were already running are left alone, and the record of
+    the running stack is only rewritten once everything is ready.
     """
+    from stackctl.byo.rules_check import check_config_rules
+    from stackctl.render.configs import render
+
     timeout = timeout or cfg.timeout
     claim_state_dir(cfg.state_dir)
     with project_lock(cfg.state_dir, wait=0, what="up"):
-        chosen = plan(cfg, services, leave_out=leave_out, on_message=on_message, on_install=on_install or _install_messages(on_message))
+        previous = record.load(cfg.state_dir)
+        live = previous if previous is not None and previous.running else None
+        preflight.check_config_change(cfg, live, replace_config, on_message)
+        chosen = plan(cfg, services, leave_out=leave_out, on_message=on_message,
+                      on_install=on_install or _install_messages(on_message))
         runtime, wanted = chosen.runtime, chosen.services
         on_message(f"runtime: {runtime.name} ({chosen.reason})")
         for service, error in chosen.left_out.items():
             on_message(f"warning: leaving out {service}: {error.message}\n  hint: {error.hint}")
         running = runtime.running_services(cfg)
-        _check_ports(cfg, wanted, running)
+        preflight.check_runtime_switch(cfg, _live_runtime(cfg, live, runtime), runtime.name)
+        preflight.check_ports(cfg, wanted, running, ours=lambda pid: _project_pid(cfg, pid))
         warning = check_config_rules(cfg, runtime.name)  # a rule file promtool rejects starts nothing
         if warning:
             on_message(f"warning: {warning}")
         for problem in render(cfg, runtime.name).warnings:  # what Grafana/Alertmanager would reject raises here
             on_message(f"warning: {problem}")
         runtime.prepare(cfg, wanted)
-        write_json(cfg.state_dir / "stack.json", {
-            "runtime": runtime.name, "services": list(wanted), "project": cfg.project, "updated": time.time(),
-            "ports": {s: cfg.port(s) for s in wanted},
-        })
         started = tuple(s for s in wanted if s not in running)
         with _sigterm_as_interrupt():
             try:
                 runtime.start(cfg, wanted)
                 _reload(cfg, tuple(s for s in wanted if s in running))
                 _wait(cfg, runtime, wanted, timeout, on_progress)
+                record.save(cfg.state_dir, _new_record(cfg, runtime.name, wanted, previous))
             except (Exception, KeyboardInterrupt):
                 if not keep_on_failure and started:
-                    on_message(f"cleaning up: stopping {', '.join(started)}")
-                    with deferred_interrupts():  # a second Ctrl-C waits for the cleanup to finish
+                    with deferred_interrupts():  # a second Ctrl-C (even right after the message) waits for the cleanup
+                        on_message(f"cleaning up: stopping {', '.join(started)}")
                         runtime.stop(cfg, started, volumes=False)
                 raise
     return status(cfg, runtime)
+
+
+def _new_record(cfg: Config, runtime: str, services: tuple[str, ...], previous: StackRecord | None) -> StackRecord:
+    """The record of the stack `up` just made ready; the seeded scenario survives (data is kept)."""
+    now = time.time()
+    return StackRecord(
+        project=cfg.project, runtime=runtime, services=services, ports={s: cfg.port(s) for s in services},
+        bind=cfg.bind, config_file=preflight.config_file_of(cfg), config_dir=str(Path.cwd()),
+        inputs=preflight.inputs_of(cfg), scenario=previous.scenario if previous is not None else None,
+        running=True, started_at=previous.started_at if previous is not None and previous.running else now,
+    )
+
+
+def _live_runtime(cfg: Config, live: StackRecord | None, chosen: Runtime) -> str | None:
+    """The runtime this project runs on now, if another than ``chosen`` really has it running."""
+    other = _docker() if chosen.name == "native" else _native()
+    if live is not None and live.runtime == other.name and other.running_services(cfg):
+        return other.name
+    if chosen.name == "docker" and _native().running_services(cfg):  # a record lost: native marks still tell
+        return "native"
+    return None
+
+
+def _project_pid(cfg: Config, pid: int) -> bool:
+    """Is ``pid`` one of this project's native processes (or their children)?"""
+    from stackctl.runtime import pids
+
+    for rec in pids.find_owned(cfg.state_dir, {n: s for s, spec in SERVICES.items() for n in spec.binaries}).values():
+        if pid in pids.tree_pids(rec):
+            return True
+    return False
 
 
 def _install_messages(on_message: Callable[[str], None]) -> OnStep:
@@ -282,6 +290,8 @@ def _install_messages(on_message: Callable[[str], None]) -> OnStep:
 
 def _reload(cfg: Config, services: tuple[str, ...]) -> None:
     """Services that were already running re-read their rendered configs."""
+    import requests
+
     for service in services:
         if service in ("prometheus", "alertmanager"):
             try:
@@ -292,8 +302,28 @@ def _reload(cfg: Config, services: tuple[str, ...]) -> None:
                                     hint=f"check `stackctl logs {service}`") from None
 
 
+@dataclass
+class _OursProbe:
+    """A readiness probe that passes only when the process answering is the one we started:
+    two projects racing for one port must not both see the winner's server as their own."""
+
+    inner: Probe
+    foreign: Callable[[], str | None]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        self.description = self.inner.description
+
+    def check(self) -> ProbeResult:
+        result = self.inner.check()
+        if not result.ok:
+            return result
+        other = self.foreign()
+        return ProbeResult(False, other) if other else result
+
+
 def _wait(cfg: Config, runtime: Runtime, services: tuple[str, ...], timeout: float, on_progress: ProgressFn) -> None:
-    probes = {s: probe_for(cfg, s) for s in services}
+    probes: dict[str, Probe] = {s: _OursProbe(probe_for(cfg, s), partial(runtime.foreign_listener, cfg, s)) for s in services}
     outcome = wait_healthy(probes, timeout, exited=lambda s: runtime.exited(cfg, s), on_update=on_progress)
     if outcome.failed:
         raise _unhealthy_error(cfg, runtime, outcome.failed[0], timeout)
@@ -318,6 +348,8 @@ def _unhealthy_error(cfg: Config, runtime: Runtime, prog: Progress, timeout: flo
 
 def down(cfg: Config, volumes: bool = False) -> list[str]:
     """Stop every service of the project on whichever runtime runs it; idempotent."""
+    from stackctl.state import seeder
+
     ensure_dir(cfg.state_dir)
     with project_lock(cfg.state_dir, wait=30, what="down"):
         stopped: list[str] = []
@@ -325,6 +357,10 @@ def down(cfg: Config, volumes: bool = False) -> list[str]:
             stopped.append("seeder")
         for runtime in _runtimes_for_down(cfg):
             stopped += runtime.stop(cfg, None, volumes)
+        if volumes:
+            remove_state_dir(cfg.state_dir)  # every file of the project: data, record, seeder status
+        else:
+            record.mark_stopped(cfg.state_dir)
         return stopped
 
 
@@ -338,18 +374,19 @@ def _runtimes_for_down(cfg: Config) -> list[Runtime]:
     return [_native(), docker] if docker.available()[0] else [_native()]
 
 
-def stack_services(cfg: Config) -> tuple[str, ...]:
-    """The services of the last `up` (when the user did not name services now)."""
-    recorded = (read_json(cfg.state_dir / "stack.json") or {}).get("services")
-    if cfg.sources.get("services") == "default" and isinstance(recorded, list) and recorded:
-        return tuple(s for s in recorded if s in SERVICES)
-    return with_internal(cfg.services)
-
-
 def status(cfg: Config, runtime: Runtime | None = None) -> list[ServiceStatus]:
-    cfg = recorded(cfg)
-    runtime = runtime or choose_runtime(cfg).runtime
+    """Each service's state. Without a running record: what the configured runtime still has
+    (native processes are found by their marks), every service absent when nothing is there."""
+    rec = record.load(cfg.state_dir)
     services = stack_services(cfg)
+    if rec is not None:  # running, or taken down: its ports and services, not the defaults
+        cfg = _with_record(cfg, rec)
+        if cfg.sources.get("services") == "default" and rec.services:
+            services = rec.services
+    if runtime is None and cfg.state_dir.exists():
+        runtime = _docker() if cfg.runtime == "docker" else _native()  # auto, not running: orphans only native
+    if runtime is None:  # nothing of this project on this machine
+        return absent(cfg) or []
     return [_combine(cfg, raw) for raw in runtime.raw_status(cfg, services)]
 
 
@@ -368,7 +405,7 @@ def _combine(cfg: Config, raw: RawState) -> ServiceStatus:
 def restart_service(cfg: Config, service: str, timeout: float = 60.0) -> float:
     """Restart one running service of the stack (data kept) and wait until it is ready again;
     returns the seconds it took. Used to make Prometheus re-read state only read at start."""
-    cfg = recorded(cfg)
+    cfg = attached(cfg)
     with project_lock(cfg.state_dir, wait=timeout, what="restart"):  # never in the middle of an `up`/`down`
         runtime = choose_runtime(cfg).runtime
         started = time.monotonic()
@@ -383,16 +420,8 @@ def logs(cfg: Config, service: str, tail: int = 100, follow: bool = False) -> It
         from stackctl.services import get_service
 
         get_service(service)
-    return choose_runtime(cfg).runtime.logs(cfg, service, tail, follow)
-
-
-
-
-def credentials(cfg: Config) -> dict[str, dict[str, str]]:
-    """Logins of the stack's services (shown only on request: `stackctl urls --show-password`)."""
-    from stackctl.state.dirs import secret
-
-    out = {"grafana": {"user": "admin", "password": secret(cfg.state_dir, "grafana_admin_password")}}
-    if cfg.redis_password:
-        out["redis"] = {"user": "default", "password": cfg.redis_password}
-    return out
+    rec = record.load(cfg.state_dir)
+    if rec is None:  # never started here: say so
+        raise record.not_running(cfg.state_dir, cfg.project)
+    # a stack taken down still has the logs of its last run
+    return (_docker() if rec.runtime == "docker" else _native()).logs(_with_record(cfg, rec), service, tail, follow)

@@ -25,7 +25,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Iterator
 
-from stackctl.errors import disk_hint, LockedError, StateError
+from stackctl.errors import LockedError, StateError, disk_hint
 
 log = logging.getLogger("stackctl.state.dirs")
 
@@ -113,6 +113,30 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def remove_state_dir(state_dir: Path) -> None:
+    """`down --volumes`: remove every file stackctl made for the project, then the folder if
+    nothing else is left in it. Only in a state dir stackctl created or adopted (its marker)."""
+    import shutil
+
+    if not owns(state_dir):
+        log.warning("not removing %s: stackctl did not create that folder (no %s marker)", state_dir, MARKER)
+        return
+    for name in sorted(OWN_ENTRIES):
+        target = state_dir / name
+        try:
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+        except OSError as exc:
+            raise StateError(f"cannot remove {target}: {_why(target, exc)}", hint=disk_hint(exc)) from None
+    for stray in state_dir.glob(".*.tmp"):
+        stray.unlink(missing_ok=True)
+    (state_dir / MARKER).unlink(missing_ok=True)
+    with suppress(OSError):
+        state_dir.rmdir()
 
 
 def read_json(path: Path) -> Any | None:

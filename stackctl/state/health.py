@@ -9,12 +9,9 @@ which probe timed out.
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Protocol
-
-import requests
 
 log = logging.getLogger("stackctl.state.health")
 
@@ -41,6 +38,8 @@ class HttpProbe:
         self.description = self.description or f"GET {self.url}"
 
     def check(self) -> ProbeResult:
+        import requests  # lazily: commands that probe nothing start fast
+
         try:
             resp = requests.get(self.url, timeout=self.timeout)
         except requests.ConnectionError:
@@ -66,27 +65,31 @@ class RedisProbe:
         self.description = self.description or f"redis PING {self.host}:{self.port}"
 
     def check(self) -> ProbeResult:
+        import redis  # redis-py, lazily: it is heavy to import and only `up`/`status` probe
+
+        client = redis.Redis(host=self.host, port=self.port, password=self.password or None,
+                             socket_timeout=self.timeout, socket_connect_timeout=self.timeout)
         try:
-            with socket.create_connection((self.host, self.port), timeout=self.timeout) as sock:
-                if self.password:
-                    sock.sendall(_resp("AUTH", self.password))
-                    if not sock.recv(256).startswith(b"+OK"):
-                        return ProbeResult(False, "AUTH rejected")
-                sock.sendall(_resp("PING"))
-                reply = sock.recv(256)
-        except OSError as exc:
-            return ProbeResult(False, exc.strerror or str(exc))
-        if reply.startswith(b"+PONG"):
-            return ProbeResult(True, "PONG")
-        return ProbeResult(False, reply.decode(errors="replace").strip()[:120])
+            client.ping()
+        except redis.AuthenticationError:
+            return ProbeResult(False, "AUTH rejected")
+        except redis.ResponseError as exc:
+            text = str(exc)
+            return ProbeResult(False, "AUTH required (NOAUTH)" if "NOAUTH" in text or "Authentication" in text else text[:120])
+        except redis.TimeoutError:
+            return ProbeResult(False, f"no answer within {self.timeout:.0f}s")
+        except redis.ConnectionError as exc:
+            return ProbeResult(False, _reason(exc))
+        except redis.RedisError as exc:
+            return ProbeResult(False, str(exc)[:120])
+        finally:
+            client.close()
+        return ProbeResult(True, "PONG")
 
 
-def _resp(*words: str) -> bytes:
-    out = [f"*{len(words)}\r\n".encode()]
-    for w in words:
-        raw = w.encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
-    return b"".join(out)
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    return "connection refused" if "refused" in text.lower() else text[:120]
 
 
 @dataclass

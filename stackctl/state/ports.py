@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import socket
-from pathlib import Path
+
+import psutil
 
 
 def port_free(host: str, port: int) -> bool:
@@ -38,34 +38,20 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
             sock.close()
 
 
-def _listening_inodes(port: int) -> set[str]:
-    inodes: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            parts = line.split()
-            if len(parts) > 9 and parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(parts[9])
-    return inodes
+def listener_pids(port: int) -> set[int]:
+    """Pids of the local processes listening on TCP ``port`` (those psutil may see)."""
+    try:
+        conns = psutil.net_connections(kind="tcp")
+    except (psutil.AccessDenied, OSError):
+        return set()
+    return {c.pid for c in conns if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid}
 
 
 def port_holder(port: int) -> str | None:
-    """``"pid 4242 (prometheus)"`` for the local listener on ``port``, when /proc can tell."""
-    inodes = _listening_inodes(port)
-    if not inodes:
-        return None
-    targets = {f"socket:[{i}]" for i in inodes}
-    for pid_dir in Path("/proc").iterdir():
-        if not pid_dir.name.isdigit():
-            continue
+    """``"pid 4242 (prometheus)"`` for the local listener on ``port``, when psutil can tell."""
+    for pid in sorted(listener_pids(port)):
         try:
-            for fd in (pid_dir / "fd").iterdir():
-                if os.readlink(fd) in targets:
-                    name = (pid_dir / "comm").read_text().strip()
-                    return f"pid {pid_dir.name} ({name})"
-        except OSError:
+            return f"pid {pid} ({psutil.Process(pid).name()})"
+        except psutil.Error:
             continue
     return None

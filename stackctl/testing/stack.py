@@ -20,11 +20,11 @@ from urllib.parse import quote
 
 import requests
 
-from stackctl.stack import orchestrator as stack
 from stackctl.config import Config, ScrapeTarget, load_config
 from stackctl.errors import PortInUseError, StackctlError, UsageError
-from stackctl.state.ports import free_ports
 from stackctl.services import SERVICES, USER_SERVICES, with_internal
+from stackctl.stack import orchestrator as stack
+from stackctl.state.ports import free_ports
 from stackctl.verify.alerts import Notification, notifications
 
 _COMPARISON = re.compile(r"^(?P<lhs>.*?)\s*(?:>|<|>=|<=|==|!=)\s*(?:bool\s+)?[-+0-9.eE]+\s*$", re.S)
@@ -54,7 +54,7 @@ class TestStack:
         env: Mapping[str, str] | None = None,
         timeout: float = 120,
         on_message: Callable[[str], None] = lambda _m: None,
-    ) -> "TestStack":
+    ) -> TestStack:
         """Start every requested service this machine can provide; report the rest in ``left_out``."""
         wanted = tuple(services) if services else USER_SERVICES
         for _attempt in range(3):  # a free port can be taken between choosing it and binding it
@@ -79,7 +79,7 @@ class TestStack:
         if not keep:
             stack.down(self.cfg, volumes=True)
 
-    def __enter__(self) -> "TestStack":
+    def __enter__(self) -> TestStack:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -87,10 +87,12 @@ class TestStack:
 
     # -- addresses ------------------------------------------------------------------------
     def url(self, service: str) -> str:
-        if service not in with_internal(self.cfg.services):
+        """The service's base URL, from the record of the running stack (as every command reads it)."""
+        urls = stack.service_urls(self.cfg)
+        if service not in urls or service not in with_internal(self.cfg.services):
             why = self.left_out.get(service, "it is not part of this stack")
             raise UsageError(f"{service} is not running in this stack: {why}")
-        return self.cfg.url(service)
+        return urls[service]
 
     def app_host(self) -> str:
         """Where an app under test should listen so this stack's Prometheus can scrape it.
@@ -211,8 +213,8 @@ class TestStack:
         from stackctl.seeding.scenario import parse_duration
 
         targets = SeedTargets(
-            prometheus_url=self.cfg.url("prometheus") if self.has("prometheus") else None,
-            loki_url=self.cfg.url("loki") if self.has("loki") else None,
+            prometheus_url=self.url("prometheus") if self.has("prometheus") else None,
+            loki_url=self.url("loki") if self.has("loki") else None,
             redis_url=self.redis_url() if self.has("redis") else None,
         )
         span = timedelta(seconds=parse_duration(history))
@@ -224,7 +226,7 @@ class TestStack:
     def redis_url(self) -> str:
         """``redis://[:password@]127.0.0.1:<port>/0`` of this stack's Redis."""
         auth = f":{quote(self.cfg.redis_password, safe='')}@" if self.cfg.redis_password else ""
-        return f"redis://{auth}127.0.0.1:{self.cfg.port('redis')}/0"
+        return self.url("redis").replace("redis://", f"redis://{auth}", 1) + "/0"
 
     def redis(self) -> Any:
         import redis
@@ -267,7 +269,7 @@ class TestStack:
         raise AssertionError(f"scrape target {job} is not up after {timeout:.0f}s ({last})")
 
     def summary(self) -> str:
-        urls = ", ".join(f"{s} {self.cfg.url(s)}" for s in self.cfg.services)
+        urls = ", ".join(f"{s} {self.url(s)}" for s in self.cfg.services)
         out = f"stackctl {self.runtime} stack {self.cfg.project}: {urls}"
         if self.left_out:
             out += "; left out: " + "; ".join(f"{s} ({why})" for s, why in self.left_out.items())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import requests
 
-from stackctl.query.prometheus import TIMEOUT, Prometheus, QueryOutcome, unreachable, get_json
+from stackctl.query.prometheus import TIMEOUT, Prometheus, QueryOutcome, get_json, unreachable
 
 __all__ = ["TIMEOUT", "Loki", "Prometheus", "QueryOutcome", "get_json"]
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import yaml
 
-from stackctl.dashboards.files import dashboard_paths, user_folder
 from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.dashboards.datasources import Datasources
+from stackctl.dashboards.files import dashboard_paths, user_folder
 from stackctl.dashboards.validate import DashboardFile, Problem, check_files
 from stackctl.render.definition import rendered_root
 from stackctl.verify.checks import CheckResult, Status

@@ -53,7 +53,7 @@ class Route:
     group_wait: float
     group_interval: float
     continue_: bool = False
-    children: tuple["Route", ...] = field(default=())
+    children: tuple[Route, ...] = field(default=())
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         return all(m.matches(labels) for m in self.matchers)

@@ -12,10 +12,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from stackctl import proc
 from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.errors import ProcessError, VerifyError
-from stackctl import proc
 from stackctl.install.obtain import which_tool
 
 TIMEOUT = 300.0

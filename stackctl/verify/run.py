@@ -10,10 +10,10 @@ from typing import Any, Callable
 
 import yaml
 
-from stackctl.dashboards.files import dashboard_paths
 from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.dashboards import Dashboard, load_dashboard
+from stackctl.dashboards.files import dashboard_paths
 from stackctl.dashboards.timing import DEFAULT_SCRAPE, parse_duration
 from stackctl.errors import ConfigError, UsageError
 from stackctl.render.configs import rendered_root
@@ -128,11 +128,11 @@ def _loki(cfg: Config, url: str | None) -> tuple[Loki | None, str]:
 
 
 def seeded_scenario(cfg: Config) -> str | None:
-    """The scenario the (detached) seeder last ran in this project, from its status file."""
-    from stackctl.seeding import daemon
+    """The scenario last seeded into this project's stack, from the record of the running stack."""
+    from stackctl.state import record
 
-    name = daemon.read_status(cfg.state_dir).get("scenario")
-    return str(name) if name else None
+    rec = record.load(cfg.state_dir)
+    return rec.scenario if rec is not None else None
 
 
 def _scenario(name: str | None) -> Any:

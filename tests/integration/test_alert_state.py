@@ -14,7 +14,7 @@ import shutil
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -63,7 +63,7 @@ expected_alerts:
 
 
 @pytest.fixture(scope="module", params=["native", pytest.param("docker", marks=pytest.mark.docker)])
-def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The shared stack, with the three scenarios seeded in turn; what each case needs to look at."""
     if request.param == "docker":
         require_docker()
@@ -79,7 +79,7 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     try:
         up = stackctl("up", env=env, cwd=tmp)
         assert up.returncode == 0, up.stderr
-        out: dict[str, object] = {"env": env, "cwd": tmp, "runtime": request.param}
+        out: dict[str, Any] = {"env": env, "cwd": tmp, "runtime": request.param}
         for key, scenario in (("healthy", "luneo-healthy"), ("short", str(tmp / "scenarios" / "http-short-errors.yaml")),
                               ("failures", "preview-failures")):
             started = time.monotonic()
@@ -91,15 +91,15 @@ def seeded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         stackctl("down", "--volumes", env=env, cwd=tmp)
 
 
-def _alerts(seeded: dict[str, object]) -> list[dict[str, object]]:
+def _alerts(seeded: dict[str, Any]) -> list[dict[str, Any]]:
     env = seeded["env"]
     assert isinstance(env, dict)
-    result = stackctl("alerts", "--json", env=env, cwd=seeded["cwd"])  # type: ignore[arg-type]
+    result = stackctl("alerts", "--json", env=env, cwd=seeded["cwd"])
     assert result.returncode == 0, result.stderr
     return list(json.loads(result.stdout))
 
 
-def _wait(seeded: dict[str, object], alertname: str, source: str, state: str, within: float) -> dict[str, object]:
+def _wait(seeded: dict[str, Any], alertname: str, source: str, state: str, within: float) -> dict[str, Any]:
     deadline = time.monotonic() + within
     while True:
         rows = [r for r in _alerts(seeded) if r["alertname"] == alertname and r["source"] == source]
@@ -110,8 +110,8 @@ def _wait(seeded: dict[str, object], alertname: str, source: str, state: str, wi
 
 
 @pytest.mark.native
-def test_preview_failures_fires_and_is_notified_on_its_route(seeded: dict[str, object]) -> None:
-    stderr, _took, started = seeded["failures"]  # type: ignore[misc]
+def test_preview_failures_fires_and_is_notified_on_its_route(seeded: dict[str, Any]) -> None:
+    stderr, _took, started = seeded["failures"]
     assert "PreviewGenerationHighFailureRate: condition held" in stderr and "-> firing" in stderr, stderr
     assert "restarted prometheus" in stderr and "firing now: " in stderr, stderr
     _wait(seeded, "PreviewGenerationHighFailureRate", "prometheus", "firing", 15 - (time.monotonic() - started))
@@ -127,21 +127,21 @@ def test_preview_failures_fires_and_is_notified_on_its_route(seeded: dict[str, o
         assert time.monotonic() < deadline, "no notification within 15 s of the start of seed"
         time.sleep(0.5)
     assert {n.receiver for n in got} == {"local-page"}  # severity=page routes to local-page
-    shown = stackctl("notifications", "--json", env=env, cwd=seeded["cwd"])  # type: ignore[arg-type]
+    shown = stackctl("notifications", "--json", env=env, cwd=seeded["cwd"])
     assert {"PreviewGenerationHighFailureRate", "local-page"} <= {v for r in json.loads(shown.stdout) for v in r.values()
                                                                    if isinstance(v, str)}
 
 
 @pytest.mark.native
-def test_a_user_rule_with_a_long_for_fires_too(seeded: dict[str, object]) -> None:
+def test_a_user_rule_with_a_long_for_fires_too(seeded: dict[str, Any]) -> None:
     row = _wait(seeded, "UserPreviewTrafficLong", "prometheus", "firing", 15)
     labels = row["labels"]
     assert isinstance(labels, dict) and labels["team"] in ("previews-ready", "previews-failed")  # templated label
 
 
 @pytest.mark.native
-def test_a_condition_shorter_than_for_stays_pending_with_the_time_left(seeded: dict[str, object]) -> None:
-    stderr, _took, _started = seeded["short"]  # type: ignore[misc]
+def test_a_condition_shorter_than_for_stays_pending_with_the_time_left(seeded: dict[str, Any]) -> None:
+    stderr, _took, _started = seeded["short"]
     assert "HighErrorRate: condition held" in stderr and "-> pending, fires in" in stderr, stderr
     row = _wait(seeded, "HighErrorRate", "prometheus", "pending", 15)
     active_at = datetime.fromisoformat(str(row["active_at"]).replace("Z", "+00:00")).timestamp()
@@ -151,16 +151,16 @@ def test_a_condition_shorter_than_for_stays_pending_with_the_time_left(seeded: d
 
 
 @pytest.mark.native
-def test_a_healthy_scenario_fires_nothing(seeded: dict[str, object]) -> None:
-    stderr, _took, _started = seeded["healthy"]  # type: ignore[misc]
+def test_a_healthy_scenario_fires_nothing(seeded: dict[str, Any]) -> None:
+    stderr, _took, _started = seeded["healthy"]
     assert "nothing to restore" in stderr, stderr
-    luneo = [r for r in _alerts(seeded) if (r["labels"] or {}).get("pack") == "luneo"]  # type: ignore[union-attr]
+    luneo = [r for r in _alerts(seeded) if (r["labels"] or {}).get("pack") == "luneo"]
     assert not luneo, luneo
 
 
 @pytest.mark.native
-def test_verify_checks_the_firing_state(seeded: dict[str, object]) -> None:
-    result = stackctl("verify", "--scenario", "preview-failures", "--json", env=seeded["env"], cwd=seeded["cwd"],  # type: ignore[arg-type]
+def test_verify_checks_the_firing_state(seeded: dict[str, Any]) -> None:
+    result = stackctl("verify", "--scenario", "preview-failures", "--json", env=seeded["env"], cwd=seeded["cwd"],
                       timeout=240)
     report = json.loads(result.stdout or "{}")
     alerts = {r["panel"]: (r["status"], r["detail"]) for r in report.get("results", []) if r["kind"] == "alert"}
@@ -170,7 +170,7 @@ def test_verify_checks_the_firing_state(seeded: dict[str, object]) -> None:
 
 
 @pytest.mark.native
-def test_restore_groups_takes_parsed_rule_files(seeded: dict[str, object]) -> None:
+def test_restore_groups_takes_parsed_rule_files(seeded: dict[str, Any]) -> None:
     """The entry for `seed --from`: parsed rule files; those Prometheus has loaded are restored."""
     import yaml
 

@@ -10,6 +10,9 @@ import pytest
 
 from helpers import isolated_env, require_binaries, stackctl
 
+# Every test runs `up` on the native runtime (most expect it to refuse before starting anything).
+pytestmark = pytest.mark.native
+
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:

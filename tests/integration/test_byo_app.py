@@ -26,9 +26,9 @@ import yaml
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from helpers import STANDIN_IMAGES, isolated_env, require_binaries, require_docker, stackctl
+from stackctl.byo.rules_check import check_rule_files
 from stackctl.errors import ConfigError
 from stackctl.state.ports import free_port, port_free
-from stackctl.byo.rules_check import check_rule_files
 
 GOOD_RULES = """\
 groups:

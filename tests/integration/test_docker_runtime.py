@@ -58,7 +58,7 @@ def test_up_status_logs_down_on_standins(env: dict[str, str]) -> None:
     project = env["STACKCTL_PROJECT"]
     up = stackctl("up", env=env)
     assert up.returncode == 0, up.stderr
-    assert f"http://127.0.0.1:{env['STACKCTL_PORT_PROMETHEUS']}" in up.stderr
+    assert f"http://127.0.0.1:{env['STACKCTL_PORT_PROMETHEUS']}" in up.stdout  # the status table: stdout
     status = json.loads(stackctl("status", "--json", env=env).stdout)
     assert {s["service"]: s["state"] for s in status if s["service"] != "notify-sink"} == {s: "healthy" for s in SERVICES}
     # every published port is bound to 127.0.0.1 only

@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
+from test_pytest_plugin import run_user_pytest
 
 from helpers import REPO, STANDIN_IMAGES, require_binaries, require_docker
-from test_pytest_plugin import run_user_pytest
 
 pytestmark = pytest.mark.native
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 import yaml
+from export_repo import SENTINELS, leaked, make_user_repo
 
+from helpers import require_binaries, stackctl
 from stackctl.export.chart import CHART_ALERTMANAGER_DEFAULTS, helm_merge
-from tests.export_repo import SENTINELS, leaked, make_user_repo
-from tests.helpers import require_binaries, stackctl
 
 pytestmark = pytest.mark.native
 

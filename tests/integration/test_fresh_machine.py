@@ -18,10 +18,10 @@ import re
 import time
 from pathlib import Path
 
+import freshroot
 import pytest
 import requests
 
-import freshroot
 from helpers import REPO, skip_or_fail
 from stackctl.state.ports import free_ports
 

@@ -13,6 +13,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -116,7 +117,7 @@ def _every_provisioned_dashboard_loaded(base: str, auth: tuple[str, str], env: d
     rendered = Path(env["STACKCTL_STATE_DIR"]) / "rendered" / "grafana" / "dashboards"
     wanted = {json.loads(p.read_text())["uid"]: p for p in rendered.rglob("*.json")}
     assert wanted, "the stack provisions dashboards"
-    found = {d["uid"] for d in requests.get(f"{base}/api/search", params={"type": "dash-db", "limit": 5000}, auth=auth, timeout=10).json()}
+    found = {d["uid"] for d in requests.get(f"{base}/api/search", params={"type": "dash-db", "limit": "5000"}, auth=auth, timeout=10).json()}
     assert set(wanted) <= found, f"not loaded: {sorted(set(wanted) - found)}"
     for uid, path in wanted.items():
         resp = requests.get(f"{base}/api/dashboards/uid/{uid}", auth=auth, timeout=10)
@@ -134,10 +135,10 @@ def test_loki_accepts_seeded_history_and_answers_logql(tmp_path: Path) -> None:
         seed = stackctl("seed", "--scenario", "cluster-failures", "--history", "30m", "--duration", "0", env=env)
         assert seed.returncode == 0, seed.stderr
         now = time.time_ns()
-        deadline, streams = time.monotonic() + 60, []
+        deadline, streams = time.monotonic() + 60, list[Any]()
         while time.monotonic() < deadline and not streams:
             resp = requests.get(f"{base}/loki/api/v1/query_range", timeout=10,
-                                params={"query": '{service="sploot-cluster"}', "start": now - 3600 * 10**9, "end": now, "limit": 100})
+                                params={"query": '{service="sploot-cluster"}', "start": str(now - 3600 * 10**9), "end": str(now), "limit": "100"})
             streams = resp.json()["data"]["result"]
             time.sleep(1)
         assert streams, "seeded log lines are queryable"

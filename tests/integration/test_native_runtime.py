@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -143,7 +144,7 @@ def test_stale_pid_is_never_signalled(env: dict[str, str]) -> None:
     try:
         run_dir = Path(env["STACKCTL_STATE_DIR"]) / "run"
         run_dir.mkdir(parents=True)
-        record = {"service": "prometheus", "pid": victim.pid, "start_ticks": 1, "exe": "/usr/bin/prometheus", "port": 1, "started_at": 0}
+        record: dict[str, Any] = {"service": "prometheus", "pid": victim.pid, "create_time": 1.0, "exe": "/usr/bin/prometheus", "port": 1, "started_at": 0}
         (run_dir / "prometheus.json").write_text(json.dumps(record))
         assert not is_ours(PidRecord(**record))
         status = {s["service"]: s["state"] for s in json.loads(stackctl("status", "--json", env=env).stdout)}

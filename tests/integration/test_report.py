@@ -26,7 +26,6 @@ from helpers import isolated_env, require_binaries, require_docker, skip_or_fail
 from stackctl.config import Config, load_config
 from stackctl.stack import orchestrator as stack
 
-
 SERVICES = ("prometheus", "alertmanager", "pushgateway", "redis")
 BINARIES = ("prometheus", "prometheus-alertmanager", "prometheus-pushgateway", "redis-server")
 SCENARIO = "preview-failures"

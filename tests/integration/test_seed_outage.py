@@ -13,12 +13,12 @@ from typing import Any, Iterator
 
 import numpy as np
 import pytest
-from helpers import REPO, require_binaries
 
-from stackctl.stack import orchestrator as stack
+from helpers import REPO, require_binaries
 from stackctl.runtime import pids
 from stackctl.seeding.catalog import load_scenario
 from stackctl.seeding.engine import Clock, SeedReport, SeedTargets, seed
+from stackctl.stack import orchestrator as stack
 from stackctl.testing.stack import TestStack
 
 pytestmark = [pytest.mark.native, pytest.mark.promise("R1")]

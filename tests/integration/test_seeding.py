@@ -16,12 +16,11 @@ import pytest
 import redis
 import requests
 
+from helpers import REPO, require_binaries
+from stackctl.seeding import daemon
 from stackctl.seeding.catalog import load_scenario
 from stackctl.seeding.distributions import expected_quantile
-from stackctl.seeding import daemon
 from stackctl.seeding.engine import Clock, SeedTargets, seed
-
-from helpers import REPO, require_binaries
 from stackctl.state.ports import free_port
 from stackctl.testing.stack import TestStack
 
@@ -68,7 +67,9 @@ def test_preview_failures_promql_and_alert(prometheus: str) -> None:
                                " / sum(rate(preview_generation_jobs_completed_total[10m]))")
     assert ratio == pytest.approx(0.25, abs=0.07)
     hist = next(m for m in sc.metrics if m.name == "preview_generation_job_duration_ms")
-    intended = expected_quantile(hist.series[0].distribution, tuple(hist.buckets), 0.95)
+    dist = hist.series[0].distribution
+    assert dist is not None and hist.buckets is not None
+    intended = expected_quantile(dist, tuple(hist.buckets), 0.95)
     p95 = scalar(prometheus, "histogram_quantile(0.95, sum by (le) "
                              '(rate(preview_generation_job_duration_ms_bucket{outcome="ready"}[15m])))')
     assert p95 == pytest.approx(intended, rel=0.25)
@@ -97,7 +98,7 @@ def test_cluster_redis_backlog_metrics_agree_with_redis(prometheus: str, redis_u
     assert scalar(prometheus, "media_cluster_pending_jobs") == summary["pending"]
     oldest = client.xpending_range("streams:embedding.ingested", "cluster-workers", "-", "+", 1)[0]
     lag = scalar(prometheus, "media_cluster_stream_lag_seconds")
-    assert lag == pytest.approx(oldest["time_since_delivered"] / 1000, abs=5)
+    assert lag == pytest.approx(int(oldest["time_since_delivered"]) / 1000, abs=5)
     assert lag > 300  # the oldest pending entry is minutes old, as Redis itself says
     assert _alert_state(prometheus, "MediaClusterPendingJobsCritical", timeout=30) in ("pending", "firing")
 

@@ -50,8 +50,8 @@ def exporter_series(now: float) -> list[Series]:
             out.append(_series("fastapi_requests_total", {"app_name": app, "method": "GET", "path": path, "status_code": "200"}, 10 * ramp, start))
     # an exporter that stopped 20 minutes ago: a range panel still shows it, an instant one does not
     out.append(_series("legacy_jobs_total", {"job": "cron"}, ramp[: n // 3], start))
-    for job, inst in (("api", "api-1:8000"), ("worker", "wk-1:8000"), ("shop", "shop-1:8000")):
-        labels = {"job": job, "instance": inst}
+    for job, instance in (("api", "api-1:8000"), ("worker", "wk-1:8000"), ("shop", "shop-1:8000")):
+        labels = {"job": job, "instance": instance}
         out += [_series("up", labels, flat, start), _series("app_build_info", {**labels, "version": "1.2"}, flat, start),
                 _series("app_requests_total", labels, 5 * ramp, start), _series("app_gc_seconds_total", labels, 0.01 * ramp, start)]
         for le in ("0.1", "0.5", "+Inf"):

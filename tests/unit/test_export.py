@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from export_repo import INLINE_SENTINELS, SENTINELS, leaked, make_user_repo
 
 from stackctl.config import Config, load_config
 from stackctl.errors import ConfigError, UsageError
@@ -24,7 +25,6 @@ from stackctl.export.output import MANIFEST
 from stackctl.export.secrets import SecretPlan, externalize
 from stackctl.packs import PACKS
 from stackctl.render.configs import render
-from tests.export_repo import INLINE_SENTINELS, SENTINELS, leaked, make_user_repo
 
 # the PrometheusRule CRD's duration pattern (monitoring.coreos.com_prometheusrules.yaml)
 DURATION = re.compile(r"(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)")

@@ -11,9 +11,9 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
 from helpers import stackctl
+from stackctl.byo.init import find_dashboard_dirs, find_rule_paths, init_config, probe_metrics
 from stackctl.config import load_config
 from stackctl.errors import UsageError
-from stackctl.byo.init import find_dashboard_dirs, find_rule_paths, init_config, probe_metrics
 from stackctl.state.ports import free_port
 
 RULES = "groups:\n  - name: app\n    rules:\n      - record: app:up:sum\n        expr: sum(up)\n"
@@ -89,7 +89,7 @@ def test_empty_repo_writes_a_loadable_file_with_examples(tmp_path: Path) -> None
 def test_several_targets_get_distinct_jobs(tmp_path: Path) -> None:
     init_config(tmp_path, ["localhost:8000", "127.0.0.1:9100"], probe=False)
     jobs = [t.job for t in load_config(env={}, cwd=tmp_path).scrape]
-    assert len(set(jobs)) == 2 and all(j.endswith(("-8000", "-9100")) for j in jobs)
+    assert len(set(jobs)) == 2 and all(j is not None and j.endswith(("-8000", "-9100")) for j in jobs)
 
 
 def test_paths_with_spaces_are_quoted_and_load(tmp_path: Path) -> None:

@@ -18,8 +18,8 @@ from typing import Iterator
 import pytest
 from typer.testing import CliRunner
 
-from stackctl.install import cache as inst
 from stackctl.errors import InstallError, UsageError
+from stackctl.install import cache as inst
 
 PLAT = ("linux", "amd64")  # fixed so the archive layout is the same on every test machine
 FAKE_TEXT = "prometheus, version 3.5.0 (fake built by test_install)"

@@ -17,8 +17,8 @@ import yaml
 from typer.testing import CliRunner
 
 from stackctl.assets import asset_path
-from stackctl.errors import UsageError
 from stackctl.dashboards import Resolver, load_dashboard
+from stackctl.errors import UsageError
 from stackctl.packs import PACKS, Pack, get_pack, pack_names, select_packs
 
 SEVERITIES = {"page", "critical", "warn", "warning"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from stackctl.byo.rules_check import _rejected, check_rule_files
-from stackctl.config import load_config
+from stackctl.config import Config, load_config
 from stackctl.errors import ConfigError
 from stackctl.render.alertmanager_check import explanation, rejected
 from stackctl.render.configs import render, rendered_root
@@ -19,7 +19,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PROVISIONING = FIXTURES / "grafana" / "provisioning"
 
 
-def _config(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+def _config(tmp_path: Path, text: str) -> Config:
     (tmp_path / "stackctl.yaml").write_text(text)
     return load_config(env={"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state")}, cwd=tmp_path)
 

@@ -1,20 +1,34 @@
 from __future__ import annotations
 
+from typing import Annotated, Optional
+
 import typer
 
-from stackctl.stack import orchestrator as stack
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, JsonOpt, ProjectOpt, config_from
-from stackctl.verify.alerts import current_alerts
 
 
 def register(app: typer.Typer) -> None:
     @app.command("alerts")
-    def alerts(json: JsonOpt = False, project: ProjectOpt = None, config: ConfigOpt = None) -> None:
+    def alerts(
+        prometheus_url: Annotated[Optional[str], typer.Option("--prometheus-url", help="Read this Prometheus instead of the stack's.")] = None,
+        alertmanager_url: Annotated[Optional[str], typer.Option("--alertmanager-url", help="Read this Alertmanager instead of the stack's.")] = None,
+        json: JsonOpt = False, project: ProjectOpt = None, config: ConfigOpt = None,
+    ) -> None:
         """The alerts as Prometheus (pending/firing) and Alertmanager (active/suppressed) see them now."""
-        cfg = config_from(config, project=project)
-        urls = stack.service_urls(cfg.with_(services=stack.stack_services(cfg)))
-        rows = current_alerts(urls.get("prometheus"), urls.get("alertmanager"))
+        from stackctl.verify.alerts import current_alerts
+
+        urls: dict[str, str] = {}
+        if not (prometheus_url and alertmanager_url):
+            from stackctl.stack.orchestrator import service_urls
+            from stackctl.state.record import NotRunningError
+
+            try:
+                urls = service_urls(config_from(config, project=project))  # the running stack's, from its record
+            except NotRunningError:
+                if not (prometheus_url or alertmanager_url):
+                    raise
+        rows = current_alerts(prometheus_url or urls.get("prometheus"), alertmanager_url or urls.get("alertmanager"))
         if json:
             console.json_out([r.__dict__ for r in rows])
             return
@@ -25,3 +39,5 @@ def register(app: typer.Typer) -> None:
                       [(r.source, r.alertname, r.state, r.severity, r.active_at, r.value or ", ".join(r.receivers),
                         ", ".join(f"{k}={v}" for k, v in r.labels.items() if k not in ("alertname", "severity")))
                        for r in rows], state_column="state")
+
+

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import typer
 
-from stackctl.stack import orchestrator as stack
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, JsonOpt, ProjectOpt, RuntimeOpt, ServicesOpt, config_from
 
@@ -11,6 +10,8 @@ def register(app: typer.Typer) -> None:
     @app.command("config")
     def config_cmd(json: JsonOpt = False, runtime: RuntimeOpt = None, services: ServicesOpt = None, project: ProjectOpt = None, config: ConfigOpt = None) -> None:
         """The effective configuration, where each value came from, and which runtime runs it."""
+        from stackctl.stack import orchestrator as stack
+
         cfg = config_from(config, runtime=runtime, services=services, project=project)
         choice = stack.explain_choice(cfg)
         data = cfg.public_dict() | {"runtime_chosen": choice.runtime.name, "runtime_reason": choice.reason}

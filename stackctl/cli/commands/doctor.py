@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, JsonOpt, ProjectOpt, config_from
-from stackctl.stack import doctor as core
+
+if TYPE_CHECKING:
+    from stackctl.stack.doctor import ServerRow
 
 
 def register(app: typer.Typer) -> None:
     @app.command("doctor")
     def doctor(json: JsonOpt = False, project: ProjectOpt = None, config: ConfigOpt = None) -> None:
         """Per runtime: the servers present, where from, which version, how each missing one is obtained."""
+        from stackctl.stack import doctor as core  # lazily: the CLI starts without the install machinery
+
         cfg = config_from(config, project=project)
         report = core.report(cfg)
         if json:
@@ -25,7 +31,7 @@ def register(app: typer.Typer) -> None:
             console.warn(f"unusable install in the cache: {problem} (`stackctl install --remove NAME`)")
 
 
-def _lines(rows: list[core.ServerRow]) -> str:
+def _lines(rows: list[ServerRow]) -> str:
     return "\n".join(
         f"  {r.service:<13} {'ok' if r.present else 'absent':<7} {r.source:<15} {r.version or '-':<12} {r.where if r.present else r.how}"
         for r in rows

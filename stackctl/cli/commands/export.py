@@ -7,7 +7,6 @@ import typer
 
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, config_from
-from stackctl.export.kubernetes import ExportOptions, export_kubernetes
 
 ReleaseOpt = Annotated[str, typer.Option("--release", "-r", help="The Helm release name of kube-prometheus-stack (its rules must carry release: NAME).")]
 NamespaceOpt = Annotated[str, typer.Option("--namespace", "-n", help="The namespace the chart is installed in.")]
@@ -22,6 +21,8 @@ def register(app: typer.Typer) -> None:
     def kubernetes(release: ReleaseOpt, namespace: NamespaceOpt = "monitoring", output: OutOpt = Path("kubernetes"),
                    loki_url: LokiOpt = None, config: ConfigOpt = None) -> None:
         """Helm values, PrometheusRules and dashboard ConfigMaps for kube-prometheus-stack (no secrets)."""
+        from stackctl.export.kubernetes import ExportOptions, export_kubernetes  # lazily: a fast CLI start
+
         cfg = config_from(config)
         result, written = export_kubernetes(cfg, ExportOptions(release, namespace, loki_url), output)
         for path in written:

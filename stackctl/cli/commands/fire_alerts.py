@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, JsonOpt, ProjectOpt, config_from
-from stackctl.verify import ChecksFailed, routes
-from stackctl.verify.alerts import Delivery, fire_alerts as fire, wait_budget
+
+if TYPE_CHECKING:
+    from stackctl.verify.alerts import Delivery
 
 
 def _rows(deliveries: list[Delivery]) -> list[tuple[str, ...]]:
@@ -25,14 +26,26 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """Post one synthetic alert per Alertmanager route and show which receiver each reached."""
+        from stackctl.stack.orchestrator import service_urls
+        from stackctl.state.record import NotRunningError
+        from stackctl.verify import ChecksFailed, routes
+        from stackctl.verify.alerts import fire_alerts as fire
+        from stackctl.verify.alerts import wait_budget
+
         cfg = config_from(config, project=project)
         tree = routes.load_route_config(routes.config_path(cfg.state_dir))
-        url = alertmanager_url or cfg.url("alertmanager")
+        try:
+            urls = service_urls(cfg)  # the running stack's, from its record
+        except NotRunningError:
+            if alertmanager_url is None and not dry_run:
+                raise
+            urls = {}
+        url = alertmanager_url or urls.get("alertmanager", "")
         if dry_run:
             deliveries = fire(url, tree, True)
         else:
             with console.status(f"waiting up to {wait_budget(tree.tree):.0f}s for the notification sink"):
-                deliveries = fire(url, tree, False, sink_url=cfg.url("notify-sink"))
+                deliveries = fire(url, tree, False, sink_url=urls.get("notify-sink"))
         if json:
             console.json_out([d.__dict__ for d in deliveries])
         else:

@@ -6,7 +6,6 @@ from typing import Annotated, List, Optional
 import typer
 
 from stackctl.cli import console
-from stackctl.byo.init import init_config
 
 ScrapeOpt = Annotated[Optional[List[str]], typer.Option("--scrape", help="Your app's metrics endpoint as HOST:PORT, e.g. localhost:8000 (repeatable).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Overwrite an existing stackctl.yaml.")]
@@ -17,6 +16,8 @@ def register(app: typer.Typer) -> None:
     @app.command("init")
     def init(scrape: ScrapeOpt = None, force: ForceOpt = False, dir: DirOpt = None) -> None:
         """Write a commented stackctl.yaml here, with your app's endpoint and the dashboards and rules this repo has."""
+        from stackctl.byo.init import init_config
+
         result = init_config(dir or Path.cwd(), scrape or [], force=force)
         found = result.detected
         for guess in found.scrape:

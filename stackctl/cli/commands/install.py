@@ -8,8 +8,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from stackctl.install import cache as core
-from stackctl.install import debian, store
 from stackctl.cli import console
 from stackctl.errors import InstallError, StackctlError, UsageError
 
@@ -35,7 +33,12 @@ def _size(n: int) -> str:
     return f"{size:.1f} GiB"
 
 
+MIRROR_ENV = "STACKCTL_RELEASE_MIRROR"  # = stackctl.install.cache.MIRROR_ENV, imported lazily (fast CLI start)
+
+
 def _install_one(service: str, cache_dir: Path, mirror: str | None, url: str | None, sha256: str | None) -> None:
+    from stackctl.install import cache as core
+
     release = core.release_for(service)
     meter = _Meter()
     started = time.monotonic()
@@ -63,7 +66,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
         mirror: Annotated[
             Optional[str],
-            typer.Option("--mirror", envvar=core.MIRROR_ENV, help="Base URL of a mirror serving upstream's release paths."),
+            typer.Option("--mirror", envvar=MIRROR_ENV, help="Base URL of a mirror serving upstream's release paths."),
         ] = None,
         url: Annotated[
             Optional[str], typer.Option("--url", help="Archive URL to use instead of the pinned one (one service only).")
@@ -78,6 +81,9 @@ def register(app: typer.Typer) -> None:
         remove: Annotated[bool, typer.Option("--remove", help="Remove the named cached installs (a service or an install's name).")] = False,
     ) -> None:
         """Download the pinned official release archives, verify their sha256 and unpack them."""
+        from stackctl.install import cache as core
+        from stackctl.install import debian
+
         names = list(services or [])
         target = cache_dir or core.default_cache_dir()
         if list_ or remove:
@@ -115,6 +121,8 @@ def _install_all(names: list[str], cache_dir: Path, mirror: str | None, url: str
 
 
 def _install_deb(service: str, cache_dir: Path) -> None:
+    from stackctl.install import debian
+
     started = time.monotonic()
     with console.status(f"getting the Debian package of {service}…"):
         found = debian.obtain(service, cache_dir)
@@ -122,6 +130,8 @@ def _install_deb(service: str, cache_dir: Path) -> None:
 
 
 def _manage(cache_dir: Path, names: list[str], remove: bool) -> None:
+    from stackctl.install import store
+
     if remove:
         if not names:
             raise UsageError("--remove needs the services or install names to remove", hint="see `stackctl install --list`")

@@ -4,7 +4,6 @@ from typing import Annotated
 
 import typer
 
-from stackctl.stack import orchestrator as stack
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, ProjectOpt, RuntimeOpt, config_from
 
@@ -20,6 +19,8 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """Print a service's log."""
+        from stackctl.stack import orchestrator as stack
+
         cfg = config_from(config, runtime=runtime, project=project)
         for line in stack.logs(cfg, service, tail, follow):
             console.plain_out(line)

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from stackctl.cli import console
-from stackctl.packs import PACKS, pack_summary
 
 
 def register(app: typer.Typer) -> None:
@@ -16,6 +15,8 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the packs as JSON on stdout.")] = False,
     ) -> None:
         """List the built-in packs (rules, alerts and dashboards for the seeds' applications)."""
+        from stackctl.packs import PACKS, pack_summary
+
         rows = [pack_summary(pack) for pack in PACKS]
         if as_json:
             console.json_out(rows)

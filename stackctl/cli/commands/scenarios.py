@@ -6,7 +6,6 @@ import typer
 
 from stackctl.cli import console
 from stackctl.cli.options import JsonOpt
-from stackctl.seeding.catalog import list_scenarios, load_scenario, scenario_details, scenario_summary
 
 
 def register(app: typer.Typer) -> None:
@@ -18,6 +17,8 @@ def register(app: typer.Typer) -> None:
         """List scenarios with a one-line description and expected alerts."""
         if ctx.invoked_subcommand:
             return
+        from stackctl.seeding.catalog import list_scenarios, load_scenario, scenario_summary
+
         rows = [scenario_summary(load_scenario(name)) for name in list_scenarios()]
         if json:
             console.json_out(rows)
@@ -29,16 +30,18 @@ def register(app: typer.Typer) -> None:
     @scenarios_app.command("show")
     def show(name: Annotated[str, typer.Argument(help="Scenario name (see `stackctl scenarios`).")], json: JsonOpt = False) -> None:
         """Explain one scenario: phases, metrics, logs, Redis streams, expected alerts."""
+        from stackctl.seeding.catalog import load_scenario, scenario_details
+
         details = scenario_details(load_scenario(name))
         if json:
             console.json_out(details)
             return
         for key, value in details.items():
             if isinstance(value, list):
-                console.info(f"{key}:" + ("" if value else " none"))
+                console.plain_out(f"{key}:" + ("" if value else " none"))
                 for item in value:
-                    console.info(f"  - {item}")
+                    console.plain_out(f"  - {item}")
             else:
-                console.info(f"{key}: {value}")
+                console.plain_out(f"{key}: {value}")
 
     app.add_typer(scenarios_app, name="scenarios")

@@ -1,18 +1,16 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, JsonOpt, ProjectOpt, config_from
 from stackctl.errors import UsageError
-from stackctl.seeding import daemon
-from stackctl.seeding.catalog import load_scenario
-from stackctl.seeding.engine import SeedReport
-from stackctl.seeding.scenario import format_duration, parse_duration
-from stackctl.seeding.background import SeedRequest, run_foreground, start_detached, targets_for
+
+if TYPE_CHECKING:
+    from stackctl.seeding.engine import SeedReport
 
 ScenarioOpt = Annotated[Optional[str], typer.Option("--scenario", "-s", help="Scenario name (stackctl scenarios) or a YAML path.")]
 HistoryOpt = Annotated[str, typer.Option("--history", help="Past to write at once, e.g. 30m, 2h (up to the stack's 24h window).")]
@@ -21,6 +19,8 @@ UrlOpt = Optional[str]
 
 
 def _seconds(flag: str, value: str) -> float:
+    from stackctl.seeding.scenario import parse_duration
+
     try:
         return parse_duration(value)
     except ValueError as exc:
@@ -59,6 +59,11 @@ def register(app: typer.Typer) -> None:
         """Seed a scenario (stackctl seed --scenario preview-failures)."""
         if ctx.invoked_subcommand:
             return
+        from stackctl.seeding import daemon
+        from stackctl.seeding.background import SeedRequest, run_foreground, start_detached, targets_for
+        from stackctl.seeding.catalog import load_scenario
+        from stackctl.seeding.scenario import format_duration
+
         if not scenario:
             raise UsageError("--scenario is required", hint="list them with `stackctl scenarios`")
         dur = _seconds("--duration", duration) if duration is not None else None
@@ -85,6 +90,8 @@ def register(app: typer.Typer) -> None:
     @seed_app.command("status")
     def status(json: JsonOpt = False, config: ConfigOpt = None, project: ProjectOpt = None) -> None:
         """Is a detached seeder running? Scenario, since, samples written, last error."""
+        from stackctl.state import seeder as daemon
+
         data = daemon.read_status(config_from(config, project=project).state_dir)
         if json:
             console.json_out(data)
@@ -101,6 +108,8 @@ def register(app: typer.Typer) -> None:
     @seed_app.command("stop")
     def stop(config: ConfigOpt = None, project: ProjectOpt = None) -> None:
         """Stop the detached seeder (SIGTERM, only if the pid still is our seeder)."""
+        from stackctl.state import seeder as daemon
+
         data = daemon.stop(config_from(config, project=project).state_dir)
         console.info(f"seeder stopped (scenario {data.get('scenario', '?')})" if data["stopped"] else "no detached seeder running")
 

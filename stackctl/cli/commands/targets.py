@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from stackctl.cli import console
-from stackctl.cli.options import ConfigOpt, JsonOpt, ProjectOpt, RuntimeOpt, config_from
-from stackctl.byo.targets import TargetInfo, fetch_targets
+from stackctl.cli.options import ConfigOpt, JsonOpt, ProjectOpt, RuntimeOpt, running_config
+
+if TYPE_CHECKING:
+    from stackctl.byo.targets import TargetInfo
 
 
 def _ago(target: TargetInfo) -> str:
@@ -15,7 +19,9 @@ def register(app: typer.Typer) -> None:
     @app.command("targets")
     def targets(json: JsonOpt = False, runtime: RuntimeOpt = None, project: ProjectOpt = None, config: ConfigOpt = None) -> None:
         """Every target Prometheus scrapes: health, last scrape, last error (why is my panel empty?)."""
-        cfg = config_from(config, runtime=runtime, project=project)
+        from stackctl.byo.targets import fetch_targets
+
+        cfg = running_config(config, runtime=runtime, project=project)
         found = fetch_targets(cfg)
         if json:
             console.json_out([t.public() for t in found])

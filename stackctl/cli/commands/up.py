@@ -1,17 +1,16 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from stackctl.install.obtain import Step
-from stackctl.stack import orchestrator as stack
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, ProjectOpt, RuntimeOpt, ServicesOpt, config_from
-from stackctl.state.health import Progress
-from stackctl.seeding.catalog import load_scenario
-from stackctl.seeding.background import start_background_seeder
+
+if TYPE_CHECKING:
+    from stackctl.install.obtain import Step
+    from stackctl.state.health import Progress
 
 
 def register(app: typer.Typer) -> None:
@@ -22,6 +21,7 @@ def register(app: typer.Typer) -> None:
         timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds to wait for every service to be healthy.")] = None,
         keep_on_failure: Annotated[bool, typer.Option("--keep-on-failure", help="Leave started services running when up fails.")] = False,
         seed: Annotated[Optional[str], typer.Option("--seed", help="Then seed this scenario (30m of history, then live in the background).")] = None,
+        replace_config: Annotated[bool, typer.Option("--replace-config", help="Re-render a running stack from this config although it was started from another one.")] = False,
         no_install: Annotated[bool, typer.Option(
             "--no-install", help="Native runtime: never download a missing server binary (also STACKCTL_NO_INSTALL=1, install: false).",
         )] = False,
@@ -29,9 +29,15 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """Start the stack and wait until every service is healthy; on the native runtime, get missing binaries first."""
+        from stackctl.stack import orchestrator as stack
+
         cfg = config_from(config, runtime=runtime, services=services, project=project, timeout=timeout,
                           install=False if no_install else None)
-        scenario = load_scenario(seed) if seed else None  # a bad name fails before anything starts
+        scenario = None
+        if seed:
+            from stackctl.seeding.catalog import load_scenario
+
+            scenario = load_scenario(seed)  # a bad name fails before anything starts
         started = time.monotonic()
         with console.LiveTable(["service", "state", "elapsed", "probe"], state_column="state") as live:
             def show(progress: list[Progress]) -> None:
@@ -45,11 +51,13 @@ def register(app: typer.Typer) -> None:
                 if step.state == "installed":  # a failure is reported once, as the service's error
                     console.success(f"{step.service}: got {step.detail}")
 
-            statuses = stack.up(cfg, timeout=timeout, keep_on_failure=keep_on_failure, on_progress=show,
-                                on_message=console.info, on_install=installing)
+            statuses = stack.up(cfg, timeout=timeout, keep_on_failure=keep_on_failure, replace_config=replace_config,
+                                on_progress=show, on_message=console.info, on_install=installing)
         console.table(["service", "state", "url"], [(s.service, s.state, s.url) for s in statuses], state_column="state")
         console.success(f"stack {cfg.project} is up in {time.monotonic() - started:.1f}s")
         if scenario is not None:
+            from stackctl.seeding.background import start_background_seeder
+
             pid = start_background_seeder(cfg, scenario.name)
             console.success(f"seeding {scenario.name} in the background (pid {pid}): `stackctl seed status`, `stackctl seed stop`")
 

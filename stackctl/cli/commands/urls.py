@@ -4,7 +4,6 @@ from typing import Annotated
 
 import typer
 
-from stackctl.stack import orchestrator as stack
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, JsonOpt, ProjectOpt, config_from
 
@@ -18,6 +17,8 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """The stack's URLs, and its logins on request."""
+        from stackctl.stack import orchestrator as stack
+
         cfg = config_from(config, project=project)
         links = stack.service_urls(cfg)
         logins = stack.credentials(cfg) if show_password else {}

@@ -1,24 +1,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import typer
 
 from stackctl.cli import console
-from stackctl.cli.options import ConfigOpt, JsonOpt, ProjectOpt, config_from
-from stackctl.verify import ChecksFailed, report as rep
-from stackctl.verify.run import VerifyOptions, VerifyReport, verify_stack
+from stackctl.cli.options import ConfigOpt, JsonOpt, ProjectOpt, running_config
+
+if TYPE_CHECKING:
+    from stackctl.verify.run import VerifyReport
 
 DashboardsOpt = Annotated[Optional[List[Path]], typer.Option("--dashboards", help="Also check the dashboards in this folder (or file); repeatable.")]
 
 
 def _show(result: VerifyReport) -> None:
+    from stackctl.verify import report as rep
+
     rows = [(r.dashboard, r.panel, r.status, r.query if r.failed else "", r.detail)
             for r in result.results if r.kind == "panel" or r.status != "ok"]
     console.table(["dashboard / check", "panel / name", "status", "query", "detail"], rows, state_column="status")
     counts = rep.summary(result.results)
-    console.info(", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" (Loki: {result.loki})")
+    console.plain_out(", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" (Loki: {result.loki})")  # part of the report
 
 
 def _fail_message(result: VerifyReport) -> str:
@@ -42,7 +45,12 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """Every panel populated, every rule healthy, every metric present, expected alerts active."""
-        cfg = config_from(config, project=project)
+        from stackctl.verify import ChecksFailed
+        from stackctl.verify import report as rep
+        from stackctl.verify.run import VerifyOptions, verify_stack
+
+        # The running stack's URLs (from its record); an explicit --prometheus-url needs no stack.
+        cfg = running_config(config, explicit_url=bool(prometheus_url), project=project)
         opts = VerifyOptions(tuple(dashboards or ()), scenario, prometheus_url, loki_url, all_packs=all_packs)
         with console.status("verifying the stack"):
             result = verify_stack(cfg, opts)

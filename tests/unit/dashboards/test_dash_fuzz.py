@@ -29,7 +29,7 @@ documents = st.dictionaries(st.sampled_from(KEYS), values, max_size=6) | st.fixe
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
-def test_any_document_loads_and_resolves(doc: dict) -> None:  # type: ignore[type-arg]
+def test_any_document_loads_and_resolves(doc: dict) -> None:
     d = load_dashboard(doc)
     for inst in Resolver(d, None, 1_700_000_000.0).panels():
         for t in inst.targets:

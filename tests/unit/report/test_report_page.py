@@ -7,6 +7,7 @@ import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,8 +15,7 @@ from stackctl.dashboards import Resolver, load_dashboard
 from stackctl.report import layout, page, source
 from stackctl.report.collect import PanelData, loki_data, prometheus_series, series_name
 from stackctl.report.model import Alerts, Report
-from stackctl.report.source import Grid
-from stackctl.report.source import DashboardView
+from stackctl.report.source import DashboardView, Grid
 from stackctl.verify.checks import CheckResult
 from stackctl.verify.dashboards import ResolvedDashboard
 
@@ -91,7 +91,7 @@ class _Collector(HTMLParser):
 
 
 @pytest.fixture
-def rendered(tmp_path: Path) -> tuple[str, dict[str, object]]:
+def rendered(tmp_path: Path) -> tuple[str, dict[str, Any]]:
     dv = _view(_board(tmp_path))
     requests, errors, typo, logs = dv.panels
     req_series = prometheus_series("q", "A", "{{code}}", (_matrix({"code": "200"}, [5, 6, 7]), _matrix({"code": "500"}, [1, 1, 2])))
@@ -112,7 +112,7 @@ def rendered(tmp_path: Path) -> tuple[str, dict[str, object]]:
     return html, json.loads(block.group(1))
 
 
-def test_page_is_self_contained(rendered: tuple[str, dict[str, object]]) -> None:
+def test_page_is_self_contained(rendered: tuple[str, dict[str, Any]]) -> None:
     html, _ = rendered
     parser = _Collector()
     parser.feed(html)
@@ -124,7 +124,7 @@ def test_page_is_self_contained(rendered: tuple[str, dict[str, object]]) -> None
     assert "@import" not in html and "url(" not in html
 
 
-def test_page_holds_every_panel_with_its_verdict_data_and_place(rendered: tuple[str, dict[str, object]]) -> None:
+def test_page_holds_every_panel_with_its_verdict_data_and_place(rendered: tuple[str, dict[str, Any]]) -> None:
     html, data = rendered
     panels = data["panels"]
     assert isinstance(panels, list)
@@ -140,7 +140,7 @@ def test_page_holds_every_panel_with_its_verdict_data_and_place(rendered: tuple[
     assert data["page"]["height"] >= rects[3][1] + rects[3][3]
 
 
-def test_every_panel_also_draws_as_png(rendered: tuple[str, dict[str, object]], tmp_path: Path) -> None:
+def test_every_panel_also_draws_as_png(rendered: tuple[str, dict[str, Any]], tmp_path: Path) -> None:
     import io
 
     from matplotlib import image

@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -37,17 +38,17 @@ def test_counters_monotonic_and_continue_across_seam() -> None:
     cumulative = {m.name for m in sc.metrics if m.type == "counter"}
     cumulative |= {f"{m.name}_{p}" for m in sc.metrics if m.type == "histogram" for p in ("bucket", "sum", "count")}
     live = advance_all(gens, END + 15_000 * np.arange(1, 5, dtype=np.int64))
-    for h, l in zip(hist, live):
-        assert h.labels == l.labels
+    for h, got in zip(hist, live):
+        assert h.labels == got.labels
         if h.name in cumulative:
-            joined = np.concatenate([h.values, l.values])
+            joined = np.concatenate([h.values, got.values])
             assert np.all(np.diff(joined) >= 0), h.labels  # no reset at the seam
-        assert l.timestamps[0] - h.timestamps[-1] == 15_000  # no gap at the seam
+        assert got.timestamps[0] - h.timestamps[-1] == 15_000  # no gap at the seam
 
 
 def test_histogram_buckets_sum_count_consistent() -> None:
     _, series = _history("preview-slow", 1)
-    by = {}
+    by: dict[Any, Any] = {}
     for s in series:
         d = dict(s.labels)
         by.setdefault((d.get("outcome"), d["__name__"]), []).append(s)
@@ -82,5 +83,6 @@ def test_expected_quantile_matches_lognormal_p95_roughly() -> None:
     sc = load_scenario("preview-healthy", CATALOG)
     hist = next(m for m in sc.metrics if m.type == "histogram")
     dist = hist.series[0].distribution
+    assert dist is not None and hist.buckets is not None
     q = expected_quantile(dist, tuple(hist.buckets), 0.95)
     assert 120_000 < q < 180_000  # true p95 150000, linear interpolation in (120000, 180000]

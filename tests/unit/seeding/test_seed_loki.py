@@ -1,7 +1,6 @@
 import json
 from pathlib import Path
 
-
 from stackctl.seeding.catalog import load_scenario
 from stackctl.seeding.generate import PhaseTimeline, grid
 from stackctl.seeding.loggen import build_log_generators, merge

@@ -85,7 +85,7 @@ SERIES = [
 
 
 def test_byte_exact_against_reference() -> None:
-    chunks = [(encode_labels(tuple(l)), np.array(t, dtype=np.int64), np.array(v)) for l, t, v in SERIES]
+    chunks = [(encode_labels(tuple(names)), np.array(t, dtype=np.int64), np.array(v)) for names, t, v in SERIES]
     assert encode_write_request(chunks) == reference(SERIES)
 
 

@@ -17,7 +17,8 @@ def _dash(uid: str | None, title: str) -> str:
 def test_each_dashboard_once_and_broken_files_reported(tmp_path: Path) -> None:
     cfg = load_config(env={"STACKCTL_STATE_DIR": str(tmp_path / "state")}, cwd=tmp_path, flags={"packs": []})
     mine, copy = tmp_path / "mine", tmp_path / "copy"
-    mine.mkdir(), copy.mkdir()
+    mine.mkdir()
+    copy.mkdir()
     (mine / "a.json").write_text(_dash("a", "A"))
     (copy / "a-again.json").write_text(_dash("a", "A (copied)"))  # same uid: the same dashboard
     (mine / "b.json").write_text(_dash(None, "B"))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stackctl.verify.run import groups_of, _in_packs
+from stackctl.verify.run import _in_packs, groups_of
 
 
 def test_dashboards_scoped_to_the_scenarios_packs() -> None:
