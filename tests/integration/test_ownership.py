@@ -40,6 +40,7 @@ def _pids(state_dir: Path) -> dict[str, int]:
     return {p.stem: json.loads(p.read_text())["pid"] for p in run.glob("*.json")} if run.is_dir() else {}
 
 
+@pytest.mark.promise("R8")
 @pytest.mark.parametrize("round_", [1, 2])
 def test_two_projects_racing_for_one_port_never_both_succeed(tmp_path: Path, round_: int) -> None:
     require_binaries("prometheus")
@@ -81,6 +82,7 @@ def foreign_seeder(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Pa
     proc.wait()
 
 
+@pytest.mark.promise("R9")
 def test_seed_stop_with_a_reused_pid_leaves_the_other_projects_seeder_alone(tmp_path: Path, foreign_seeder: tuple[subprocess.Popen[bytes], Path]) -> None:
     proc, _ = foreign_seeder
     env = isolated_env(tmp_path, ("prometheus",), STACKCTL_RUNTIME="native")
@@ -104,6 +106,7 @@ def test_seed_stop_with_a_reused_pid_leaves_the_other_projects_seeder_alone(tmp_
     assert proc.poll() is None
 
 
+@pytest.mark.promise("R9")
 def test_down_of_an_outer_project_leaves_a_nested_projects_processes_alone(tmp_path: Path) -> None:
     require_binaries("redis-server")
     outer = isolated_env(tmp_path, ("redis",), STACKCTL_RUNTIME="native")

@@ -66,6 +66,7 @@ def _scenario_selector(name: str) -> str:
     return '{__name__=~"' + "|".join(sorted(names)) + '"}'
 
 
+@pytest.mark.promise("R10")
 @pytest.mark.native
 def test_a_scenario_switch_gives_every_new_series_its_full_history(native: dict[str, str]) -> None:
     first = stackctl("seed", "--scenario", "preview-failures", "--duration", "0", "--random-seed", "1", env=native)
@@ -90,6 +91,7 @@ def _status(env: dict[str, str]) -> dict[str, Any]:
     return dict(json.loads(result.stdout))
 
 
+@pytest.mark.promise("R10")
 @pytest.mark.native
 def test_a_seed_killed_while_writing_history_is_completed_by_a_rerun(native: dict[str, str]) -> None:
     argv = [sys.executable, "-m", "stackctl", "seed", "--scenario", "all-healthy", "--history", "24h",

@@ -181,6 +181,7 @@ def test_ctrl_c_during_up_stops_what_it_started(tmp_path: Path, fake: FakeRuntim
     assert record.load(cfg.state_dir) is None
 
 
+@pytest.mark.promise("R8")
 def test_a_server_that_is_not_ours_never_counts_as_ready(tmp_path: Path, fake: FakeRuntime) -> None:
     fake.foreign = "port is answered by pid 1, not by our prometheus"
     cfg = _cfg(tmp_path)
