@@ -172,7 +172,9 @@ class ExpectedAlert(_Model):
 class Scenario(_Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     description: str = Field(min_length=1)
-    packs: list[str] = Field(min_length=1)
+    packs: list[str] = Field(default_factory=list)  # required unless the scenario is synthesized
+    # The dashboards and rule files a synthesized scenario was generated from (scenarios generate).
+    sources: list[str] = Field(default_factory=list)
     base: list[str] = Field(default_factory=list)
     history: Duration = Field(default=1800.0, gt=0)
     step: Duration = Field(default=15.0, ge=1)

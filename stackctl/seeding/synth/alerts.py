@@ -80,12 +80,12 @@ class _Knob:
 
 
 class Solver:
-    def __init__(self, model: SynthModel, rules: list[Rule]) -> None:
-        self.model = model
+    def __init__(self, model: SynthModel, rules: list[Rule], now: float = 1.7e9) -> None:
+        self.model, self.now = model, now
         self.records = {r.name: parse(r.expr) for r in rules if r.kind == "record"}
 
     def env(self, tweaks: Tweaks) -> Env:
-        return make_env(self.model, tweaks, self.records)
+        return make_env(self.model, tweaks, self.records, self.now)
 
     def fires(self, node: Any, tweaks: Tweaks) -> bool:
         return bool(as_vec(evaluate(node, self.env(tweaks))))
@@ -111,12 +111,17 @@ class Solver:
         if not robust:
             return True
         for knob in self._knobs(node):
-            if knob.attr in ("drop", "set"):
+            if knob.attr in ("drop", "set") or not self._noisy(knob.metric):
                 continue
             for f in (MARGIN, 1 / MARGIN):
                 if self.fires(node, knob.apply(tweaks, f)) != want:
                     return False
         return True
+
+    def _noisy(self, metric: str) -> bool:
+        """Counters and histograms count Poisson events, gauges with a spread vary: margin needed."""
+        m = self.model.metrics[metric]
+        return m.kind in ("counter", "histogram") or m.profile.spread > 0
 
     def _solve(self, node: Any, want: bool, base: Tweaks) -> tuple[Tweaks, list[str]] | None:
         while isinstance(node, pp.ParenExpr):
@@ -151,7 +156,8 @@ class Solver:
         return None
 
     def _search(self, node: Any, want: bool, base: Tweaks) -> tuple[Tweaks, list[str]] | None:
-        knobs = list(self._knobs(node))
+        rank = {"rate": 0, "value": 0, "set": 1, "drop": 2}
+        knobs = sorted(self._knobs(node), key=lambda k: rank[k.attr])  # leaving series out is the last resort
         numbers = sorted({abs(n) for n in _numbers(node)})
         for knob in knobs:
             if knob.attr == "set":
@@ -165,7 +171,7 @@ class Solver:
                 tweaks = knob.apply(base, f)
                 if self.fires(node, tweaks) != want:
                     continue
-                if knob.attr in ("rate", "value") and f not in (0.0,):
+                if knob.attr in ("rate", "value") and f not in (0.0,) and self._noisy(knob.metric):
                     if any(self.fires(node, knob.apply(base, f * g)) != want for g in (MARGIN, 1 / MARGIN)):
                         continue
                 return tweaks, [knob.describe(f)]

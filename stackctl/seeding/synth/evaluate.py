@@ -82,14 +82,15 @@ def _select(node: Any, env: Env, per_second: bool, window: float) -> Vec:
             continue
         s = metric.series[i]
         labels = {**s.labels, "__name__": name}
-        out += _series_values(metric, suffix, labels, s.level, t, per_second, window, ms)
+        out += _series_values(metric, suffix, labels, s.level, t, per_second, window, ms, env.now)
     return out
 
 
 def _series_values(metric: MetricModel, suffix: str, labels: Labels, level: float, t: Tweak,
-                   per_second: bool, window: float, ms: Any) -> Vec:
+                   per_second: bool, window: float, ms: Any, now: float) -> Vec:
     if metric.kind in ("gauge", "info"):
-        return [(labels, t.level(level) if not per_second else 0.0)]
+        value = t.level(level) + (now if metric.profile.from_now else 0.0)
+        return [(labels, value if not per_second else 0.0)]
     rate = level * t.rate
     scale = 1.0 if per_second else HOUR
     if metric.kind == "counter":

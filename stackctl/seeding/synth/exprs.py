@@ -94,6 +94,7 @@ class _Ctx:
 class _Side:
     metrics: frozenset[str]
     raw: bool  # still carries the selectors' own label sets (no by() aggregation)
+    dropped: frozenset[str] = frozenset()  # labels a without() took away
 
 
 def substitute(expr: str, values: Mapping[str, str] | None = None) -> str:
@@ -203,7 +204,8 @@ def _aggregate(node: Any, ctx: _Ctx, out: Walk) -> _Side:
     if node.param is not None and not isinstance(node.param, pp.StringLiteral):
         _visit(node.param, _Ctx(), out)
     inner = _visit(node.expr, ctx.but(labels=ctx.labels | (labels if by else frozenset())), out)
-    return _Side(inner.metrics, not by and node.modifier is not None)
+    raw = not by and node.modifier is not None
+    return _Side(inner.metrics, raw, inner.dropped | labels if raw else frozenset())
 
 
 def _call(node: Any, ctx: _Ctx, out: Walk) -> _Side:
@@ -226,7 +228,8 @@ def _call(node: Any, ctx: _Ctx, out: Walk) -> _Side:
         inner = ctx.but(absent=True)
     sides = [_visit(a, inner, out) for a in args if not isinstance(a, (pp.StringLiteral, pp.NumberLiteral))]
     metrics = frozenset().union(*(s.metrics for s in sides)) if sides else frozenset()
-    return _Side(metrics, any(s.raw for s in sides) and name not in ("absent", "absent_over_time", "scalar"))
+    dropped = frozenset().union(*(s.dropped for s in sides)) if sides else frozenset()
+    return _Side(metrics, any(s.raw for s in sides) and name not in ("absent", "absent_over_time", "scalar"), dropped)
 
 
 def _source_labels(name: str, args: list[Any]) -> frozenset[str]:
@@ -265,6 +268,7 @@ def _binary(node: Any, ctx: _Ctx, out: Walk) -> _Side:
     left = _visit(node.lhs, lctx, out)
     right = _visit(node.rhs, rctx, out)
     if left.metrics and right.metrics and left.raw and right.raw:
-        out.joins.append(Join(left.metrics, right.metrics, on if on is not None else None, ignoring))
+        dropped = tuple(sorted(left.dropped | right.dropped))
+        out.joins.append(Join(left.metrics, right.metrics, on if on is not None else None, ignoring + dropped))
     raw = left.raw or right.raw
-    return _Side(left.metrics | right.metrics, raw)
+    return _Side(left.metrics | right.metrics, raw, left.dropped | right.dropped)

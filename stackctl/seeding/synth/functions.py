@@ -38,6 +38,15 @@ _OVER_TIME = ("avg_over_time", "min_over_time", "max_over_time", "last_over_time
 TREND = frozenset({"predict_linear", "deriv", "delta", "idelta", "holt_winters", "double_exponential_smoothing"})
 
 
+def _noisy(env: Env, name: str) -> bool:
+    """Does this series change from sample to sample (a counter with events, a gauge with a spread)?"""
+    found = env.model.by_series_name(name)
+    if found is None:
+        return True
+    m = found[0]
+    return m.kind in ("counter", "histogram") or m.profile.spread > 0
+
+
 def _map(vec: Vec, fn: Callable[[float], float]) -> Vec:
     out: Vec = []
     for lab, v in vec:
@@ -71,7 +80,7 @@ def call(node: Any, env: Env) -> Value:
         return [(_drop_name(lab), 0.0) for lab, _v in vec]
     if name == "changes":
         vec, window, _c = range_arg(args[0], env, per_second=False)
-        return [(_drop_name(lab), window / SCRAPE) for lab, _v in vec]
+        return [(_drop_name(lab), window / SCRAPE if _noisy(env, lab.get("__name__", "")) else 0.0) for lab, _v in vec]
     if name in ("absent", "absent_over_time"):
         inner = range_arg(args[0], env, False)[0] if name == "absent_over_time" else as_vec(evaluate(args[0], env))
         return [] if inner else [({}, 1.0)]

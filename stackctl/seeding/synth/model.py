@@ -71,6 +71,7 @@ class Query:
     expr: str
     source: str
     spread: frozenset[str] = frozenset()
+    values: dict[str, str] = field(default_factory=dict)  # the dashboard's static variables
 
 
 @dataclass
@@ -164,7 +165,8 @@ def build(walks: list[tuple[Query, Walk]], recorded: set[str] | None = None, poo
             rows_by_group[root] = _rows(members, needs, schemas, pools)
         kind = _kind(key, need.uses, bases)
         prof = V.profile(key, kind)
-        model.metrics[key] = MetricModel(key, prof.kind, prof, [SeriesModel(dict(r), prof.level) for r in rows_by_group[root]],
+        rows = _project(rows_by_group[root], schemas[key])
+        model.metrics[key] = MetricModel(key, prof.kind, prof, [SeriesModel(r, prof.level) for r in rows],
                                          need.sources, _buckets(key, need.uses, prof) if prof.kind == "histogram" else ())
     _relate(model)
     _vary(model)
@@ -240,6 +242,18 @@ def _carry(row: dict[str, str], i: int, pools: Pools) -> dict[str, str]:
                 out[k] = cands[i % len(cands)] if len(cands) > 1 else f"{cands[0]}"
         else:
             out[k] = v
+    return out
+
+
+def _project(rows: list[dict[str, str]], schema: set[str]) -> list[dict[str, str]]:
+    """The group's rows on one metric's own labels (an ignoring()/without() label stays off)."""
+    out, seen = [], set()
+    for r in rows:
+        row = {k: v for k, v in r.items() if k in schema}
+        key = tuple(sorted(row.items()))
+        if key not in seen:
+            seen.add(key)
+            out.append(row)
     return out
 
 

@@ -41,6 +41,7 @@ class Profile:
     p95: float = 0.0
     buckets: tuple[float, ...] = ()
     why: str = ""
+    from_now: bool = False  # a timestamp: level is seconds relative to the seeding instant
 
 
 def unit_of(name: str) -> str:
@@ -86,6 +87,8 @@ def _histogram(unit: str) -> Profile:
 
 def _gauge(name: str, unit: str) -> Profile:
     short = name.rsplit(":", 1)[-1]
+    if name != "up" and _COUNT_LIKE.search(short) and unit == "":
+        return Profile("gauge", 5.0, 0.0, integer=True, why="a count: 5")
     if name == "up" or _ONE.search(short):
         return Profile("gauge", 1.0, 0.0, why="a 0/1 state gauge: 1 (up, ready)")
     if _ZERO.search(short):
@@ -96,8 +99,11 @@ def _gauge(name: str, unit: str) -> Profile:
         return Profile("gauge", 35.0, 0.1, 0.0, 100.0, why="percent: ~35 within [0, 100]")
     if unit == "celsius":
         return Profile("gauge", 45.0, 0.04, why="temperature: ~45 °C")
+    if unit == "seconds" and re.search(r"boot_time|start_time|created", short):
+        return Profile("gauge", -259_200.0, 0.0, low=None, why="a start time: 3 days before seeding", from_now=True)
     if unit == "seconds" and _TIMESTAMP.search(short):
-        return Profile("gauge", -259_200.0, 0.0, low=None, why="a timestamp: 3 days before seeding")
+        return Profile("gauge", -30.0, 0.0, low=None, why="a timestamp: 30s before seeding (a constant: it ages "
+                       "while live seeding goes on)", from_now=True)
     if unit == "seconds":
         return Profile("gauge", 0.1, 0.1, why="seconds: ~0.1 s")
     if unit == "bytes":
