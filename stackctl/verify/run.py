@@ -92,12 +92,14 @@ def seeded_scenario(cfg: Config) -> str | None:
     return str(name) if name else None
 
 
-def _scenario(name: str | None) -> Any:
+def _scenario(name: str | None, state_dir: Path | None = None) -> Any:
     if not name:
         return None
     from stackctl.seeding.catalog import load_scenario
+    from stackctl.seeding.synth.record import scenario_path
 
-    return load_scenario(name)
+    synthesized = scenario_path(state_dir, name) if state_dir is not None else None  # seed --from
+    return load_scenario(str(synthesized) if synthesized else name)
 
 
 def verify_stack(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _m: None) -> VerifyReport:
@@ -105,7 +107,7 @@ def verify_stack(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _
     prom = Prometheus(opts.prometheus_url or cfg.url("prometheus"))
     prom.ready()
     now = time.time()
-    scenario = _scenario(opts.scenario or seeded_scenario(cfg))
+    scenario = _scenario(opts.scenario or seeded_scenario(cfg), cfg.state_dir)
     # A one-pack scenario populates one pack: check its dashboards and rules, not every pack's.
     packs = None if opts.all_packs or scenario is None else tuple(scenario.packs)
     dash = load_dashboards(cfg, opts.extra_dashboards, now, packs)
