@@ -90,8 +90,12 @@ class Solver:
     def fires(self, node: Any, tweaks: Tweaks) -> bool:
         return bool(as_vec(evaluate(node, self.env(tweaks))))
 
-    def solve(self, rule: Rule, state: State, base: Tweaks | None = None) -> Outcome:
+    def solve(self, rule: Rule, state: State, base: Tweaks | None = None,
+              keep: list[tuple[Any, bool]] | None = None) -> Outcome:
+        """Solve ``rule`` for ``state`` on top of ``base``; ``keep``: (condition, wanted) pairs an
+        earlier solution established, which a candidate must not break."""
         base = dict(base or {})
+        self.keep = list(keep or [])
         node = parse(rule.expr)
         want = state == "firing"
         hold = rule.for_s + _max_window(node, self.records) + HOLD_MARGIN_S if want else 0.0
@@ -101,9 +105,12 @@ class Solver:
             found = self._solve(node, want, base)
         except Unsupported as exc:
             return Outcome(rule, state, False, f"cannot evaluate {exc}", hold, base)
-        if found is not None and self._holds(node, want, found[0], robust=False):
+        if found is not None and self._holds(node, want, found[0], robust=False) and self._kept(found[0]):
             return Outcome(rule, state, True, "; ".join(found[1]), hold, found[0])
         return Outcome(rule, state, False, self._why(node, want), hold, base)
+
+    def _kept(self, tweaks: Tweaks) -> bool:
+        return all(self.fires(k, tweaks) == w for k, w in getattr(self, "keep", []))
 
     def _holds(self, node: Any, want: bool, tweaks: Tweaks, robust: bool) -> bool:
         if self.fires(node, tweaks) != want:
@@ -169,7 +176,7 @@ class Solver:
                 candidates = list(FACTORS)
             for f in candidates:
                 tweaks = knob.apply(base, f)
-                if self.fires(node, tweaks) != want:
+                if self.fires(node, tweaks) != want or not self._kept(tweaks):
                     continue
                 if knob.attr in ("rate", "value") and f not in (0.0,) and self._noisy(knob.metric):
                     if any(self.fires(node, knob.apply(base, f * g)) != want for g in (MARGIN, 1 / MARGIN)):

@@ -68,21 +68,28 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     solver = Solver(model, inputs.rules, now)
     outcomes: list[Outcome] = []
     others: Tweaks = {}  # every other alert quiet
+    keep: list[tuple[object, bool]] = []
     for r in alerts:
         if r not in targets:
-            o = solver.solve(r, "quiet", others)
+            o = solver.solve(r, "quiet", others, keep)
             others = o.tweaks if o.solved else others
             outcomes.append(o)
+            keep += [(E.parse(r.expr), False)] if o.solved else []
     base = dict(others)  # the healthy phase: the targets quiet too
+    quiet_keep = list(keep)
     for r in targets:
-        o = solver.solve(r, "quiet", base)
+        o = solver.solve(r, "quiet", base, quiet_keep)
         base = o.tweaks if o.solved else base
+        quiet_keep += [(E.parse(r.expr), False)] if o.solved else []
     firing: Tweaks = dict(others)
     hold = 0.0
     for r in targets:
-        o = solver.solve(r, "firing", firing)
+        o = solver.solve(r, "firing", firing, keep)
+        if not o.solved:  # it cannot fire alone: let alerts that follow from it fire too
+            o = solver.solve(r, "firing", firing, [(k, w) for k, w in keep if w])
         if o.solved:
             firing, hold = o.tweaks, max(hold, o.hold_s)
+            keep.append((E.parse(r.expr), True))
         outcomes.append(o)
     outcomes = _recheck(solver, outcomes, base, firing if targets else base)
     phase = {k: firing.get(k) or Tweak() for k in set(firing) | set(base)
