@@ -18,9 +18,10 @@ from stackctl.config import Config
 from stackctl.packs import PACKS
 from stackctl.seeding.catalog import load_scenario
 from stackctl.seeding.engine import SeedTargets, seed
-from stackctl.verify.checks import CheckResult, check_dashboards
+from stackctl.verify.checks import CheckResult
+from stackctl.verify.dashboards import check_dashboards
 from stackctl.verify.client import Prometheus
-from stackctl.dashboards.panels import Dashboard
+from stackctl.dashboards import Dashboard
 from stackctl.verify.run import VerifyOptions, load_dashboards, verify_stack
 
 RANDOM_SEED = 8  # fixed: every run seeds the same values

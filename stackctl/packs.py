@@ -11,10 +11,9 @@ Unit tests check that ``alerts`` matches the rule files and that the dashboards 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 from stackctl.assets import asset_path
 from stackctl.errors import UsageError
@@ -197,38 +196,3 @@ def pack_summary(pack: Pack) -> dict[str, Any]:
         "logs": pack.has_logs,
         "description": pack.description,
     }
-
-
-# --- dashboard queries ----------------------------------------------------------------------
-# Grafana expands these before a query reaches Prometheus; anything that sends a panel's query
-# itself (verification, tests) must do the same. Values are typical of a 1h dashboard.
-GRAFANA_BUILTINS = {"__rate_interval": "5m", "__interval": "1m", "__range": "1h"}
-
-
-def dashboard_queries(dashboard: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
-    """``(panel title, datasource uid, expr)`` for every target and annotation query."""
-    for annotation in dashboard.get("annotations", {}).get("list", []):
-        if annotation.get("expr"):
-            yield f"annotation {annotation.get('name', '')}", annotation["datasource"]["uid"], annotation["expr"]
-    for panel in dashboard.get("panels", []):
-        for inner in [panel, *panel.get("panels", [])]:  # collapsed rows nest their panels
-            for target in inner.get("targets", []):
-                uid = (target.get("datasource") or inner.get("datasource") or {}).get("uid", "")
-                yield inner.get("title", ""), uid, target.get("expr", "")
-
-
-def resolve_variables(expr: str, dashboard: dict[str, Any]) -> str:
-    """``expr`` with Grafana's built-ins and the dashboard's variables at their defaults."""
-    values = dict(GRAFANA_BUILTINS)
-    for var in dashboard.get("templating", {}).get("list", []):
-        current = var.get("current", {}).get("value")
-        if var.get("includeAll") and current in ("$__all", ["$__all"]):
-            values[var["name"]] = var.get("allValue") or ".*"
-        else:
-            values[var["name"]] = current[0] if isinstance(current, list) else str(current or var.get("query", ""))
-    # Longest names first, so $__range never eats the start of a longer name.
-    for name in sorted(values, key=len, reverse=True):
-        key = re.escape(name)
-        pattern = r"\$\{" + key + r"(?::[a-z]+)?\}|\[\[" + key + r"\]\]|\$" + key + r"\b"
-        expr = re.sub(pattern, values[name].replace("\\", "\\\\"), expr)  # a literal replacement
-    return expr

@@ -1,7 +1,6 @@
 """The checks ``stackctl verify`` runs against a live stack, each yielding CheckResult records.
 
-* panels: every query of every panel over the dashboard's default range -> populated, empty,
-  error (Prometheus' or Loki's message) or skipped (Loki not running, unknown datasource);
+* panels and annotations: see :mod:`stackctl.verify.dashboards`;
 * rules: every rule group healthy (``/api/v1/rules``: health ok, no lastError);
 * metrics: every metric a rule or panel reads has series (pint's "series" check);
 * alerts: a seeded scenario's ``expected_alerts`` are pending/firing; a scenario that expects
@@ -11,84 +10,16 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterable, Literal
+from typing import Any, Callable
 
-from stackctl.verify import promql
-from stackctl.verify.client import Loki, Prometheus, QueryOutcome
-from stackctl.dashboards.panels import Dashboard, Panel, Target
+from stackctl.query import promql
+from stackctl.verify.client import Prometheus
+from stackctl.verify.dashboards import ResolvedDashboard
+from stackctl.verify.results import FAILING, CheckResult, Status
 
-Status = Literal["populated", "empty", "error", "skipped", "ok"]
-FAILING = ("empty", "error")
+__all__ = ["FAILING", "CheckResult", "Status"]
+
 METRICS_WINDOW = 3600.0  # a metric "exists" when it has a series in the last hour
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    kind: str  # panel | rules | metric | alert
-    dashboard: str  # the dashboard title; for other kinds, what was checked (rule group, ...)
-    panel: str  # panel title; rule, metric or alert name
-    query: str
-    status: Status
-    detail: str = ""
-
-    @property
-    def failed(self) -> bool:
-        return self.status in FAILING
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
-
-
-# -- panels ---------------------------------------------------------------------------------
-
-def _run_target(t: Target, d: Dashboard, prom: Prometheus, loki: Loki | None, loki_skip: str | None) -> tuple[QueryOutcome | None, str]:
-    """The outcome, or None and the reason the target was not run."""
-    if t.datasource == "prometheus":
-        return prom.query_range(t.expr, d.window.start, d.window.end, d.window.step), ""
-    if t.datasource == "loki":
-        if loki is None:
-            return None, loki_skip or "Loki is not running"
-        return loki.query_range(t.expr, d.window.start, d.window.end, d.window.step), ""
-    return None, f"datasource {t.datasource.removeprefix('other:')} is not checked"
-
-
-def check_panel(d: Dashboard, panel: Panel, prom: Prometheus, loki: Loki | None, loki_skip: str | None = None) -> CheckResult:
-    """populated when any target returned data; error when any target failed to run."""
-    if not panel.targets:
-        return CheckResult("panel", d.title, panel.title, "", "skipped", "no queries (text or row panel)")
-    ran, errors, skips = [], [], []
-    for t in panel.targets:
-        outcome, why = _run_target(t, d, prom, loki, loki_skip)
-        if outcome is None:
-            skips.append(why)
-        elif outcome.error:
-            errors.append((t, outcome.error))
-        else:
-            ran.append((t, outcome))
-    if errors:
-        t, err = errors[0]
-        return CheckResult("panel", d.title, panel.title, t.expr, "error", f"{t.datasource} rejected the query: {err}")
-    if any(o.samples for _, o in ran):
-        n = sum(o.series for _, o in ran)
-        return CheckResult("panel", d.title, panel.title, _queries(t for t, _ in ran), "populated", f"{n} series")
-    if ran:
-        return CheckResult("panel", d.title, panel.title, _queries(t for t, _ in ran), "empty",
-                           f"no data over {d.window.range / 60:.0f}m (the dashboard's default range)")
-    return CheckResult("panel", d.title, panel.title, _queries(panel.targets), "skipped", skips[0])
-
-
-def _queries(targets: Iterable[Target]) -> str:
-    return "\n".join(dict.fromkeys(t.expr for t in targets))
-
-
-def check_dashboards(dashboards: list[Dashboard], prom: Prometheus, loki: Loki | None, loki_skip: str | None = None,
-                     progress: Callable[[str], None] = lambda _m: None) -> list[CheckResult]:
-    results = []
-    for d in dashboards:
-        progress(f"checking {d.title}")
-        results += [check_panel(d, p, prom, loki, loki_skip) for p in d.panels]
-    return results
 
 
 # -- rules ----------------------------------------------------------------------------------
@@ -115,17 +46,15 @@ def recorded_names(groups: list[dict[str, Any]]) -> frozenset[str]:
 
 # -- metrics --------------------------------------------------------------------------------
 
-def metric_sources(groups: list[dict[str, Any]], dashboards: list[Dashboard]) -> dict[str, str]:
+def metric_sources(groups: list[dict[str, Any]], dashboards: list[ResolvedDashboard]) -> dict[str, str]:
     """Every PromQL expression to scan -> who uses it (first user wins for the message)."""
     sources: dict[str, str] = {}
     for g in groups:
         for r in g.get("rules") or []:
             sources.setdefault(str(r.get("query", "")), f"rule {g.get('name')}/{r.get('name')}")
     for d in dashboards:
-        for p in d.panels:
-            for t in p.targets:
-                if t.datasource == "prometheus":
-                    sources.setdefault(t.expr, f"panel {d.title} / {p.title}")
+        for expr, user in d.prometheus_exprs():
+            sources.setdefault(expr, user)
     return sources
 
 
@@ -134,13 +63,23 @@ def check_metrics(sources: dict[str, str], known: frozenset[str]) -> list[CheckR
     missing: dict[str, tuple[str, str]] = {}
     present: set[str] = set()
     for expr, user in sources.items():
-        for sel in promql.missing_selectors(expr, known):
-            missing.setdefault(str(sel), (expr, user))
-        present.update(str(s) for s in promql.selectors(expr) if s.matches(known))
+        query = promql.try_parse(expr)
+        if query is None:
+            continue  # the panel or rule check reports Prometheus' own parse error
+        for sel in query.missing(lambda s: s.exists_in(known)):
+            missing.setdefault(_name(sel), (expr, user))
+        present.update(_name(s) for s in query.selectors if s.exists_in(known))
     results = [CheckResult("metric", "metrics", name, expr, "empty", f"no series named {name} in Prometheus (last hour); read by {user}")
                for name, (expr, user) in sorted(missing.items())]
     results += [CheckResult("metric", "metrics", name, "", "ok", "has series") for name in sorted(present - set(missing))]
     return results
+
+
+def _name(sel: promql.Selector) -> str:
+    """What "no series named X" names: the metric, or the ``{__name__=~...}`` matcher."""
+    if sel.name is not None:
+        return sel.name
+    return "{" + ",".join(str(m) for m in sel.matchers if m.label == "__name__") + "}"
 
 
 # -- expected alerts ------------------------------------------------------------------------

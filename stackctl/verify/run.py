@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from stackctl.assets import asset_path
+import yaml
+
 from stackctl.config import Config
-from stackctl.errors import UsageError
+from stackctl.dashboards import Dashboard, load_dashboard
+from stackctl.dashboards.timing import DEFAULT_SCRAPE, parse_duration
+from stackctl.errors import ConfigError, UsageError
 from stackctl.render.configs import rendered_root
-from stackctl.dashboards import panels as dashboards
-from stackctl.verify import checks
+from stackctl.verify import checks, dashboards
 from stackctl.verify.checks import CheckResult
 from stackctl.verify.client import Loki, Prometheus
 
@@ -61,14 +64,51 @@ def _check_paths(extra: tuple[Path, ...]) -> None:
             raise UsageError(f"--dashboards {path}: no such file or folder", hint="give a folder of dashboard JSON files, or one file")
 
 
-def load_dashboards(cfg: Config, extra: tuple[Path, ...], now: float, packs: tuple[str, ...] | None = None) -> list[dashboards.Dashboard]:
+def dashboard_files(rendered: Path, shipped: Path, extra: tuple[Path, ...] = ()) -> list[Path]:
+    """Every provisioned dashboard (the rendered tree, else the shipped one) plus ``extra``
+    folders or files, without duplicate paths."""
+    root = rendered if rendered.is_dir() and any(rendered.rglob("*.json")) else shipped
+    files = sorted(root.rglob("*.json")) if root.is_dir() else []
+    for item in extra:
+        files += sorted(item.rglob("*.json")) if item.is_dir() else [item]
+    return list(dict.fromkeys(p.resolve() for p in files))
+
+
+def scrape_interval(cfg: Config) -> float:
+    """The Prometheus datasource's ``timeInterval`` (Grafana's scrape interval for its macros)."""
+    path = rendered_root(cfg) / "grafana" / "provisioning" / "datasources" / "datasources.yml"
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return DEFAULT_SCRAPE
+    for ds in doc.get("datasources") or []:
+        if isinstance(ds, dict) and ds.get("type") == "prometheus":
+            return parse_duration((ds.get("jsonData") or {}).get("timeInterval")) or DEFAULT_SCRAPE
+    return DEFAULT_SCRAPE
+
+
+def load_dashboards(cfg: Config, extra: tuple[Path, ...], now: float, packs: tuple[str, ...] | None = None,
+                    unreadable: list[CheckResult] | None = None) -> list[Dashboard]:
+    """The dashboards to check, each once: a stackctl.yaml folder is in the rendered tree and
+    may be given with --dashboards too, so copies (same uid, else same title and queries) go.
+    Files that are not dashboards are added to ``unreadable`` (or raise when it is None)."""
     _check_paths(extra)
-    rendered = rendered_root(cfg) / "grafana"
     # stackctl.yaml `dashboards:` folders are part of the rendered tree already.
-    files = dashboards.dashboard_files(rendered / "dashboards", asset_path("grafana", "dashboards"), extra)
-    scrape = dashboards.scrape_interval(rendered / "provisioning" / "datasources" / "datasources.yml")
+    files = dashboard_files(rendered_root(cfg) / "grafana" / "dashboards", asset_path("grafana", "dashboards"), extra)
     extra_files = {p.resolve() for item in extra for p in (item.rglob("*.json") if item.is_dir() else [item])}
-    return [dashboards.load(p, now, scrape) for p in files if p in extra_files or _in_packs(p, packs)]
+    seen: dict[str, Dashboard] = {}
+    for p in files:
+        if p not in extra_files and not _in_packs(p, packs):
+            continue
+        try:
+            d = load_dashboard(p)
+        except ConfigError as exc:
+            if unreadable is None:
+                raise
+            unreadable.append(CheckResult("dashboard", p.name, str(p), "", "error", exc.message))
+            continue
+        seen.setdefault(d.key, d)
+    return list(seen.values())
 
 
 def _loki(cfg: Config, url: str | None) -> tuple[Loki | None, str]:
@@ -110,16 +150,19 @@ def verify_stack(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _
     scenario = _scenario(opts.scenario or seeded_scenario(cfg), cfg.state_dir)
     # A one-pack scenario populates one pack: check its dashboards and rules, not every pack's.
     packs = None if opts.all_packs or scenario is None else tuple(scenario.packs)
-    dash = load_dashboards(cfg, opts.extra_dashboards, now, packs)
+    unreadable: list[CheckResult] = []
+    dash = load_dashboards(cfg, opts.extra_dashboards, now, packs, unreadable)
     loki, loki_info = _loki(cfg, opts.loki_url)
-    report = VerifyReport(dashboards=[d.title for d in dash], prometheus_url=prom.url, loki=loki_info, packs=packs)
-    report.results += checks.check_dashboards(dash, prom, loki, loki_info, progress)
+    report = VerifyReport(results=unreadable, dashboards=[d.title for d in dash], prometheus_url=prom.url, loki=loki_info, packs=packs)
+    progress("resolving dashboard variables")
+    resolved = dashboards.resolve_dashboards(dash, prom, now, scrape_interval(cfg))
+    report.results += dashboards.check_resolved(resolved, prom, loki, loki_info, progress)
     progress("checking rule groups")
     groups = _groups_of(prom.rule_groups(), packs)
     report.results += checks.check_rules(groups)
     progress("checking that every referenced metric exists")
     known = prom.metric_names(now - checks.METRICS_WINDOW, now) | checks.recorded_names(groups)
-    report.results += checks.check_metrics(checks.metric_sources(groups, dash), known)
+    report.results += checks.check_metrics(checks.metric_sources(groups, resolved), known)
     if scenario is not None:
         report.scenario = scenario.name
         progress(f"checking the alerts scenario {scenario.name} expects")

@@ -22,7 +22,8 @@ import yaml
 
 from stackctl.assets import asset_path
 from stackctl.config import load_config
-from stackctl.packs import PACKS, Pack, dashboard_queries, resolve_variables
+from stackctl.dashboards import Resolver, load_dashboard
+from stackctl.packs import PACKS, Pack
 from stackctl.render.configs import render
 from stackctl.testing.stack import TestStack
 
@@ -142,14 +143,20 @@ def instant_query(base: str, expr: str) -> dict[str, Any]:
 
 
 def prometheus_queries() -> list[tuple[str, str, dict[str, Any]]]:
+    """Every visible Prometheus target and annotation query, read through the dashboard model."""
     out = []
     for pack in PACKS:
         for path in pack.dashboard_paths():
             dashboard = json.loads(path.read_text(encoding="utf-8"))
-            for title, uid, expr in dashboard_queries(dashboard):
-                if uid == "prometheus":
-                    out.append((f"{path.stem}: {title}", expr, dashboard))
+            d = load_dashboard(dashboard)
+            exprs = [(f"annotation {a.name}", a.expr) for a in d.annotations if a.datasource.type == "prometheus" and a.expr]
+            exprs += [(p.title, t.expr) for p, t in d.targets() if t.kind == "prometheus" and not t.hidden]
+            out += [(f"{path.stem}: {title}", expr, dashboard) for title, expr in exprs]
     return out
+
+
+def resolve_variables(expr: str, dashboard: dict[str, Any]) -> str:
+    return Resolver(load_dashboard(dashboard)).interpolate(expr)[0]
 
 
 QUERIES = prometheus_queries()

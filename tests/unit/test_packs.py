@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from stackctl.assets import asset_path
 from stackctl.errors import UsageError
-from stackctl.packs import PACKS, Pack, dashboard_queries, get_pack, pack_names, resolve_variables, select_packs
+from stackctl.dashboards import Resolver, load_dashboard
+from stackctl.packs import PACKS, Pack, get_pack, pack_names, select_packs
 
 SEVERITIES = {"page", "critical", "warn", "warning"}
 NOTIFY_SINK = "http://notify-sink:9097/cgi-bin/notify"
@@ -189,6 +190,20 @@ def test_dashboard_is_plain_provisionable_json(name: str, dashboard: dict[str, A
     assert 36 <= dashboard["schemaVersion"] <= 41
     ids = [panel["id"] for panel in panels(dashboard)]
     assert len(ids) == len(set(ids)), "panel ids must be unique"
+
+
+def dashboard_queries(dashboard: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """``(panel title, datasource uid, expr)`` of every visible target and annotation query,
+    read through the one dashboard model (the one verify uses)."""
+    d = load_dashboard(dashboard)
+    out = [(f"annotation {a.name}", a.datasource.uid or "", a.expr) for a in d.annotations if not a.builtin]
+    out += [(p.title, t.datasource.uid or "", t.expr) for p, t in d.targets() if not t.hidden]
+    return out
+
+
+def resolve_variables(expr: str, dashboard: dict[str, Any]) -> str:
+    """``expr`` as Grafana sends it with the saved variable values (no live Prometheus)."""
+    return Resolver(load_dashboard(dashboard), now=1_700_000_000.0).interpolate(expr)[0]
 
 
 @pytest.mark.parametrize(("name", "dashboard"), all_dashboards(), ids=[n for n, _ in all_dashboards()])

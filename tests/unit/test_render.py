@@ -111,10 +111,16 @@ def test_for_sharing_export_is_mapped() -> None:
     assert out["panels"][0]["targets"][0]["datasource"]["uid"] == "prometheus"
 
 
-def test_for_sharing_unknown_datasource_type() -> None:
-    exported = {"__inputs": [{"name": "DS_PG", "type": "datasource", "pluginId": "postgres"}], "panels": []}
-    with pytest.raises(ConfigError, match="postgres"):
-        resolve_inputs(exported, "x.json")
+def test_for_sharing_unknown_datasource_type_keeps_its_panels() -> None:
+    """A PostgreSQL input does not refuse the dashboard: its panels stay (Grafana reports them
+    alone), the Prometheus input is mapped, and the unresolved input's type stays readable."""
+    exported = {"__inputs": [{"name": "DS_PG", "type": "datasource", "pluginId": "postgres"},
+                             {"name": "DS_PROM", "type": "datasource", "pluginId": "prometheus"}],
+                "panels": [{"datasource": "${DS_PG}", "targets": [{"rawSql": "select 1"}]},
+                           {"datasource": "${DS_PROM}", "targets": [{"expr": "up"}]}]}
+    out = resolve_inputs(exported, "x.json")
+    assert [p["datasource"] for p in out["panels"]] == ["${DS_PG}", "prometheus"]
+    assert out["__inputs"] == [{"name": "DS_PG", "type": "datasource", "pluginId": "postgres"}]
 
 
 @pytest.mark.promise("B5")
