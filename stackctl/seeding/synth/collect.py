@@ -1,8 +1,8 @@
 """The queries to feed: every Prometheus target, variable and annotation of the dashboards,
 every expression of the rule files, from files or folders of either.
 
-Dashboards are read in every layout Grafana loads (top-level ``panels``, collapsed rows'
-nested panels, legacy ``rows[]``, library panels from ``__elements``). Variables become
+Dashboards are read through the one dashboard model (``stackctl.dashboards``: every layout
+Grafana loads, library panels, repeats, datasources of every form). Variables become
 queries too (``label_values(metric{...}, label)`` needs that metric with that label), and a
 panel repeated over a variable spreads that variable's label over two values at least.
 """
@@ -13,19 +13,18 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import yaml
 
-from stackctl.errors import ScenarioError
+from stackctl.dashboards.model import Dashboard, Variable, load_dashboard
+from stackctl.errors import ScenarioError, StackctlError
 from stackctl.seeding.scenario import parse_duration
 from stackctl.seeding.synth.alerts import Rule
 from stackctl.seeding.synth.model import Query
 
 _LABEL_VALUES = re.compile(r"^\s*label_values\(\s*(?:(.+?)\s*,\s*)?(\w+)\s*\)\s*$", re.S)
 _QUERY_RESULT = re.compile(r"^\s*query_result\((.+)\)\s*$", re.S)
-_NOT_PROM = ("loki", "elasticsearch", "postgres", "mysql", "influxdb", "graphite", "tempo", "jaeger", "cloudwatch",
-             "testdata", "grafana-postgresql-datasource", "mssql", "datasource")
 
 
 @dataclass
@@ -64,7 +63,7 @@ def _files(paths: Iterable[Path]) -> Iterator[Path]:
                 yield f
 
 
-# --- dashboards -------------------------------------------------------------------------------
+# --- dashboards (through the one dashboard model) ------------------------------------------------
 
 def _dashboard(path: Path, out: Inputs) -> None:
     try:
@@ -73,126 +72,65 @@ def _dashboard(path: Path, out: Inputs) -> None:
         out.skipped.append(f"{path}: not JSON ({exc})")
         return
     if isinstance(data, dict) and isinstance(data.get("dashboard"), dict):
-        data = data["dashboard"]
+        data = data["dashboard"]  # an API export ({"dashboard": ..., "meta": ...})
     if not isinstance(data, dict) or not ("panels" in data or "rows" in data or "templating" in data):
         out.skipped.append(f"{path}: not a Grafana dashboard")
         return
+    try:
+        dash = load_dashboard(data, path)
+    except StackctlError as exc:
+        out.skipped.append(f"{path}: {exc.message}")
+        return
     out.files.append(str(path))
-    variables = _variables(data, str(path), out)
-    static = {name: v for name, (kind, v) in variables.items() if kind == "static"}
-    labels_of = {name: v for name, (kind, v) in variables.items() if kind == "label"}
-    elements = data.get("__elements") if isinstance(data.get("__elements"), dict) else {}
-    for panel, repeat in _panels(data):
-        panel = _library(panel, elements)
-        targets = [t for t in panel.get("targets") or [] if isinstance(t, dict)]
-        if targets:
-            out.panels += 1
-        spread = frozenset({labels_of[r] for r in repeat if r in labels_of})
-        for t in targets:
-            if t.get("hide") or not isinstance(t.get("expr"), str) or not t["expr"].strip():
-                continue
-            if _foreign(t.get("datasource")) or _foreign(panel.get("datasource")):
-                continue
-            out.queries.append(Query(t["expr"], f"{path.name}: {panel.get('title') or 'panel'}", spread, static))
-    for ann in (data.get("annotations") or {}).get("list") or []:
-        if isinstance(ann, dict) and isinstance(ann.get("expr"), str) and ann["expr"].strip() and not _foreign(ann.get("datasource")):
-            out.queries.append(Query(ann["expr"], f"{path.name}: annotation {ann.get('name', '')}", frozenset(), static))
-
-
-def _foreign(ds: Any) -> bool:
-    """A datasource that is surely not Prometheus (Loki, SQL, ...)."""
-    if isinstance(ds, dict):
-        kind = str(ds.get("type") or "").lower()
-        return bool(kind) and kind != "prometheus" and not kind.startswith("$") and "prometheus" not in kind
-    if isinstance(ds, str):
-        low = ds.lower()
-        return any(k in low for k in _NOT_PROM[:-1]) and "prom" not in low
-    return False
-
-
-def _panels(data: dict[str, Any]) -> Iterator[tuple[dict[str, Any], tuple[str, ...]]]:
-    for row in data.get("rows") or []:
-        if isinstance(row, dict):
-            rrep = (row["repeat"],) if isinstance(row.get("repeat"), str) and row["repeat"] else ()
-            for p in row.get("panels") or []:
-                if isinstance(p, dict):
-                    yield p, rrep + _repeat(p)
-    yield from _nested(data.get("panels") or [], ())
-
-
-def _nested(panels: list[Any], outer: tuple[str, ...]) -> Iterator[tuple[dict[str, Any], tuple[str, ...]]]:
-    for p in panels:
-        if not isinstance(p, dict):
+    static, labels_of = _variables(dash, path.name, out)
+    for panel in dash.panels:
+        skip = panel.skip_reason()
+        if skip is not None:
+            if panel.targets:
+                out.skipped.append(f"{path.name}: {panel.title or 'panel'}: {skip}")
             continue
-        rep = outer + _repeat(p)
-        if p.get("type") == "row":
-            yield from _nested(p.get("panels") or [], rep)
+        out.panels += 1
+        spread = frozenset({labels_of[r] for r in panel.repeats_over if r in labels_of})
+        for t in panel.visible_targets:
+            if t.kind == "prometheus" and t.expr.strip():
+                out.queries.append(Query(t.expr, f"{path.name}: {panel.title or 'panel'}", spread, static))
+    for ann in dash.annotations:
+        if not ann.builtin and ann.enabled and ann.datasource.type == "prometheus" and ann.expr.strip():
+            out.queries.append(Query(ann.expr, f"{path.name}: annotation {ann.name}", frozenset(), static))
+
+
+def _static_value(v: Variable) -> str:
+    """A custom/constant/textbox/interval variable's value as a panel would use it."""
+    current = [c for c in v.current if c not in ("$__all", "")]
+    if current:
+        return current[0]
+    options = [val for _text, val in v.options if val not in ("$__all", "")]
+    if options:
+        return options[0]
+    first = v.query.split(",")[0].strip()
+    return first.split(" : ")[-1].strip() if v.type == "custom" else first
+
+
+def _variables(dash: Dashboard, source: str, out: Inputs) -> tuple[dict[str, str], dict[str, str]]:
+    """(static variable -> value, label_values variable -> its label); their queries join the inputs."""
+    static: dict[str, str] = {}
+    labels_of: dict[str, str] = {}
+    for var in dash.variables:
+        if var.type in ("custom", "constant", "textbox", "interval"):
+            static[var.name] = _static_value(var)
             continue
-        yield p, rep
-        if isinstance(p.get("panels"), list):
-            yield from _nested(p["panels"], rep)
-
-
-def _repeat(panel: dict[str, Any]) -> tuple[str, ...]:
-    r = panel.get("repeat")
-    return (r,) if isinstance(r, str) and r else ()
-
-
-def _library(panel: dict[str, Any], elements: dict[str, Any]) -> dict[str, Any]:
-    ref = panel.get("libraryPanel")
-    if not isinstance(ref, dict) or panel.get("targets"):
-        return panel
-    el = elements.get(ref.get("uid", "")) or next((e for e in elements.values() if isinstance(e, dict)
-                                                   and e.get("name") == ref.get("name")), None)
-    model = el.get("model") if isinstance(el, dict) else None
-    return {**model, **{k: v for k, v in panel.items() if k != "libraryPanel"}} if isinstance(model, dict) else panel
-
-
-def _var_query(var: dict[str, Any]) -> str:
-    q = var.get("query")
-    if isinstance(q, dict):
-        q = q.get("query") or q.get("qryType") and q.get("query") or ""
-    return str(q or var.get("definition") or "")
-
-
-def _current(var: dict[str, Any]) -> str:
-    cur = var.get("current") or {}
-    value = cur.get("value") if isinstance(cur, dict) else None
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if value in (None, "", "$__all"):
-        opts = [o.get("value") for o in var.get("options") or [] if isinstance(o, dict) and o.get("value") not in ("$__all",)]
-        value = opts[0] if opts else None
-    if value is None and var.get("type") == "custom":
-        value = str(var.get("query") or "").split(",")[0].strip()
-    return str(value or "")
-
-
-def _variables(data: dict[str, Any], source: str, out: Inputs) -> dict[str, tuple[str, str]]:
-    """name -> ("static", value) | ("label", label name) | ("other", "")."""
-    found: dict[str, tuple[str, str]] = {}
-    for var in (data.get("templating") or {}).get("list") or []:
-        if not isinstance(var, dict) or not var.get("name"):
+        if var.type != "query" or (var.datasource is not None and var.datasource.type not in ("prometheus",)):
             continue
-        name, kind = str(var["name"]), var.get("type")
-        if kind in ("custom", "constant", "textbox", "interval"):
-            found[name] = ("static", _current(var))
-            continue
-        if kind != "query" or _foreign(var.get("datasource")):
-            found[name] = ("other", "")
-            continue
-        q = _var_query(var)
-        m = _LABEL_VALUES.match(q)
+        m = _LABEL_VALUES.match(var.query)
         if m:
-            found[name] = ("label", m.group(2))
+            labels_of[var.name] = m.group(2)
             if m.group(1):
-                out.queries.append(Query(m.group(1), f"{Path(source).name}: variable {name}", frozenset({m.group(2)})))
+                out.queries.append(Query(m.group(1), f"{source}: variable {var.name}", frozenset({m.group(2)})))
             continue
-        m = _QUERY_RESULT.match(q)
+        m = _QUERY_RESULT.match(var.query)
         if m:
-            out.queries.append(Query(m.group(1), f"{Path(source).name}: variable {name}"))
-        found[name] = ("other", "")
-    return found
+            out.queries.append(Query(m.group(1), f"{source}: variable {var.name}"))
+    return static, labels_of
 
 
 # --- rule files -------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from typing import Any, Mapping
 
 import promql_parser as pp
 
+from stackctl.query import promql
+
 VAR_SENTINEL = "__stackctl_var_{}__"
 _SENTINEL = re.compile(r"__stackctl_var_(\w+?)__")
 _VAR = re.compile(r"\$\{(\w+)(?::[\w]+)?\}|\[\[(\w+)(?::[\w]+)?\]\]|\$(\w+)")
@@ -139,8 +141,8 @@ def _replacement(name: str, quote: str, depth: int, values: Mapping[str, str]) -
 
 
 def parse(expr: str) -> Any:
-    """The AST of ``expr``; ``ValueError`` with the parser's message if it is not PromQL."""
-    return pp.parse(expr)
+    """The AST of ``expr`` (the query layer's parse, cached); ``ValueError`` if it is not PromQL."""
+    return promql.parse(expr).node
 
 
 def walk(expr: str) -> Walk:
