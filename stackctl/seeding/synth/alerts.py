@@ -149,7 +149,7 @@ class Solver:
             plans = {"and": [[(node.lhs, False)], [(node.rhs, False)]], "or": [[(node.lhs, False), (node.rhs, False)]],
                      "unless": [[(node.lhs, False)], [(node.rhs, True)]]}[op]
         for plan in plans:
-            tweaks, notes = dict(base), []
+            tweaks, notes = dict(base), list[str]()
             for side, wanted in plan:
                 if self._holds(side, wanted, tweaks, robust=not wanted):
                     continue
@@ -172,6 +172,8 @@ class Solver:
                 candidates = list(dict.fromkeys(values))
             elif knob.attr == "drop":
                 candidates = [0.0]
+            elif knob.attr == "value" and self.model.metrics[knob.metric].kind == "histogram":
+                candidates = [f for f in FACTORS if f > 0]  # observations of 0 s are no distribution
             else:
                 candidates = list(FACTORS)
             for f in candidates:
@@ -264,7 +266,7 @@ def _max_window(node: Any, records: dict[str, Any], depth: int = 0) -> float:
     longest = 0.0
     for n in _walk(node):
         if isinstance(n, (pp.MatrixSelector, pp.SubqueryExpr)):
-            longest = max(longest, n.range.total_seconds())
+            longest = max(longest, n.range.total_seconds() if n.range is not None else 0.0)
         if isinstance(n, pp.VectorSelector) and (_name(n) or "") in records and depth < 5:
             longest = max(longest, _max_window(records[_name(n) or ""], records, depth + 1))
     return longest

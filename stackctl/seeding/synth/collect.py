@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Literal
 
 import yaml
 
@@ -159,7 +159,7 @@ def _rule_file(path: Path, out: Inputs) -> None:
             name = r.get("alert") or r.get("record")
             if not name:
                 continue
-            kind = "alert" if r.get("alert") else "record"
+            kind: Literal["alert", "record"] = "alert" if r.get("alert") else "record"
             try:
                 for_s = parse_duration(r.get("for") or 0)
             except ValueError:

@@ -156,7 +156,7 @@ def evaluate(node: Any, env: Env) -> Value:
 def range_arg(node: Any, env: Env, per_second: bool) -> tuple[Vec, float, bool]:
     """(vector, window seconds, counter-like) of a range function's argument."""
     if isinstance(node, pp.MatrixSelector):
-        window = node.range.total_seconds()
+        window = node.range.total_seconds() if node.range is not None else 300.0
         vs = node.vector_selector
         vec = _select(vs, env, per_second, window)
         name = _name(vs) or ""
@@ -168,7 +168,7 @@ def range_arg(node: Any, env: Env, per_second: bool) -> tuple[Vec, float, bool]:
             vec = _select(vs, env, False, window)
         return vec, window, counter
     if isinstance(node, pp.SubqueryExpr):
-        window = node.range.total_seconds()
+        window = node.range.total_seconds() if node.range is not None else 300.0
         return as_vec(evaluate(node.expr, env)), window, False
     raise Unsupported("a range function over a non-range argument")
 

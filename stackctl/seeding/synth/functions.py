@@ -101,7 +101,7 @@ def _other(name: str, args: list[Any], env: Env) -> Value:
         hi = bounds[-1] if name in ("clamp", "clamp_max") else math.inf
         return _map(as_vec(evaluate(args[0], env)), lambda x: min(max(x, lo), hi))
     if name == "time":
-        return env.now
+        return float(env.now)
     if name == "timestamp":
         return [(_drop_name(lab), env.now) for lab, _v in as_vec(evaluate(args[0], env))]
     if name == "vector":
@@ -185,5 +185,5 @@ def make_env(model: Any, tweaks: Any = None, rules: Any = None, now: float | Non
     """An evaluation environment with these functions."""
     env = Env(model, dict(tweaks or {}), dict(rules or {}), call=call)
     if now is not None:
-        env.now = now
+        env.now = float(now)
     return env

@@ -74,7 +74,7 @@ def example(regex: str, avoid: Iterable[str] = ()) -> str | None:
     except (re.error, RecursionError, ValueError):
         return None
     try:
-        text = _gen(list(parsed))
+        text = _gen(list(parsed))  # type: ignore[call-overload]
     except (ValueError, RecursionError, TypeError):
         return None
     if text is None:
@@ -108,8 +108,8 @@ def _gen_one(op: object, av: object) -> str | None:
         return _gen(list(av[-1]))  # type: ignore[index]
     if op in (sc.MAX_REPEAT, sc.MIN_REPEAT):
         low, _high, body = av  # type: ignore[misc]
-        one = _gen(list(body))
-        return None if one is None else one * max(int(low), 1 if int(low) == 0 and not one else int(low))
+        one = _gen(list(body))  # type: ignore[has-type]
+        return None if one is None else one * max(int(low), 1)  # type: ignore[has-type]
     if op in (sc.AT, sc.ASSERT, sc.ASSERT_NOT):
         return ""
     return None
