@@ -97,6 +97,14 @@ def _states(url: str) -> dict[str, str]:
     return {r["name"]: r["state"] for grp in body["data"]["groups"] for r in grp["rules"]}
 
 
+def _raised_by_synthesized(url: str) -> dict[str, str]:
+    """Active alerts, except those the stack's real self-scraped series raise (instance
+    127.0.0.1:port; e.g. PrometheusNotConnectedToAlertmanagers on a stack without one)."""
+    alerts = requests.get(url + "/api/v1/alerts", timeout=10).json()["data"]["alerts"]
+    return {a["labels"]["alertname"]: a["state"] for a in alerts
+            if not str(a["labels"].get("instance", "")).startswith(("127.0.0.1", "localhost"))}
+
+
 def _settle(url: str, after: float, timeout: float = 60) -> None:
     """Wait until every rule group was evaluated after ``after`` (and once more, for pending)."""
     deadline = time.monotonic() + timeout
@@ -127,12 +135,15 @@ def _stack_with(state_root: Path, name: str, rules: list[Path], dashboards: list
     lines = ["rules:"] + [f"  - {p}" for p in rules] if rules else []
     lines += (["dashboards:"] + [f"  - {p}" for p in dashboards]) if dashboards else []
     (root / "stackctl.yaml").write_text("\n".join(lines) + "\n")
+    # Prometheus alone: a real Alertmanager's own series (every integration, no latency
+    # observations) would mix with the synthesized ones on the Alertmanager dashboard.
     return isolated_config(root, "native", ("prometheus",))
 
 
 def panels_and_quiet(state_root: Path) -> Measurement:
     from stackctl.verify.run import VerifyOptions, verify_stack
 
+    state_root.mkdir(parents=True, exist_ok=True)
     rules = sorted(RULES.glob("*.yaml"))
     cfg = _stack_with(state_root, "quiet", rules, [PUBLIC])
     with started(cfg):
@@ -143,9 +154,10 @@ def panels_and_quiet(state_root: Path) -> Measurement:
              duration=0, random_seed=2)
         _settle(cfg.url("prometheus"), time.time())
         report = verify_stack(cfg, VerifyOptions((PUBLIC,)))
-        panels = [r for r in report.results if r.kind == "panel" and r.status != "skipped"]
+        titles = {json.loads(p.read_text()).get("title") for p in PUBLIC.glob("*.json")}
+        panels = [r for r in report.results if r.kind == "panel" and r.status != "skipped" and r.dashboard in titles]
         populated = [r for r in panels if r.status == "populated"]
-        raised = {n: s for n, s in _states(cfg.url("prometheus")).items() if s != "inactive"}
+        raised = _raised_by_synthesized(cfg.url("prometheus"))
     empty = [f"{r.dashboard} / {r.panel}: {r.detail}" for r in panels if r.status != "populated"]
     return Measurement({"synth_panels_populated_pct": round(100 * len(populated) / max(len(panels), 1), 1),
                         "synth_quiet_raised": float(len(raised))},
@@ -153,6 +165,7 @@ def panels_and_quiet(state_root: Path) -> Measurement:
 
 
 def alerts_pending(state_root: Path, limit: int | None = None) -> Measurement:
+    state_root.mkdir(parents=True, exist_ok=True)
     rules = sorted(RULES.glob("*.yaml"))
     cases = [(f, r.name) for f in rules for r in collect.collect([f]).rules if r.kind == "alert"][:limit]
     reached, missed, unsolved = [], {}, {}
@@ -185,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parts = [synth_speed(root / "speed")]
         if args.coverage:
-            parts += [panels_and_quiet(root / "panels"), alerts_pending(root / "alerts", args.alerts)]
+            for run in (lambda: panels_and_quiet(root / "panels"), lambda: alerts_pending(root / "alerts", args.alerts)):
+                parts.append(run())
+                sys.stderr.write(json.dumps(parts[-1].values) + "\n")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     values = {k: v for m in parts for k, v in m.values.items()}

@@ -61,6 +61,7 @@ class Use:
     labels: frozenset[str]  # label names the operators above need
     absent: bool = False  # under absent()/absent_over_time(): its absence is the point
     carried: frozenset[str] = frozenset()  # labels a group_left copies from this (info) side
+    boolean: bool = False  # compared with == 0 / == 1: a 0/1 state
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class _Ctx:
     absent: bool = False
     labels: frozenset[str] = frozenset()
     carried: frozenset[str] = frozenset()
+    boolean: bool = False
 
     def but(self, **kw: Any) -> "_Ctx":
         return _Ctx(**{**self.__dict__, **kw})
@@ -182,7 +184,7 @@ def _visit(node: Any, ctx: _Ctx, out: Walk) -> _Side:
         if not name:
             return empty
         out.uses.append(Use(name, _matchers(node), ctx.counter, ctx.quantile, ctx.info, ctx.labels, ctx.absent,
-                            ctx.carried))
+                            ctx.carried, ctx.boolean))
         return _Side(frozenset({name}), True)
     if isinstance(node, pp.MatrixSelector):
         return _visit(node.vector_selector, ctx, out)
@@ -243,6 +245,10 @@ def _source_labels(name: str, args: list[Any]) -> frozenset[str]:
     return frozenset()
 
 
+def _is_flag(node: Any) -> bool:
+    return isinstance(node, pp.NumberLiteral) and node.val in (0.0, 1.0)
+
+
 def _binary(node: Any, ctx: _Ctx, out: Walk) -> _Side:
     mod = node.modifier
     on: tuple[str, ...] | None = None
@@ -267,6 +273,10 @@ def _binary(node: Any, ctx: _Ctx, out: Walk) -> _Side:
     elif card == "OneToMany":
         lctx = lctx.but(info=True, labels=lctx.labels | set(include), carried=frozenset(include))
         rctx = rctx.but(labels=rctx.labels - set(include))
+    if str(node.op) in ("==", "!=") and _is_flag(node.rhs):
+        lctx = lctx.but(boolean=True)
+    if str(node.op) in ("==", "!=") and _is_flag(node.lhs):
+        rctx = rctx.but(boolean=True)
     left = _visit(node.lhs, lctx, out)
     right = _visit(node.rhs, rctx, out)
     if left.metrics and right.metrics and left.raw and right.raw:

@@ -192,6 +192,16 @@ class Pools:
                 return value
         return None
 
+    def choices(self, label: str, matchers: list[Matcher], limit: int = 3) -> list[str]:
+        """Values for ``label``: each alternative of an ``=~"a|b|c"`` the other matchers allow
+        (a panel of ``phase=~"Pending|Running"`` shows both), else the one ``satisfying`` value."""
+        alts = [a for m in matchers if m.op == "=~" and m.var is None for a in alternatives(m.value)]
+        ok = [a for a in dict.fromkeys(alts) if all(m.matches(a) for m in matchers)][:limit]
+        if ok:
+            return ok
+        one = self.satisfying(label, matchers)
+        return [one] if one is not None else []
+
     def note_matchers(self, matchers: Iterable[Matcher]) -> None:
         """Values queries pin become the preferred values of their label everywhere."""
         for m in matchers:

@@ -164,7 +164,7 @@ def build(walks: list[tuple[Query, Walk]], recorded: set[str] | None = None, poo
             members = [k for k in needs if groups.find(k) == root]
             rows_by_group[root] = _rows(members, needs, schemas, pools)
         kind = _kind(key, need.uses, bases)
-        prof = V.profile(key, kind)
+        prof = V.profile(key, kind, boolean=kind == "gauge" and any(u.boolean for u in need.uses))
         rows = _project(rows_by_group[root], schemas[key])
         model.metrics[key] = MetricModel(key, prof.kind, prof, [SeriesModel(r, prof.level) for r in rows],
                                          need.sources, _buckets(key, need.uses, prof) if prof.kind == "histogram" else ())
@@ -179,7 +179,7 @@ def _schemas(needs: dict[str, _Need], groups: _Groups, bases: set[str]) -> dict[
         names = {"instance", "job"}
         for u in need.uses:
             names |= set(u.labels) | {m.name for m in u.matchers}
-        names |= need.spread & names
+        names |= need.spread  # label_values(metric, label) and repeats need the label itself
         names.discard("le" if key in bases else "")
         names.discard("__name__")
         own[key] = names
@@ -213,8 +213,7 @@ def _rows(members: list[str], needs: dict[str, _Need], schemas: dict[str, set[st
             if label in carried and not any(m.var is None for m in ms):
                 options.append([_CARRIED])
             elif any(m.var is None for m in ms):
-                value = pools.satisfying(label, ms)
-                options.append([value] if value is not None else pools.free(label, False, job))
+                options.append(pools.choices(label, ms) or pools.free(label, False, job))
             else:
                 options.append(pools.free(label, label in spread, job))
         for combo in itertools.product(*options):

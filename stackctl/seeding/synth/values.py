@@ -53,8 +53,12 @@ def unit_of(name: str) -> str:
     return ""
 
 
-def profile(name: str, kind: Kind) -> Profile:
+def profile(name: str, kind: Kind, boolean: bool = False) -> Profile:
+    """``boolean``: the queries compare the gauge with 0 or 1, a 0/1 state."""
     unit = unit_of(name)
+    if boolean and kind == "gauge":
+        zero = bool(_ZERO.search(name.rsplit(":", 1)[-1]))
+        return Profile("gauge", 0.0 if zero else 1.0, 0.0, why=f"a 0/1 state (compared with 0/1): {0 if zero else 1}")
     if kind == "counter":
         return _counter(name, unit)
     if kind == "histogram":
