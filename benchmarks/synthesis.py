@@ -18,6 +18,7 @@ import argparse
 import json
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -194,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--coverage", action="store_true", help="also measure panel and alert coverage (minutes)")
     parser.add_argument("--alerts", type=int, default=None, help="only the first N alerts")
     args = parser.parse_args(argv)
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # so every started stack is torn down
+
+    signal.signal(signal.SIGTERM, interrupt)
     root = Path(tempfile.mkdtemp(prefix="bench-synth-"))
     try:
         parts = [synth_speed(root / "speed")]

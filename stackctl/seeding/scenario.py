@@ -75,6 +75,9 @@ class Distribution(_Model):
     min: float | None = None
     max: float | None = None
     integer: bool = False
+    # A trend (gauges): units per second, the level stated being the one at the seeding instant
+    # (``value(t) = draw + slope * (t - now)``), clamped to [min, max]. For predict_linear() alerts.
+    slope: float | None = None
 
 
 Dist = Annotated[Distribution, BeforeValidator(_number_is_constant)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Literal
 
 import promql_parser as pp
@@ -24,6 +24,7 @@ from stackctl.seeding.synth.model import SynthModel, matching
 
 State = Literal["firing", "quiet"]
 Tweaks = dict[tuple[str, int], Tweak]
+SLOPES = (-0.5, 0.5, -1.0, 1.0, -2.0, 2.0, -0.1, 0.1, -5.0, 5.0)  # x level per hour
 FACTORS = (2.0, 5.0, 10.0, 0.5, 0.2, 0.1, 0.0, 30.0, 100.0, 0.03, 0.01, 1e3, 1e-3, 1e4, 1e5, 1e6)
 MARGIN = 1.3
 HOLD_MARGIN_S = 180.0
@@ -53,21 +54,24 @@ class Outcome:
 class _Knob:
     metric: str
     indexes: tuple[int, ...]
-    attr: Literal["rate", "value", "set", "drop"]
+    attr: Literal["rate", "value", "set", "drop", "slope"]
     selector: str
+    levels: tuple[float, ...] = ()  # the series' levels, for slopes relative to them
 
     def apply(self, base: Tweaks, factor: float) -> Tweaks:
         out = dict(base)
-        for i in self.indexes:
+        for j, i in enumerate(self.indexes):
             t = out.get((self.metric, i)) or Tweak()
             if self.attr == "rate":
-                t = Tweak(t.rate * factor, t.value, t.drop, t.set)
+                t = replace(t, rate=t.rate * factor)
             elif self.attr == "value":
-                t = Tweak(t.rate, t.value * factor, t.drop, t.set)
+                t = replace(t, value=t.value * factor)
             elif self.attr == "set":
-                t = Tweak(t.rate, t.value, t.drop, factor)
+                t = replace(t, set=factor)
+            elif self.attr == "slope":  # factor: the share of its level the series moves per hour
+                t = replace(t, slope=factor * abs(t.level(self.levels[j]) or 1.0) / 3600.0)
             else:
-                t = Tweak(t.rate, t.value, True, t.set)
+                t = replace(t, drop=True)
             out[(self.metric, i)] = t
         return out
 
@@ -76,6 +80,8 @@ class _Knob:
             return f"no series of {self.selector}"
         if self.attr == "set":
             return f"{self.selector} set to {factor:g}"
+        if self.attr == "slope":
+            return f"{self.selector} trending {factor:+g}x its level per hour"
         return f"{self.attr} of {self.selector} x{factor:g}"
 
 
@@ -118,7 +124,7 @@ class Solver:
         if not robust:
             return True
         for knob in self._knobs(node):
-            if knob.attr in ("drop", "set") or not self._noisy(knob.metric):
+            if knob.attr in ("drop", "set", "slope") or not self._noisy(knob.metric):
                 continue
             for f in (MARGIN, 1 / MARGIN):
                 if self.fires(node, knob.apply(tweaks, f)) != want:
@@ -163,7 +169,7 @@ class Solver:
         return None
 
     def _search(self, node: Any, want: bool, base: Tweaks) -> tuple[Tweaks, list[str]] | None:
-        rank = {"rate": 0, "value": 0, "set": 1, "drop": 2}
+        rank = {"rate": 0, "value": 0, "slope": 0, "set": 1, "drop": 2}
         knobs = sorted(self._knobs(node), key=lambda k: rank[k.attr])  # leaving series out is the last resort
         numbers = sorted({abs(n) for n in _numbers(node)})
         for knob in knobs:
@@ -172,6 +178,8 @@ class Solver:
                 candidates = list(dict.fromkeys(values))
             elif knob.attr == "drop":
                 candidates = [0.0]
+            elif knob.attr == "slope":
+                candidates = list(SLOPES)
             elif knob.attr == "value" and self.model.metrics[knob.metric].kind == "histogram":
                 candidates = [f for f in FACTORS if f > 0]  # observations of 0 s are no distribution
             else:
@@ -188,6 +196,7 @@ class Solver:
 
     def _knobs(self, node: Any) -> Iterator[_Knob]:
         seen = set()
+        trends = bool({c.func.name for c in _calls(node)} & set(TREND))
         for vs in _selectors(node, self.records):
             name = _name(vs) or ""
             found = self.model.by_series_name(name)
@@ -198,18 +207,19 @@ class Solver:
             if not idx:
                 continue
             label = vs.prettify() if hasattr(vs, "prettify") else name
-            attrs: list[Literal["rate", "value", "set", "drop"]]
+            attrs: list[Literal["rate", "value", "set", "drop", "slope"]]
             if metric.kind == "counter":
                 attrs = ["rate", "drop"]
             elif metric.kind == "histogram":
                 attrs = ["value", "rate", "drop"] if suffix == "_bucket" else ["rate", "value", "drop"]
             else:
-                attrs = ["value", "set", "drop"]
+                attrs = ["value", "slope", "set", "drop"] if trends else ["value", "set", "drop"]
+            levels = tuple(metric.series[i].level for i in idx)
             for attr in attrs:
                 key = (metric.name, idx, attr)
                 if key not in seen:
                     seen.add(key)
-                    yield _Knob(metric.name, idx, attr, label)
+                    yield _Knob(metric.name, idx, attr, label, levels)
 
     def _why(self, node: Any, want: bool) -> str:
         text = node.prettify().replace("\n", " ") if hasattr(node, "prettify") else str(node)
@@ -217,8 +227,8 @@ class Solver:
         verb = "true" if want else "false"
         funcs = {c.func.name for c in _calls(node)} & set(TREND)
         if funcs:
-            return (f"`{text}` depends on {', '.join(sorted(funcs))}(): the scenario's gauges hold a level without a "
-                    f"trend, so no change of level makes it {verb}")
+            return (f"`{text}` depends on {', '.join(sorted(funcs))}(): no level or trend (up to 5x the level per "
+                    f"hour) of its inputs makes it {verb}")
         missing = [(_name(vs) or "?") for vs in _selectors(node, self.records)
                    if self.model.by_series_name(_name(vs) or "") is None and (_name(vs) or "") not in self.records]
         if missing:

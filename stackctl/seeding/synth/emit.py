@@ -52,10 +52,14 @@ def _flow(obj: Any) -> str:
     return yaml.safe_dump(obj, default_flow_style=True, width=10**9, sort_keys=False).strip()
 
 
-def _gauge_dist(m: MetricModel, level: float, now: float) -> dict[str, Any]:
+def _gauge_dist(m: MetricModel, level: float, now: float, slope: float = 0.0) -> dict[str, Any]:
     p = m.profile
     if p.from_now:
         level = round(now + level)  # a timestamp relative to the seeding instant
+    if slope:
+        flat = _gauge_dist(m, level, now)
+        floor = p.low if p.low is not None else None
+        return {**flat, "slope": _num(slope), **({"min": _num(floor)} if floor is not None else {})}
     if p.spread == 0 or level == 0:
         return {"kind": "constant", "value": _num(level)}
     d: dict[str, Any] = {"kind": "normal", "mean": _num(level), "stddev": _num(abs(level) * p.spread)}
@@ -115,9 +119,10 @@ def _metric_yaml(m: MetricModel, plan: Plan) -> list[str]:
             if fl != level:
                 phase["weight"] = _num(fl)
         if m.kind in ("gauge", "info"):
-            spec["distribution"] = _gauge_dist(m, level, plan.now)
-            if fl != level:
-                phase["distribution"] = _gauge_dist(m, fl, plan.now)
+            fslope = ft.slope if ft is not None else bt.slope
+            spec["distribution"] = _gauge_dist(m, level, plan.now, bt.slope)
+            if fl != level or fslope != bt.slope:
+                phase["distribution"] = _gauge_dist(m, fl, plan.now, fslope)
         if m.kind == "histogram":
             if bt.value != 1.0:
                 spec["distribution"] = _latency(m, bt.value)

@@ -40,6 +40,7 @@ class Tweak:
     value: float = 1.0
     drop: bool = False
     set: float | None = None  # a gauge's level set outright (a 0/1 flag, a threshold)
+    slope: float = 0.0  # a gauge's trend, per second (predict_linear, deriv)
 
     def level(self, level: float) -> float:
         return self.set if self.set is not None else level * self.value
@@ -62,7 +63,7 @@ def latency(m: MetricModel, value_factor: float) -> Distribution:
     return Distribution(kind="lognormal", median=p.median * value_factor, p95=p.p95 * value_factor)
 
 
-def _select(node: Any, env: Env, per_second: bool, window: float) -> Vec:
+def _select(node: Any, env: Env, per_second: bool, window: float, slope: bool = False) -> Vec:
     name = _name(node)
     if name is None:
         return []
@@ -82,7 +83,10 @@ def _select(node: Any, env: Env, per_second: bool, window: float) -> Vec:
             continue
         s = metric.series[i]
         labels = {**s.labels, "__name__": name}
-        out += _series_values(metric, suffix, labels, s.level, t, per_second, window, ms, env.now)
+        if slope and metric.kind in ("gauge", "info"):
+            out.append((labels, t.slope))
+            continue
+        out += _series_values(metric, suffix, labels, s.level, t, per_second or slope, window, ms, env.now)
     return out
 
 
@@ -151,6 +155,13 @@ def evaluate(node: Any, env: Env) -> Value:
     if isinstance(node, pp.BinaryExpr):
         return _binary(node, env)
     raise Unsupported(type(node).__name__)
+
+
+def slopes(node: Any, env: Env) -> Vec:
+    """Per-second trend of each series of a range argument (a counter's: its rate)."""
+    if isinstance(node, pp.MatrixSelector):
+        return _select(node.vector_selector, env, False, 0.0, slope=True)
+    return [(lab, 0.0) for lab, _v in as_vec(evaluate(node.expr, env))] if isinstance(node, pp.SubqueryExpr) else []
 
 
 def range_arg(node: Any, env: Env, per_second: bool) -> tuple[Vec, float, bool]:

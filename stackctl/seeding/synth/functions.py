@@ -22,6 +22,7 @@ from stackctl.seeding.synth.evaluate import (
     evaluate,
     label_replace,
     range_arg,
+    slopes,
 )
 
 SCRAPE = 15.0
@@ -74,10 +75,18 @@ def call(node: Any, env: Env) -> Value:
     if name in _OVER_TIME:
         return _over_time(name, args, env)
     if name in TREND or name == "resets":
-        vec, window, counter = range_arg(args[-1] if name != "predict_linear" else args[0], env, per_second=False)
+        arg = args[0]
+        vec, window, counter = range_arg(arg, env, per_second=False)
+        trend = [s for _l, s in slopes(arg, env)] or [0.0] * len(vec)
         if name == "predict_linear":
-            return [(_drop_name(lab), v) for lab, v in vec]
-        return [(_drop_name(lab), 0.0) for lab, _v in vec]
+            ahead = _num(args[1], env) if len(args) > 1 else 0.0
+            return [(_drop_name(lab), v + s * ahead) for (lab, v), s in zip(vec, trend)]
+        if name in ("deriv",):
+            return [(_drop_name(lab), s) for (lab, _v), s in zip(vec, trend)]
+        if name in ("delta", "idelta"):
+            span = window if name == "delta" else SCRAPE
+            return [(_drop_name(lab), s * span) for (lab, _v), s in zip(vec, trend)]
+        return [(_drop_name(lab), v) if name != "resets" else (_drop_name(lab), 0.0) for lab, v in vec]
     if name == "changes":
         vec, window, _c = range_arg(args[0], env, per_second=False)
         return [(_drop_name(lab), window / SCRAPE if _noisy(env, lab.get("__name__", "")) else 0.0) for lab, _v in vec]

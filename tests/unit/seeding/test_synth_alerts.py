@@ -54,11 +54,20 @@ def test_a_recorded_series_is_solved_through_its_rule() -> None:
     assert out.solved and "http_requests_total" in out.note
 
 
-def test_trend_conditions_are_reported_unsolvable_with_the_reason() -> None:
+def test_trend_conditions_are_solved_with_a_slope() -> None:
     rule = Rule("DiskFillingUp", "predict_linear(node_filesystem_avail_bytes[6h], 4 * 3600) < 0", "alert", 3600)
+    s = solver(rule)
+    out = s.solve(rule, "firing")
+    assert out.solved and "trending -" in out.note, out.note
+    assert out.hold_s >= 3600 + 6 * 3600  # for: plus the 6h the regression reads
+    assert s.solve(rule, "quiet").solved
+
+
+def test_what_no_level_or_trend_satisfies_is_reported_with_the_reason() -> None:
+    rule = Rule("Never", "deriv(x_level[5m]) > 0 and deriv(x_level[5m]) < 0", "alert")
     out = solver(rule).solve(rule, "firing")
     assert not out.solved
-    assert "predict_linear" in out.note and "trend" in out.note
+    assert "deriv" in out.note and "trend" in out.note
 
 
 def test_a_threshold_beyond_the_largest_bucket_cannot_fire() -> None:

@@ -79,3 +79,17 @@ def test_record_writes_the_scenario_and_what_was_synthesized(tmp_path: Path) -> 
     summary = record.summary_for(tmp_path, g.plan.name)
     assert summary and summary["metrics"] == len(g.plan.model.metrics) and len(summary["files"]) == 3
     assert json.loads(path.with_suffix(".json").read_text())["scenario"] == g.plan.name
+
+
+def test_a_trend_alert_gets_a_gauge_that_falls(tmp_path: Path) -> None:
+    rules = tmp_path / "disk.yml"
+    rules.write_text("groups:\n- name: disk\n  rules:\n  - alert: DiskFillingUp\n"
+                     "    expr: predict_linear(node_filesystem_avail_bytes[1h], 4 * 3600) < 0\n    for: 10m\n")
+    g = generate([rules], "firing", "DiskFillingUp", now=NOW)
+    path = tmp_path / "s.yaml"
+    path.write_text(g.text)
+    sc = load_scenario(str(path))
+    end = int(NOW * 1000)
+    gens = build_generators(sc, PhaseTimeline(sc.phases, end), 1, 15)
+    avail = advance_all(gens, grid(end, 1800, 15))[0].values
+    assert avail[-20:].mean() < avail[:20].mean() * 0.85 and avail.min() >= 0  # falling over 30 min, never below 0
