@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
 
     @scenarios_app.command("generate", context_settings={"allow_extra_args": True})
     def generate(ctx: typer.Context,
-                 from_: Annotated[Optional[List[Path]], typer.Option("--from", help="Dashboards (JSON), rule files (YAML) or folders of them; more paths may follow.")] = None,
+                 from_: Annotated[Optional[List[Path]], typer.Option("--from", metavar="PATH", help="Dashboards (JSON), rule files (YAML) or folders of them; more paths may follow.")] = None,
                  alert: Annotated[Optional[str], typer.Option("--alert", help="The alert the traffic fires; every other alert stays quiet.")] = None,
                  state: Annotated[Optional[str], typer.Option("--state", help="firing or quiet (default: quiet, or firing with --alert).")] = None,
                  output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the scenario here (default: stdout).")] = None,

@@ -19,13 +19,23 @@ ScenarioOpt = Annotated[Optional[str], typer.Option("--scenario", "-s", help="Sc
 HistoryOpt = Annotated[str, typer.Option("--history", help="Past to write at once, e.g. 30m, 2h (up to the stack's 24h window).")]
 DurationOpt = Annotated[Optional[str], typer.Option("--duration", help="Keep seeding live this long, e.g. 10m (default: until Ctrl-C; 0: history only).")]
 UrlOpt = Optional[str]
-FromOpt = Annotated[Optional[List[Path]], typer.Option("--from", help="Synthesize the traffic these dashboards (JSON) and rule files (YAML), or folders of them, ask for; repeatable.")]
+FromOpt = Annotated[Optional[List[Path]], typer.Option("--from", metavar="PATH", help="Synthesize the traffic these dashboards (JSON) and rule files (YAML), or folders of them, ask for; repeatable.")]
 AlertOpt = Annotated[Optional[str], typer.Option("--alert", help="With --from: the alert the synthesized traffic fires (others stay quiet).")]
 StateOpt = Annotated[Optional[str], typer.Option("--state", help="With --from: firing or quiet (default: quiet, or firing with --alert).")]
 
 
+def _synthesized(paths: list[Path], alert: str | None, state: str | None, stack: tuple[str | None, str | None] | None) -> str:
+    """`seed --from` (or a stackctl.yaml listing dashboards:/rules:): synthesize, write the scenario
+    where seed, verify and `seed status` find it, and return its path."""
+    cfg = config_from(stack[0], project=stack[1]) if stack is not None else None
+    paths = paths or (list(cfg.dashboards) + list(cfg.rules) if cfg else [])
+    if not paths:
+        raise UsageError("--scenario is required", hint="list them with `stackctl scenarios`, or synthesize "
+                         "traffic from dashboards and rules with --from PATH")
+    return _synthesize(paths, alert, state, cfg.state_dir if cfg else None)
+
+
 def _synthesize(paths: list[Path], alert: str | None, state: str | None, state_dir: Path | None) -> str:
-    """`seed --from`: write the synthesized scenario where seed, verify and status find it; its path."""
     from stackctl.seeding.synth import record
     from stackctl.seeding.synth.pipeline import generate
 
@@ -85,18 +95,12 @@ def register(app: typer.Typer) -> None:
         """Seed a scenario (stackctl seed --scenario preview-failures), or synthesize one (--from)."""
         if ctx.invoked_subcommand:
             return
-        if scenario and from_:
-            raise UsageError("--scenario and --from exclude each other", hint="seed a catalog scenario, or synthesize one")
-        if (alert or state) and not from_ and scenario:
-            raise UsageError("--alert/--state go with --from")
-        explicit = bool(prometheus_url and loki_url and redis_url)
         if not scenario:
-            cfg0 = None if explicit and from_ else config_from(config, project=project)
-            paths = list(from_ or ()) or (list(cfg0.dashboards) + list(cfg0.rules) if cfg0 else [])
-            if not paths:
-                raise UsageError("--scenario is required", hint="list them with `stackctl scenarios`, or synthesize "
-                                 "traffic from dashboards and rules with --from PATH")
-            scenario = _synthesize(paths, alert, state, cfg0.state_dir if cfg0 else None)
+            explicit = bool(prometheus_url and loki_url and redis_url)
+            scenario = _synthesized(list(from_ or ()), alert, state, None if explicit and from_ else (config, project))
+        elif from_ or alert or state:
+            raise UsageError("--from, --alert and --state synthesize a scenario: not with --scenario",
+                             hint="seed a catalog scenario, or synthesize one")
         dur = _seconds("--duration", duration) if duration is not None else None
         req = SeedRequest(scenario, _seconds("--history", history), dur, random_seed, prometheus_url, loki_url, redis_url)
         req.check()
