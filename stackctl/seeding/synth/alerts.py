@@ -225,6 +225,8 @@ class Solver:
         text = node.prettify().replace("\n", " ") if hasattr(node, "prettify") else str(node)
         text = re.sub(r"\s+", " ", text)
         verb = "true" if want else "false"
+        if not list(_selectors(node, self.records)):
+            return f"`{text}` reads no metric: it is {'false' if want else 'true'} whatever is seeded (a Watchdog-style rule)"
         funcs = {c.func.name for c in _calls(node)} & set(TREND)
         if funcs:
             return (f"`{text}` depends on {', '.join(sorted(funcs))}(): no level or trend (up to 5x the level per "

@@ -125,11 +125,12 @@ def _variables(dash: Dashboard, source: str, out: Inputs) -> tuple[dict[str, str
         if m:
             labels_of[var.name] = m.group(2)
             if m.group(1):
-                out.queries.append(Query(m.group(1), f"{source}: variable {var.name}", frozenset({m.group(2)})))
+                out.queries.append(Query(m.group(1), f"{source}: variable {var.name}", frozenset({m.group(2)}),
+                                         defines=var.name))
             continue
         m = _QUERY_RESULT.match(var.query)
         if m:
-            out.queries.append(Query(m.group(1), f"{source}: variable {var.name}"))
+            out.queries.append(Query(m.group(1), f"{source}: variable {var.name}", defines=var.name))
     return static, labels_of
 
 

@@ -145,6 +145,7 @@ class Pools:
 
     def __init__(self) -> None:
         self.required: dict[str, list[str]] = {}
+        self.var_jobs: dict[tuple[str, str], str] = {}  # (file, variable) -> the job it resolves to
 
     def require(self, label: str, value: str) -> None:
         values = self.required.setdefault(label, [])

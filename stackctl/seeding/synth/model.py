@@ -72,6 +72,11 @@ class Query:
     source: str
     spread: frozenset[str] = frozenset()
     values: dict[str, str] = field(default_factory=dict)  # the dashboard's static variables
+    defines: str | None = None  # the dashboard variable this query lists the values of
+
+    @property
+    def file(self) -> str:
+        return self.source.split(": ", 1)[0]
 
 
 @dataclass
@@ -79,6 +84,7 @@ class _Need:
     uses: list[Use] = field(default_factory=list)
     sources: set[str] = field(default_factory=set)
     spread: set[str] = field(default_factory=set)
+    job_vars: set[tuple[str, str]] = field(default_factory=set)  # (file, variable) its job comes from
 
 
 def _histogram_bases(uses: Iterable[Use]) -> set[str]:
@@ -146,6 +152,7 @@ def build(walks: list[tuple[Query, Walk]], recorded: set[str] | None = None, poo
             need.uses.append(u)
             need.sources.add(q.source)
             need.spread |= q.spread
+            need.job_vars |= {(q.file, m.var) for m in u.matchers if m.name == "job" and m.var}
             pools.note_matchers(u.matchers)
     groups = _Groups()
     for _q, w in walks:
@@ -157,6 +164,7 @@ def build(walks: list[tuple[Query, Walk]], recorded: set[str] | None = None, poo
                 groups.union(a, b, j.ignoring)
     model = SynthModel(recorded=set(recorded), sources=list(dict.fromkeys(q.source for q, _w in walks)))
     schemas = _schemas(needs, groups, bases)
+    pools.var_jobs = _variable_jobs(walks, recorded, pools)
     rows_by_group: dict[str, list[dict[str, str]]] = {}
     for key, need in needs.items():
         root = groups.find(key)
@@ -171,6 +179,19 @@ def build(walks: list[tuple[Query, Walk]], recorded: set[str] | None = None, poo
     _relate(model)
     _vary(model)
     return model
+
+
+def _variable_jobs(walks: list[tuple[Query, Walk]], recorded: set[str], pools: Pools) -> dict[tuple[str, str], str]:
+    """The job a ``$job``-like variable resolves to: its defining query's family's, so every
+    panel filtering on that variable finds series (node_* under "node" everywhere, say)."""
+    out = {}
+    for q, w in walks:
+        if q.defines is None:
+            continue
+        names = [u.metric for u in w.uses if u.metric not in recorded]
+        pinned = [m.value for u in w.uses for m in u.matchers if m.name == "job" and m.op == "=" and m.var is None]
+        out[(q.file, q.defines)] = pools.job_for(names, pinned)
+    return out
 
 
 def _schemas(needs: dict[str, _Need], groups: _Groups, bases: set[str]) -> dict[str, set[str]]:
@@ -203,7 +224,8 @@ def _rows(members: list[str], needs: dict[str, _Need], schemas: dict[str, set[st
     spread -= carried
     pinned_jobs = [v for u in uses for m in u.matchers if m.name == "job" and m.var is None
                    for v in ([m.value] if m.op == "=" else alternatives(m.value) if m.op == "=~" else [])]
-    job = pools.job_for(members, pinned_jobs)
+    via = sorted(pools.var_jobs[v] for m in members for v in needs[m].job_vars if v in pools.var_jobs)
+    job = pools.job_for(members, pinned_jobs or via)
     rows: list[dict[str, str]] = []
     seen: set[tuple[tuple[str, str], ...]] = set()
     for u in uses or [Use(members[0], (), False, False, False, frozenset())]:

@@ -90,6 +90,11 @@ def _histogram(unit: str) -> Profile:
 
 
 def _gauge(name: str, unit: str) -> Profile:
+    parts = name.split(":")
+    if len(parts) == 3 and parts[1]:  # a recorded series level:metric:operations, read without its rule
+        if re.search(r"ratio|utili[sz]ation|saturation", parts[1] + ":" + parts[2]):
+            return Profile("gauge", 0.35, 0.1, 0.0, 1.0, why="recorded ratio: ~0.35 within [0, 1]")
+        name, unit = parts[1], unit_of(parts[1])
     short = name.rsplit(":", 1)[-1]
     if name != "up" and _COUNT_LIKE.search(short) and unit == "":
         return Profile("gauge", 5.0, 0.0, integer=True, why="a count: 5")
