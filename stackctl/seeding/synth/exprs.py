@@ -138,8 +138,8 @@ def _replacement(name: str, quote: str, depth: int, values: Mapping[str, str]) -
     if depth or name in _RANGE_MACROS:
         value = values.get(name, "")
         return value if re.fullmatch(r"\d+[smhdwy]", value) else "5m"
-    value = values.get(name, "")
-    return value if re.fullmatch(r"-?\d+(\.\d+)?", value) else "1"
+    value = values.get(name, "")  # a number (topk($n, ...), > $threshold) or a name part ($prefix_total)
+    return value if re.fullmatch(r"-?\d+(\.\d+)?|[A-Za-z_:][\w:]*", value) else "1"
 
 
 def parse(expr: str) -> Any:
