@@ -12,12 +12,14 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
+from benchmarks import userdash
 from benchmarks.model import Measurement
 from benchmarks.stacks import isolated_config, started
 from stackctl.config import Config
 from stackctl.packs import PACKS
 from stackctl.seeding.catalog import load_scenario
 from stackctl.seeding.engine import SeedTargets, seed
+from stackctl.seeding.remote_write import backfill
 from stackctl.verify.checks import CheckResult
 from stackctl.verify.dashboards import check_dashboards
 from stackctl.verify.client import Prometheus
@@ -90,3 +92,25 @@ def verify_time(state_root: Path, scenario: str = "all-healthy") -> Measurement:
              "panels": sum(1 for r in report.results if r.kind == "panel"), "results": dict(counts),
              "failed": [f"{r.kind} {r.dashboard} / {r.panel}: {r.status}" for r in report.failed]}
     return Measurement({"verify_s": elapsed}, notes)
+
+
+def verify_user_dashboards_time(state_root: Path) -> Measurement:
+    """``verify_stack`` over ten user dashboards (~400 panels: legacy rows, repeats, library
+    panels, live query variables, a PostgreSQL panel each) on a Prometheus-only stack holding
+    node_exporter- and app-shaped series; no packs loaded, so only those dashboards count."""
+    cfg = isolated_config(state_root, "native", ("prometheus",))
+    cfg = cfg.with_(packs=())
+    folder = state_root / f"user-dashboards-{cfg.project}"
+    panels = userdash.write(folder)
+    with started(cfg):
+        backfill(cfg.url("prometheus"), userdash.series(time.time()))
+        opts = VerifyOptions(extra_dashboards=(folder,))
+        verify_stack(cfg, opts)  # warm: the first query of a fresh TSDB pays for loading it
+        begin = time.perf_counter()
+        report = verify_stack(cfg, opts)
+        elapsed = time.perf_counter() - begin
+    counts = Counter(r.status for r in report.results if r.kind in ("panel", "annotation"))
+    notes = {"dashboards": len(report.dashboards), "panels_written": panels,
+             "panel_checks": sum(1 for r in report.results if r.kind == "panel"), "results": dict(counts),
+             "failed": [f"{r.kind} {r.dashboard} / {r.panel}: {r.status} {r.detail}" for r in report.failed][:10]}
+    return Measurement({"verify_dashboards_s": elapsed}, notes)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 from dataclasses import dataclass
 from typing import Mapping
 from urllib.parse import quote
@@ -95,6 +96,16 @@ def apply_format(v: Value, fmt: str, name: str) -> str:
     return ",".join(values)  # unknown format: Grafana falls back to glob/raw-like output
 
 
+def _date(ms: int, fmt: str) -> str:
+    """``${__from:date:seconds}`` -> epoch seconds; ``:date``/``:date:iso`` -> ISO 8601 UTC."""
+    kind = fmt.partition(":")[2]
+    if kind == "seconds":
+        return str(ms // 1000)
+    if kind in ("", "iso"):
+        return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return str(ms)  # a moment.js pattern: the raw value (nothing here formats those)
+
+
 def interpolate(text: str, variables: Mapping[str, Value], default_format: str | None = None) -> str:
     """``text`` with every known variable replaced; ``default_format`` None: the datasource's."""
 
@@ -106,6 +117,8 @@ def interpolate(text: str, variables: Mapping[str, Value], default_format: str |
             return m.group(0)
         if m.group(5) and m.group(5) == "text":  # ${var.text}
             return " + ".join(v.texts or v.values)
+        if fmt and fmt.startswith("date") and name in ("__from", "__to") and v.values:
+            return _date(int(v.values[0]), fmt)
         if v.all and v.custom_all is not None and fmt not in ("text", "percentencode"):
             return v.custom_all
         if fmt is None:

@@ -9,7 +9,9 @@ Grafana would show, whatever the layout it was saved in:
 * library panels (``libraryPanel`` references), taken from ``__elements`` in exports; without
   their model they are kept, with ``problem`` saying why they cannot be read;
 * repeated panels and rows (``repeat``), once each, with the variable they repeat over; the
-  copies Grafana saved of them (``repeatPanelId``, ``repeatIteration``) are dropped.
+  copies Grafana saved of them (``repeatPanelId``, ``repeatIteration``) are dropped;
+* Grafana 12's schema v2 (``spec.elements`` placed by ``spec.layout``), converted first
+  (:mod:`stackctl.dashboards.schema_v2`).
 
 Datasources are resolved from every form a dashboard uses: ``{"type", "uid"}``, a name string,
 an export input ``${DS_X}`` (its ``pluginId``), a datasource variable (``$ds``: its plugin
@@ -20,49 +22,19 @@ as written; :mod:`stackctl.dashboards.variables` resolves them against a live Pr
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from stackctl.dashboards.datasources import DEFAULT_DATASOURCE, INPUT_REF, STACK_TYPES, Context, Datasource, datasource_of
+from stackctl.dashboards.formats import names_in
 from stackctl.dashboards.files import read_json
+from stackctl.dashboards.schema_v2 import is_v2, to_v1
 
-# Datasource types the stack runs, so their queries can be checked, seeded and rendered.
-STACK_TYPES = frozenset({"prometheus", "loki"})
 # Panels that never query (their "targets", if any, are leftovers).
 NO_QUERY_TYPES = frozenset({"row", "text", "news", "dashlist", "welcome", "gettingstarted", "alertlist", "annolist"})
-_VAR_REF = re.compile(r"^\$\{?(\w+)(?::\w+)?\}?$")
-_INPUT_REF = re.compile(r"^\$\{(DS_\w+|VAR_\w+)\}$")
-_BUILTIN = {"-- mixed --": "mixed", "-- grafana --": "grafana", "grafana": "grafana", "-- dashboard --": "dashboard"}
-_NAME_HINTS = (("loki", "loki"), ("prom", "prometheus"), ("thanos", "prometheus"), ("mimir", "prometheus"),
-               ("cortex", "prometheus"), ("victoria", "prometheus"))
 
 
-@dataclass(frozen=True)
-class Datasource:
-    """A datasource reference, resolved to a plugin ``type``.
-
-    ``type``: the plugin (``prometheus``, ``loki``, ``postgres``...), or ``mixed``, ``grafana``,
-    ``dashboard``; ``default`` is True when the dashboard names none (Grafana's default
-    datasource: Prometheus in the stack). ``variable``/``input`` name the datasource variable or
-    export input it was written as. ``guessed`` is True when only a name or an unknown uid was
-    given and the type comes from the name (``"Prometheus"``, ``"thanos-eu"``) or the query.
-    """
-
-    type: str
-    uid: str | None = None
-    name: str | None = None
-    variable: str | None = None
-    input: str | None = None
-    default: bool = False
-    guessed: bool = False
-
-    @property
-    def in_stack(self) -> bool:
-        return self.type in STACK_TYPES
-
-
-DEFAULT_DATASOURCE = Datasource("prometheus", "prometheus", default=True)
 
 
 @dataclass(frozen=True)
@@ -170,11 +142,9 @@ class Variable:
     def references(self) -> set[str]:
         """Names of the variables its query, regex or datasource use (for dependency order)."""
         text = " ".join([self.query, self.regex, self.datasource.variable or "" if self.datasource else ""])
-        names = {m.group(1) or m.group(2) or m.group(3) for m in _VARIABLE.finditer(text)}
-        return {n for n in names if n and n != self.name}
+        return {n for n in names_in(text) if n and n != self.name}
 
 
-_VARIABLE = re.compile(r"\$\{(\w+)(?:[:.][^}]*)?\}|\[\[(\w+)(?::\w+)?\]\]|\$(\w+)")
 
 
 @dataclass(frozen=True)
@@ -222,65 +192,9 @@ class Dashboard:
         return "title:" + self.title + "|" + "|".join(t.expr for _, t in self.targets())
 
 
-# -- datasources ---------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Context:
-    inputs: Mapping[str, str]  # DS_X -> pluginId
-    ds_variables: Mapping[str, str]  # variable name -> plugin type
-
-
-def _guess(text: str, query: Mapping[str, Any] | None) -> str | None:
-    low = text.lower()
-    for hint, kind in _NAME_HINTS:
-        if hint in low:
-            return kind
-    if query is not None:
-        if any(k in query for k in ("rawSql", "rawQuery", "sql")):
-            return "sql"
-        if isinstance(query.get("expr"), str):
-            return "loki" if query["expr"].lstrip().startswith("{") and "|" in query["expr"] else "prometheus"
-    return None
-
-
-def _by_text(text: str, ctx: _Context, query: Mapping[str, Any] | None, uid: str | None = None, name: str | None = None) -> Datasource:
-    """A uid or name written as text: builtin, export input, variable, stack uid, or a name."""
-    low = text.strip().lower()
-    if low in _BUILTIN:
-        return Datasource(_BUILTIN[low], text, name)
-    if m := _INPUT_REF.match(text.strip()):
-        plugin = ctx.inputs.get(m.group(1))
-        return Datasource(plugin or _guess(m.group(1), query) or "unknown", None, input=m.group(1), guessed=plugin is None)
-    if m := _VAR_REF.match(text.strip()):
-        plugin = ctx.ds_variables.get(m.group(1))
-        return Datasource(plugin or _guess("", query) or "unknown", None, variable=m.group(1), guessed=plugin is None)
-    if low in ("default", ""):
-        return Datasource(DEFAULT_DATASOURCE.type, DEFAULT_DATASOURCE.uid, default=True)
-    if low in STACK_TYPES or low == "alertmanager":  # the stack's fixed uids and names
-        return Datasource(low, uid or low, name)
-    return Datasource(_guess(text, query) or "unknown", uid, name, guessed=True)
-
-
-def datasource_of(raw: Any, ctx: _Context, query: Mapping[str, Any] | None = None, inherit: Datasource | None = None) -> Datasource:
-    """The :class:`Datasource` a reference names; ``inherit`` when it names none."""
-    if raw is None or raw == "" or (isinstance(raw, dict) and not raw.get("uid") and not raw.get("type")):
-        return inherit if inherit is not None else DEFAULT_DATASOURCE
-    if isinstance(raw, dict):
-        uid, type_ = str(raw.get("uid") or ""), str(raw.get("type") or "")
-        if uid and (_INPUT_REF.match(uid) or _VAR_REF.match(uid) or uid.lower() in _BUILTIN):
-            found = _by_text(uid, ctx, query)
-            return found if found.type != "unknown" or not type_ else Datasource(type_, None, variable=found.variable, input=found.input)
-        if type_ == "datasource":  # {"type": "datasource", "uid": "grafana"}: a Grafana builtin
-            return Datasource(_BUILTIN.get(uid.lower(), uid or "grafana"), uid)
-        if type_:
-            return Datasource(type_, uid or None)
-        return _by_text(uid, ctx, query, uid=uid)
-    return _by_text(str(raw), ctx, query, name=str(raw))
-
-
 # -- panels ----------------------------------------------------------------------------------
 
-def _target(raw: Mapping[str, Any], ctx: _Context, panel_ds: Datasource) -> Target:
+def _target(raw: Mapping[str, Any], ctx: Context, panel_ds: Datasource) -> Target:
     inherit = DEFAULT_DATASOURCE if panel_ds.type == "mixed" else panel_ds
     ds = datasource_of(raw.get("datasource"), ctx, raw, inherit)
     expr = raw.get("expr")
@@ -315,7 +229,7 @@ def _library_model(ref: Mapping[str, Any], elements: Mapping[str, Any]) -> Mappi
     return model if isinstance(model, dict) else None
 
 
-def _panel(raw: Mapping[str, Any], ctx: _Context, elements: Mapping[str, Any], row: str | None, row_repeat: str | None) -> Panel:
+def _panel(raw: Mapping[str, Any], ctx: Context, elements: Mapping[str, Any], row: str | None, row_repeat: str | None) -> Panel:
     library = raw.get("libraryPanel") if isinstance(raw.get("libraryPanel"), dict) else None
     problem = None
     if library is not None:
@@ -353,29 +267,27 @@ def _is_copy(raw: Mapping[str, Any]) -> bool:
     return raw.get("repeatPanelId") is not None or raw.get("repeatIteration") is not None or raw.get("repeatRowId") is not None
 
 
-def _walk_panels(items: Any, ctx: _Context, elements: Mapping[str, Any]) -> Iterator[Panel]:
-    row: str | None = None
-    row_repeat: str | None = None
-    for raw in items if isinstance(items, list) else []:
+def _walk_panels(items: Any, ctx: Context, elements: Mapping[str, Any], row: str | None = None,
+                 row_repeat: str | None = None) -> Iterator[Panel]:
+    """Panels in order; a ``row`` panel owns the panels after it (expanded) or its own
+    ``panels`` (collapsed), until the next row."""
+    for raw in _list(items):
         if not isinstance(raw, dict) or _is_copy(raw):
             continue
         if raw.get("type") == "row":
             row, row_repeat = str(raw.get("title") or "") or None, _text(raw.get("repeat"))
-            for nested in raw.get("panels") or []:  # collapsed rows keep their panels here
+            for nested in _list(raw.get("panels")):  # collapsed rows keep their panels here
                 if isinstance(nested, dict) and not _is_copy(nested) and nested.get("type") != "row":
                     yield _panel(nested, ctx, elements, row, row_repeat)
             continue
         yield _panel(raw, ctx, elements, row, row_repeat)
 
 
-def _walk_rows(rows: Any, ctx: _Context, elements: Mapping[str, Any]) -> Iterator[Panel]:
-    for raw in rows if isinstance(rows, list) else []:
-        if not isinstance(raw, dict) or _is_copy(raw):
-            continue
-        title, repeat = str(raw.get("title") or "") or None, _text(raw.get("repeat"))
-        for panel in raw.get("panels") or []:
-            if isinstance(panel, dict) and not _is_copy(panel):
-                yield _panel(panel, ctx, elements, title, repeat)
+def _walk_rows(rows: Any, ctx: Context, elements: Mapping[str, Any]) -> Iterator[Panel]:
+    """The legacy ``rows[]`` layout: each row's panels belong to it."""
+    for raw in _list(rows):
+        if isinstance(raw, dict) and not _is_copy(raw):
+            yield from _walk_panels(raw.get("panels"), ctx, elements, str(raw.get("title") or "") or None, _text(raw.get("repeat")))
 
 
 # -- variables and annotations -----------------------------------------------------------
@@ -391,7 +303,7 @@ def _query_text(query: Any) -> str:
     return "" if query is None else str(query)
 
 
-def _variable(raw: Mapping[str, Any], ctx: _Context) -> Variable:
+def _variable(raw: Mapping[str, Any], ctx: Context) -> Variable:
     current = _dict(raw.get("current"))
     options = tuple((str(o.get("text", o.get("value"))), str(o.get("value")))
                     for o in raw.get("options") or [] if isinstance(o, dict) and o.get("value") is not None)
@@ -406,7 +318,7 @@ def _variable(raw: Mapping[str, Any], ctx: _Context) -> Variable:
         _int(raw.get("auto_count")) or 30, str(raw.get("auto_min") or "10s"), raw)
 
 
-def _annotation(raw: Mapping[str, Any], ctx: _Context) -> Annotation:
+def _annotation(raw: Mapping[str, Any], ctx: Context) -> Annotation:
     ds = datasource_of(raw.get("datasource"), ctx, raw)
     builtin = bool(raw.get("builtIn")) or ds.type in ("grafana", "dashboard")
     expr = str(raw.get("expr") or "") if isinstance(raw.get("expr"), str) else ""
@@ -422,7 +334,7 @@ def _inputs(data: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     """``(datasource inputs name -> pluginId, constant inputs "${VAR_X}" -> value)``."""
     ds: dict[str, str] = {}
     constants: dict[str, str] = {}
-    for item in data.get("__inputs") or []:
+    for item in _list(data.get("__inputs")):
         if not isinstance(item, dict) or not item.get("name"):
             continue
         if item.get("type") == "datasource":
@@ -460,14 +372,16 @@ def load_dashboard(source: Path | str | Mapping[str, Any], path: Path | None = N
         data: Mapping[str, Any] = read_json(path)
     else:
         data = source
+    if is_v2(data):  # Grafana 12's schema v2: elements placed by a layout
+        data = to_v1(data)
     ds_inputs, constants = _inputs(data)
     data = _substitute(data, constants)
-    templating = [v for v in (data.get("templating") or {}).get("list") or [] if isinstance(v, dict) and v.get("name")]
+    templating = [v for v in _list(_dict(data.get("templating")).get("list")) if isinstance(v, dict) and v.get("name")]
     ds_vars = {str(v["name"]): _ds_variable_type(v, ds_inputs) for v in templating if v.get("type") == "datasource"}
-    ctx = _Context(ds_inputs, ds_vars)
+    ctx = Context(ds_inputs, ds_vars)
     elements = _elements(data)
     panels = (*_walk_panels(data.get("panels"), ctx, elements), *_walk_rows(data.get("rows"), ctx, elements))
-    annotations = tuple(_annotation(a, ctx) for a in (data.get("annotations") or {}).get("list") or [] if isinstance(a, dict))
+    annotations = tuple(_annotation(a, ctx) for a in _list(_dict(data.get("annotations")).get("list")) if isinstance(a, dict))
     time_ = _dict(data.get("time"))
     title = str(data.get("title") or (path.stem if path else "dashboard"))
     return Dashboard(title, _text(data.get("uid")), path, panels, tuple(_variable(v, ctx) for v in templating), annotations,
@@ -477,6 +391,6 @@ def load_dashboard(source: Path | str | Mapping[str, Any], path: Path | None = N
 
 def _ds_variable_type(raw: Mapping[str, Any], inputs: Mapping[str, str]) -> str:
     query = _query_text(raw.get("query")).strip()
-    if m := _INPUT_REF.match(query):
+    if m := INPUT_REF.match(query):
         return inputs.get(m.group(1), "unknown")
     return query or "unknown"

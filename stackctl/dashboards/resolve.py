@@ -88,9 +88,18 @@ class Resolver:
             self._variables = resolve_variables(self.dashboard, self.reader, self.time_range, base)
         return self._variables
 
+    def _duration(self, text: str | None) -> float | None:
+        """A min interval as written (``1m``, ``>10s``) or through a variable (``$interval``)."""
+        if not text:
+            return None
+        return parse_duration(self.interpolate(text)[0] if "$" in text else text)
+
     def step(self, panel: Panel, target: Target, tr: TimeRange) -> float:
-        minimum = parse_duration(target.interval) or parse_duration(panel.interval) or self.scrape
-        return query_interval(tr, max_data_points(panel.max_data_points, panel.width), minimum)
+        """Grafana's step: the calculated interval times the target's ``intervalFactor``."""
+        minimum = self._duration(target.interval) or self._duration(panel.interval) or self.scrape
+        factor = target.raw.get("intervalFactor")
+        factor = factor if isinstance(factor, (int, float)) and factor > 0 else 1
+        return query_interval(tr, max_data_points(panel.max_data_points, panel.width), minimum) * factor
 
     def interpolate(self, text: str, scope: Mapping[str, Value] | None = None, tr: TimeRange | None = None,
                     step: float | None = None, instant: bool = False, scrape: float | None = None) -> tuple[str, str | None]:
@@ -110,7 +119,9 @@ class Resolver:
                 continue
             if value.reason:
                 return [{}], value.reason
-            each = [Value((x,), (t,)) for x, t in itertools.zip_longest(value.values, value.texts, fillvalue="")][:MAX_REPEATS]
+            # a copy sees one value, still formatted as the (multi-value) variable it is: Grafana
+            # regex-escapes it for Prometheus
+            each = [Value((x,), (t,), value.multi) for x, t in itertools.zip_longest(value.values, value.texts, fillvalue="")][:MAX_REPEATS]
             scopes = [{**s, name: v} for s, v in itertools.product(scopes, each or [value])]
         return scopes, None
 
@@ -131,7 +142,7 @@ class Resolver:
     def _target(self, panel: Panel, target: Target, scope: dict[str, Value]) -> ResolvedTarget:
         tr = panel_range(self.time_range, panel.time_from, panel.time_shift)
         step = self.step(panel, target, tr)
-        scrape = parse_duration(target.interval) or self.scrape
+        scrape = self._duration(target.interval) or self.scrape
         expr, problem = self.interpolate(target.expr, scope, tr, step, target.instant, scrape)
         return ResolvedTarget(panel, target, expr, tr.start, tr.end, step,
                               {k: v.values[0] if v.values else "" for k, v in scope.items()}, problem)

@@ -234,6 +234,8 @@ def options_for(v: Variable, reader: Reader | None, tr: TimeRange, known: Mappin
         return [(t, found[1]) for t, _ in options] if found else [], f"the stack has no {v.query or '?'} datasource"
     if v.type != "query" or reader is None or (v.datasource is not None and v.datasource.type != "prometheus"):
         return None
+    if v.raw.get("refresh") == 0 and v.options:  # "Never": Grafana keeps the saved options
+        return None
     try:
         raw, reason = _run_query(interpolate(v.query, scope), reader, tr)
     except StackctlError as exc:
@@ -253,4 +255,7 @@ def resolve_variables(dashboard: Dashboard, reader: Reader | None, tr: TimeRange
             continue  # ad hoc filters add matchers in Grafana; an unset one changes nothing
         found = options_for(v, reader, tr, values, macros or {})
         values[v.name] = _saved_value(v) if found is None else _value(v, *found)
+        if v.type == "interval" and v.auto and found and found[0] and found[0][0][0] == "auto":
+            auto = found[0][0][1]  # legacy dashboards write the auto value as $__auto_interval_<name>
+            values[f"__auto_interval_{v.name}"] = Value((auto,), (auto,))
     return values

@@ -9,7 +9,7 @@ per reader keeps connections open: a dashboard check is hundreds of small reques
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import requests
@@ -21,11 +21,13 @@ TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class QueryOutcome:
-    """``error`` set: the server rejected the query; else ``samples`` counts what came back."""
+    """``error`` set: the server rejected the query; else ``samples`` counts what came back
+    and ``result`` holds it as the API sent it (``stackctl report`` draws it)."""
 
     samples: int = 0
     series: int = 0
     error: str | None = None
+    result: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ class Prometheus:
             return QueryOutcome(error=error)
         result = data.get("result") or []
         samples = sum(len(r.get("values") or []) + (1 if r.get("value") else 0) for r in result)
-        return QueryOutcome(samples=samples, series=len(result))
+        return QueryOutcome(samples=samples, series=len(result), result=tuple(result))
 
     def query(self, expr: str, time: float) -> tuple[list[Sample] | str | None, str | None]:
         """An instant query: ``(samples, None)`` for a vector, ``(text, None)`` for a scalar or

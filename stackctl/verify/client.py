@@ -35,4 +35,4 @@ class Loki:
         if resp.status_code != 200:  # Loki answers plain text errors
             return QueryOutcome(error=f"HTTP {resp.status_code}: {resp.text.strip()[:300]}")
         result = (resp.json().get("data") or {}).get("result") or []
-        return QueryOutcome(samples=sum(len(r.get("values") or []) for r in result), series=len(result))
+        return QueryOutcome(samples=sum(len(r.get("values") or []) for r in result), series=len(result), result=tuple(result))

@@ -13,14 +13,19 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from stackctl.dashboards import Dashboard, PanelInstance, ResolvedAnnotation, ResolvedTarget, Resolver
 from stackctl.dashboards.timing import DEFAULT_SCRAPE
+from stackctl.query.prometheus import Sample
 from stackctl.verify.client import Loki, Prometheus, QueryOutcome
 from stackctl.verify.results import CheckResult
 
 WORKERS = 8  # Prometheus answers small queries concurrently; verify is mostly waiting on it
+# Whether a panel has data does not need every pixel Grafana draws: queries are evaluated at
+# Grafana's step or range/CHECK_POINTS, whichever is coarser (the expressions keep Grafana's
+# $__interval). A series present for longer than one such step is always found.
+CHECK_POINTS = 200
 
 
 @dataclass(frozen=True)
@@ -44,31 +49,73 @@ class ResolvedDashboard:
                 yield a.expr, f"annotation {self.title} / {a.annotation.name}"
 
 
+class _Memo:
+    """A variable Reader that asks Prometheus each distinct question once per verify run:
+    dashboards of one exporter share their variables (``label_values(node_uname_info, instance)``)."""
+
+    def __init__(self, prom: Prometheus) -> None:
+        self.prom, self.seen = prom, dict[tuple[Any, ...], Any]()
+
+    def _once(self, *key: Any) -> Any:
+        if key not in self.seen:
+            method, args = key[0], [list(a) if isinstance(a, tuple) else a for a in key[1:]]
+            self.seen[key] = getattr(self.prom, method)(*args)
+        return self.seen[key]
+
+    def label_values(self, label: str, start: float, end: float, match: Sequence[str] = ()) -> list[str]:
+        return list(self._once("label_values", label, start, end, tuple(match)))
+
+    def label_names(self, start: float, end: float, match: Sequence[str] = ()) -> list[str]:
+        return list(self._once("label_names", start, end, tuple(match)))
+
+    def series(self, match: Sequence[str], start: float, end: float) -> list[dict[str, str]]:
+        return list(self._once("series", tuple(match), start, end))
+
+    def query(self, expr: str, time: float) -> tuple[list[Sample] | str | None, str | None]:
+        return self._once("query", expr, time)
+
+
 def resolve_dashboards(dashboards: Iterable[Dashboard], prom: Prometheus, now: float | None = None,
                        scrape: float = DEFAULT_SCRAPE) -> list[ResolvedDashboard]:
     """Variables resolved against ``prom``, panels expanded per repeat value."""
     now = time.time() if now is None else now
+    reader = _Memo(prom)
     out = []
     for d in dashboards:
-        r = Resolver(d, prom, now, scrape)
+        r = Resolver(d, reader, now, scrape)
         out.append(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations())))
     return out
 
 
-def _run(t: ResolvedTarget | ResolvedAnnotation, kind: str, prom: Prometheus, loki: Loki | None) -> QueryOutcome:
+Key = tuple[str, str, float, float, float]  # (kind, expr, start, end, step)
+Outcomes = Mapping[Key, QueryOutcome]
+
+
+def _key(t: ResolvedTarget | ResolvedAnnotation, kind: str, coarse: bool = True) -> Key:
+    step = max(t.step, (t.end - t.start) / CHECK_POINTS) if coarse else t.step
+    return kind, t.expr, t.start, t.end, step
+
+
+def _run(key: Key, prom: Prometheus, loki: Loki | None) -> QueryOutcome:
+    kind, expr, start, end, step = key
     if kind == "loki" and loki is not None:
-        return loki.query_range(t.expr, t.start, t.end, t.step)
-    return prom.query_range(t.expr, t.start, t.end, t.step)
+        return loki.query_range(expr, start, end, step)
+    return prom.query_range(expr, start, end, step)
 
 
-def _check_panel(d: ResolvedDashboard, inst: PanelInstance, prom: Prometheus, loki: Loki | None, loki_skip: str | None) -> CheckResult:
+def _runnable(inst: PanelInstance) -> list[ResolvedTarget]:
+    return [t for t in inst.targets if not t.target.hidden and t.kind in ("prometheus", "loki") and t.target.expr.strip()]
+
+
+def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, loki: Loki | None, loki_skip: str | None,
+                 coarse: bool = True) -> CheckResult:
     title = inst.title
     if inst.skip is not None:
         return CheckResult("panel", d.title, title, "", "skipped", inst.skip)
-    runnable = [t for t in inst.targets if not t.target.hidden and t.kind in ("prometheus", "loki") and t.target.expr.strip()]
+    runnable = _runnable(inst)
     if inst.problem is not None:
         return CheckResult("panel", d.title, title, _queries(runnable), "empty", inst.problem)
-    ran = [(t, _run(t, t.kind, prom, loki)) for t in runnable if t.kind == "prometheus" or loki is not None]
+    ran = [(t, outcomes[_key(t, t.kind, coarse)]) for t in runnable if t.kind == "prometheus" or loki is not None]
     if not ran:
         return CheckResult("panel", d.title, title, _queries(runnable), "skipped", loki_skip or "Loki is not running")
     errors = [(t, o.error) for t, o in ran if o.error]
@@ -81,13 +128,22 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, prom: Prometheus, lo
     return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty", f"no data over {_span(span)} (the panel's time range)")
 
 
-def _check_annotation(d: ResolvedDashboard, a: ResolvedAnnotation, prom: Prometheus, loki: Loki | None, loki_skip: str | None) -> CheckResult:
+def check_panel(d: ResolvedDashboard, inst: PanelInstance, prom: Prometheus, loki: Loki | None, loki_skip: str | None = None) -> CheckResult:
+    """One panel copy's verdict, its queries sent now at Grafana's own step (``stackctl report``
+    draws the query results it judged)."""
+    keys = [] if inst.skip or inst.problem else [
+        _key(t, t.kind, coarse=False) for t in _runnable(inst) if t.kind == "prometheus" or loki is not None]
+    outcomes = {k: _run(k, prom, loki) for k in dict.fromkeys(keys)}
+    return _check_panel(d, inst, outcomes, loki, loki_skip, coarse=False)
+
+
+def _check_annotation(d: ResolvedDashboard, a: ResolvedAnnotation, outcomes: Outcomes, loki: Loki | None, loki_skip: str | None) -> CheckResult:
     name, kind = f"annotation {a.annotation.name}", a.annotation.datasource.type
     if a.problem is not None:
         return CheckResult("annotation", d.title, name, a.expr, "empty", a.problem)
     if kind == "loki" and loki is None:
         return CheckResult("annotation", d.title, name, a.expr, "skipped", loki_skip or "Loki is not running")
-    outcome = _run(a, kind, prom, loki)
+    outcome = outcomes[_key(a, kind)]
     if outcome.error:
         return CheckResult("annotation", d.title, name, a.expr, "error", f"{kind} rejected the query: {outcome.error}")
     if outcome.samples:
@@ -103,15 +159,53 @@ def _queries(targets: Iterable[ResolvedTarget]) -> str:
     return "\n".join(dict.fromkeys(t.expr for t in targets))
 
 
+def _queries_to_run(resolved: list[ResolvedDashboard], loki: Loki | None) -> list[Key]:
+    """Every distinct query to send: panels often share one (same expression, range, step)."""
+    keys: dict[Key, None] = {}
+    for d in resolved:
+        for inst in d.panels:
+            if inst.skip is None and inst.problem is None:
+                keys.update((_key(t, t.kind), None) for t in _runnable(inst) if t.kind == "prometheus" or loki is not None)
+        for a in d.annotations:
+            kind = a.annotation.datasource.type
+            if a.problem is None and (kind == "prometheus" or loki is not None):
+                keys[_key(a, kind)] = None
+    return list(keys)
+
+
 def check_resolved(resolved: list[ResolvedDashboard], prom: Prometheus, loki: Loki | None, loki_skip: str | None = None,
                    progress: Callable[[str], None] = lambda _m: None) -> list[CheckResult]:
-    jobs: list[Callable[[], CheckResult]] = []
-    for d in resolved:
-        jobs += [lambda d=d, p=p: _check_panel(d, p, prom, loki, loki_skip) for p in d.panels]  # type: ignore[misc]
-        jobs += [lambda d=d, a=a: _check_annotation(d, a, prom, loki, loki_skip) for a in d.annotations]  # type: ignore[misc]
-    progress(f"checking {sum(len(d.panels) for d in resolved)} panels of {len(resolved)} dashboards")
+    """One result per panel copy and annotation; each distinct query is sent once, concurrently."""
+    keys = _queries_to_run(resolved, loki)
+    progress(f"checking {sum(len(d.panels) for d in resolved)} panels of {len(resolved)} dashboards ({len(keys)} queries)")
     with ThreadPoolExecutor(WORKERS) as pool:
-        return list(pool.map(lambda job: job(), jobs))
+        outcomes = dict(zip(keys, pool.map(lambda k: _run(k, prom, loki), keys)))
+    results = []
+    for d in resolved:
+        if not d.panels:  # say so: "0 panels checked, every check passed" hides a misread layout
+            results.append(CheckResult("dashboard", d.title, "(no panels)", "", "skipped", "the dashboard has no panels"))
+        results += [_check_panel(d, p, outcomes, loki, loki_skip) for p in d.panels]
+        results += [_check_annotation(d, a, outcomes, loki, loki_skip) for a in d.annotations]
+    return results
+
+
+def run_queries(resolved: list[ResolvedDashboard], prom: Prometheus, loki: Loki | None) -> dict[Key, QueryOutcome]:
+    """Every distinct query of ``resolved``, each sent once, concurrently: the outcomes the
+    checks judge (``stackctl report`` draws their ``result``)."""
+    keys = _queries_to_run(resolved, loki)
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return dict(zip(keys, pool.map(lambda k: _run(k, prom, loki), keys)))
+
+
+def judge_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, loki: Loki | None, loki_skip: str | None = None) -> CheckResult:
+    """One panel copy's verdict from ``run_queries``' outcomes: exactly what ``stackctl verify``
+    reports for it (same queries, same step)."""
+    return _check_panel(d, inst, outcomes, loki, loki_skip)
+
+
+def target_outcome(t: ResolvedTarget, outcomes: Outcomes) -> QueryOutcome | None:
+    """What ``t``'s query returned, when it was run."""
+    return outcomes.get(_key(t, t.kind))
 
 
 def check_dashboards(dashboards: list[Dashboard], prom: Prometheus, loki: Loki | None, loki_skip: str | None = None,

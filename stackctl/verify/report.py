@@ -1,6 +1,7 @@
 """Verification results as JSON (``--json``) and JUnit XML (``--junit FILE``) for CI systems.
 
-JUnit layout: one ``<testsuite>`` per dashboard (a ``<testcase>`` per panel) and one per other
+JUnit layout: one ``<testsuite>`` per dashboard (a ``<testcase>`` per panel copy and annotation
+query) and one per other
 kind of check (rules, metrics, alerts). ``empty`` and ``error`` are ``<failure>``s whose text
 holds the query and the server's message; ``skipped`` is ``<skipped>``.
 """
@@ -29,12 +30,12 @@ def as_json(results: list[CheckResult], **meta: Any) -> dict[str, Any]:
 
 
 def _suite_key(r: CheckResult) -> str:
-    return f"dashboard: {r.dashboard}" if r.kind == "panel" else SUITE_NAMES.get(r.kind, r.kind)
+    return f"dashboard: {r.dashboard}" if r.kind in ("panel", "annotation", "dashboard") else SUITE_NAMES.get(r.kind, r.kind)
 
 
 def _testcase(suite: ET.Element, r: CheckResult) -> None:
     # Panels are grouped by dashboard already; other checks name what they belong to.
-    name = r.panel if r.kind == "panel" else f"{r.dashboard}: {r.panel}"
+    name = r.panel if r.kind in ("panel", "annotation", "dashboard") else f"{r.dashboard}: {r.panel}"
     case = ET.SubElement(suite, "testcase", {"classname": suite.get("name", ""), "name": name or "(untitled)"})
     if r.failed:
         failure = ET.SubElement(case, "failure", {"type": r.status, "message": f"{r.status}: {r.detail}"})

@@ -67,7 +67,8 @@ def _check_paths(extra: tuple[Path, ...]) -> None:
 def dashboard_files(rendered: Path, shipped: Path, extra: tuple[Path, ...] = ()) -> list[Path]:
     """Every provisioned dashboard (the rendered tree, else the shipped one) plus ``extra``
     folders or files, without duplicate paths."""
-    root = rendered if rendered.is_dir() and any(rendered.rglob("*.json")) else shipped
+    # A rendered tree (the stack was brought up) is the truth, even with no pack loaded.
+    root = rendered if rendered.is_dir() or (rendered.parent / "provisioning").is_dir() else shipped
     files = sorted(root.rglob("*.json")) if root.is_dir() else []
     for item in extra:
         files += sorted(item.rglob("*.json")) if item.is_dir() else [item]

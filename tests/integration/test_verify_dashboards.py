@@ -16,12 +16,14 @@ import pytest
 
 from helpers import isolated_env, require_binaries, stackctl
 from stackctl.config import Config, load_config
+from stackctl.render.configs import rendered_root
 from stackctl.seeding.generate import Series, make_labels
 from stackctl.seeding.remote_write import backfill
 from stackctl.stack import orchestrator as stack
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dashboards"
 HISTORY_S, STEP_S = 1800, 15
+Verified = tuple[dict[str, Any], int, str, str, Path]  # report, exit code, stderr, Prometheus URL, the folder
 
 
 def _series(name: str, labels: dict[str, str], values: np.ndarray, start_ms: int) -> Series:
@@ -90,14 +92,14 @@ def fastapi_dashboard() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def verified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], int, str]]:
+def verified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Verified]:
     """One stack (Prometheus only, no packs), the series written, verify run once over the
     dashboards folder given both in stackctl.yaml and with --dashboards."""
     require_binaries("prometheus")
     root = tmp_path_factory.mktemp("verify-dash")
     mine = root / "mine"
     mine.mkdir()
-    for name in ("legacy-rows.json", "library-export.json", "postgres-mixed.json", "rows-collapsed-repeat.json"):
+    for name in ("legacy-rows.json", "library-export.json", "postgres-mixed.json", "rows-collapsed-repeat.json", "schema-v2.json"):
         shutil.copy(FIXTURES / name, mine / name)
     (mine / "fastapi.json").write_text(json.dumps(fastapi_dashboard()))
     (root / "stackctl.yaml").write_text("packs: []\ndashboards: [mine]\n")
@@ -106,8 +108,13 @@ def verified(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[st
     try:
         stack.up(cfg)
         backfill(cfg.url("prometheus"), exporter_series(time.time()))
+        # `up` provisioned the PostgreSQL dashboard instead of refusing it: its Prometheus input is
+        # mapped, the PostgreSQL one kept (Grafana reports only those panels)
+        rendered = json.loads((rendered_root(cfg) / "grafana" / "dashboards" / "user-mine" / "postgres-mixed.json").read_text())
+        assert rendered["panels"][1]["datasource"] == {"uid": "prometheus"}
+        assert rendered["panels"][0]["datasource"]["uid"] == "${DS_POSTGRES}" and rendered["__inputs"][0]["name"] == "DS_POSTGRES"
         result = stackctl("verify", "--dashboards", str(mine), "--json", env=env, cwd=root, timeout=120)
-        yield json.loads(result.stdout or "{}"), result.returncode, result.stderr
+        yield json.loads(result.stdout or "{}"), result.returncode, result.stderr, cfg.url("prometheus"), mine
     finally:
         stack.down(cfg, volumes=True)
 
@@ -117,15 +124,16 @@ def _rows(report: dict[str, Any], dashboard: str) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.native
-def test_each_dashboard_checked_once(verified: tuple[dict[str, Any], int, str]) -> None:
-    report, code, stderr = verified
+def test_each_dashboard_checked_once(verified: Verified) -> None:
+    report, code, stderr = verified[:3]
     assert code == 1, stderr  # the Windows panel and the broken annotation fail, as they should
     assert sorted(report["dashboards"]) == sorted(["Legacy Node (rows layout)", "App with library panels", "Shop (Prometheus and PostgreSQL)",
-                                                    "Service (rows, collapsed rows and repeats)", "FastAPI Observability"])
+                                                    "Service (rows, collapsed rows and repeats)", "FastAPI Observability",
+                                                    "Node (schema v2)"])
 
 
 @pytest.mark.native
-def test_legacy_rows_are_checked_with_the_variable_run_live(verified: tuple[dict[str, Any], int, str]) -> None:
+def test_legacy_rows_are_checked_with_the_variable_run_live(verified: Verified) -> None:
     rows = _rows(verified[0], "Legacy Node (rows layout)")
     assert set(rows) == {"CPU busy", "Load", "Disk IO (instance=web-1:9100)", "Disk IO (instance=web-2:9100)"}
     assert all(r["status"] == "populated" for r in rows.values()), rows
@@ -136,7 +144,7 @@ def test_legacy_rows_are_checked_with_the_variable_run_live(verified: tuple[dict
 
 
 @pytest.mark.native
-def test_query_variables_stale_and_empty_saved_values_and_repeats(verified: tuple[dict[str, Any], int, str]) -> None:
+def test_query_variables_stale_and_empty_saved_values_and_repeats(verified: Verified) -> None:
     rows = _rows(verified[0], "FastAPI Observability")
     assert rows["Requests"]["status"] == "populated", rows["Requests"]
     assert 'app_name="billing", path="/"' in rows["Requests"]["query"]  # first live values, not "old-app" or ".*"
@@ -149,7 +157,7 @@ def test_query_variables_stale_and_empty_saved_values_and_repeats(verified: tupl
 
 
 @pytest.mark.native
-def test_annotations_are_checked(verified: tuple[dict[str, Any], int, str]) -> None:
+def test_annotations_are_checked(verified: Verified) -> None:
     rows = _rows(verified[0], "FastAPI Observability")
     assert rows["annotation Broken"]["status"] == "error" and "parse error" in rows["annotation Broken"]["detail"]
     assert rows["annotation Restarts"]["status"] == "ok"
@@ -158,7 +166,7 @@ def test_annotations_are_checked(verified: tuple[dict[str, Any], int, str]) -> N
 
 
 @pytest.mark.native
-def test_postgres_and_library_panels_are_skipped_with_reasons(verified: tuple[dict[str, Any], int, str]) -> None:
+def test_postgres_and_library_panels_are_skipped_with_reasons(verified: Verified) -> None:
     shop = _rows(verified[0], "Shop (Prometheus and PostgreSQL)")
     assert shop["Orders (SQL)"]["status"] == "skipped" and shop["Orders (SQL)"]["detail"].startswith("grafana-postgresql-datasource datasource")
     assert shop["Request rate"]["status"] == "populated" and shop["Mixed"]["status"] == "populated"
@@ -169,7 +177,7 @@ def test_postgres_and_library_panels_are_skipped_with_reasons(verified: tuple[di
 
 
 @pytest.mark.native
-def test_rows_repeats_and_chained_variables(verified: tuple[dict[str, Any], int, str]) -> None:
+def test_rows_repeats_and_chained_variables(verified: Verified) -> None:
     rows = _rows(verified[0], "Service (rows, collapsed rows and repeats)")
     assert {k: v["status"] for k, v in rows.items()} == {
         "Up": "populated", "Latency $instance (instance=api-1:8000)": "populated",
@@ -177,7 +185,29 @@ def test_rows_repeats_and_chained_variables(verified: tuple[dict[str, Any], int,
 
 
 @pytest.mark.native
-def test_unless_does_not_need_its_right_side(verified: tuple[dict[str, Any], int, str]) -> None:
+def test_grafana_12_schema_v2(verified: Verified) -> None:
+    rows = _rows(verified[0], "Node (schema v2)")
+    assert {k: v["status"] for k, v in rows.items() if not k.startswith("annotation")} == {
+        "Load": "populated", "CPU $instance (instance=web-1:9100)": "populated", "CPU $instance (instance=web-2:9100)": "populated",
+        "Shared": "skipped"}
+    assert rows["annotation Reboots"]["status"] == "ok"
+
+
+@pytest.mark.native
+def test_unless_does_not_need_its_right_side(verified: Verified) -> None:
     metrics = {r["panel"]: r for r in verified[0]["results"] if r["kind"] == "metric"}
     assert "fastapi_requests_billing_total" not in metrics
     assert "windows_cpu_time_total" not in metrics or metrics["windows_cpu_time_total"]["status"] == "empty"
+
+
+@pytest.mark.native
+def test_one_panel_copy_checked_on_its_own(verified: Verified) -> None:
+    """``check_panel`` (what ``stackctl report`` uses) gives the verdict verify gave."""
+    from stackctl.dashboards import load_dashboard
+    from stackctl.verify.client import Prometheus
+    from stackctl.verify.dashboards import check_panel, resolve_dashboards
+
+    prom = Prometheus(verified[3])
+    (d,) = resolve_dashboards([load_dashboard(verified[4] / "fastapi.json")], prom)
+    verdicts = {p.title: check_panel(d, p, prom, None).status for p in d.panels}
+    assert verdicts["Requests"] == "populated" and verdicts["Windows hosts"] == "empty"

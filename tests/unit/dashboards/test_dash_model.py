@@ -98,3 +98,21 @@ def test_invalid_json_names_line_and_column(tmp_path: Path) -> None:
     bad.write_text('{\n  "panels": [\n    oops\n]}')
     with pytest.raises(ConfigError, match=r"bad.json:3:5"):
         load_dashboard(bad)
+
+
+def test_grafana_12_schema_v2() -> None:
+    d = load_dashboard(FIXTURES / "schema-v2.json")
+    assert (d.title, d.uid, d.time_from) == ("Node (schema v2)", "node-v2", "now-3h")
+    got = [(p.title, p.type, p.row, p.repeat, p.width) for p in d.panels]
+    assert got == [("Load", "timeseries", "Overview", None, 24), ("CPU $instance", "stat", "Per host", "instance", 12),
+                   ("Shared", "", "Per host", None, 12)]
+    load = d.panels[0]
+    assert [(t.ref_id, t.hidden, t.kind, t.expr) for t in load.targets] == [
+        ("A", False, "prometheus", 'node_load1{instance=~"$instance"}'), ("B", True, "prometheus", "up")]
+    assert load.interval == "1m" and d.panels[2].skip_reason() is not None  # library panel: not in the file
+    instance, env = d.variables
+    assert (instance.type, instance.query, instance.sort, instance.refresh, instance.include_all) == (
+        "query", "label_values(node_uname_info, instance)", 1, 2, True)
+    assert (env.type, env.current) == ("custom", ("dev",))
+    builtin, reboots = d.annotations
+    assert builtin.builtin and reboots.expr == "changes(node_boot_time_seconds[5m]) > 0" and reboots.datasource.type == "prometheus"

@@ -60,3 +60,15 @@ def test_resolved_target_step_and_macros() -> None:
     assert [t.expr for t in wide.targets] == ["rate(x[75s])", "increase(x[86400s])", "increase(x[5m])"]
     assert wide.targets[0].step == 60 and wide.targets[0].end - wide.targets[0].start == 86400
     assert points.targets[0].expr == "x[10m]"  # 86400 / 100 = 864 s, which roundInterval makes 10m
+
+
+def test_interval_factor_variable_min_interval_and_date_formats() -> None:
+    data = {"time": {"from": "now-24h", "to": "now"},
+            "templating": {"list": [{"name": "iv", "type": "interval", "query": "5m,1h", "current": {"value": "5m", "text": "5m"}}]},
+            "panels": [{"type": "timeseries", "title": "p", "gridPos": {"w": 24}, "interval": "$iv", "targets": [
+                {"refId": "A", "expr": "x[$__interval]"},
+                {"refId": "B", "expr": "y[$__interval] @ ${__to:date:seconds}", "intervalFactor": 2}]}]}
+    (inst,) = Resolver(load_dashboard(data), None, NOW).panels()
+    assert inst.targets[0].expr == "x[5m]" and inst.targets[0].step == 300  # the panel's min interval, through $iv
+    # Grafana multiplies the step by intervalFactor, and $__interval with it
+    assert inst.targets[1].step == 600 and inst.targets[1].expr == f"y[10m] @ {int(NOW)}"

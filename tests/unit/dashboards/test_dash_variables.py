@@ -6,8 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-import pytest
-
 from stackctl.dashboards import Resolver, TimeRange, load_dashboard
 from stackctl.dashboards.formats import Value, interpolate
 from stackctl.dashboards.variables import apply_regex, custom_options, dependency_order, sort_options
@@ -139,6 +137,7 @@ def test_custom_constant_textbox_interval_datasource() -> None:
     ))
     assert got["env"].values == ("dev,test",) and got["c"].values == ("shop",) and got["t"].values == ("typed",)
     assert got["iv"].values == ("30m",)  # auto: 24h / 30 points = 48m, which Grafana's roundInterval makes 30m
+    assert got["__auto_interval_iv"].values == ("30m",)  # the legacy spelling of the auto value
     assert got["ds"].values == ("prometheus",)
     assert got["pg"].reason == "variable `pg` has no values: the stack has no postgres datasource"
     assert custom_options("a, b : c") == [("a", "a"), ("b", "c")]
@@ -163,8 +162,9 @@ def test_repeated_panels_and_rows_are_checked_per_value() -> None:
     assert titles == ["Up", "Latency $instance (instance=a:1)", "Latency $instance (instance=b:1)",
                       "Latency $instance (instance=c:1)", "GC (job=api)", "GC (job=worker)"]
     gc = [i.targets[0].expr for i in Resolver(d, reader, NOW).panels() if i.panel.title == "GC"]
-    # 1h over ~940 px is under the 15 s scrape interval, so $__interval is the scrape interval
-    assert gc == ['rate(app_gc_seconds_total{job="api"}[15s])', 'rate(app_gc_seconds_total{job="worker"}[15s])']
+    # 1h over ~940 px is under the 15 s scrape interval, so $__interval is 15s, and
+    # $__rate_interval = max(15s + 15s, 4 * 15s) = 1m
+    assert gc == ['rate(app_gc_seconds_total{job="api"}[1m])', 'rate(app_gc_seconds_total{job="worker"}[1m])']
 
 
 def test_offline_uses_the_saved_selection() -> None:
@@ -176,3 +176,19 @@ def test_offline_uses_the_saved_selection() -> None:
 def test_time_range_override() -> None:
     r = Resolver(load_dashboard(_dash()), None, NOW, time_range=TimeRange(NOW - 600, NOW))
     assert r.time_range.range == 600
+
+
+def test_refresh_never_keeps_the_saved_options() -> None:
+    var = {"name": "instance", "type": "query", "query": "label_values(node_uname_info, instance)", "refresh": 0,
+           "options": [{"text": "saved:1", "value": "saved:1"}], "current": {"value": "saved:1"}}
+    assert _values(_dash(var))["instance"].values == ("saved:1",)
+    assert _values(_dash({**var, "refresh": 1}))["instance"].values == ("db-10:9100",)
+
+
+def test_a_repeated_copy_formats_its_value_like_the_multi_value_variable() -> None:
+    # Grafana regex-escapes a repeat copy's value for Prometheus when the variable is multi-value
+    reader = Series([{"__name__": "node_uname_info", "instance": "10.0.0.1:9100"}])
+    var = {"name": "instance", "type": "query", "query": "label_values(node_uname_info, instance)", "multi": True,
+           "includeAll": True, "current": {"value": ["$__all"]}}
+    (got,) = _exprs(_dash(var, expr='up{instance=~"$instance"}', repeat="instance"), reader)
+    assert got == ("P (instance=10.0.0.1:9100)", r'up{instance=~"10\\.0\\.0\\.1:9100"}')

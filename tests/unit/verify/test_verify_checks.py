@@ -39,6 +39,14 @@ def test_metrics_recording_rules_are_known_and_typos_named() -> None:
     assert results["d_buckte"].status == "empty" and "panel D / P" in results["d_buckte"].detail
 
 
+def test_metric_check_uses_set_operator_semantics() -> None:
+    """A healthy `x unless y` rule is not blamed for y; `a or b` needs one side; absent() expects none."""
+    sources = {"x unless y": "rule g/XWithoutY", "sum(a or b)": "rule g/AOrB", "absent(gone)": "rule g/Gone",
+               'sum(rate(x[5m])) / on(job) group_left up{job="a"}': "panel D / P", "sum(rate(x[5m]) /": "panel D / Broken"}
+    results = {r.panel: r.status for r in check_metrics(sources, frozenset({"x", "b"}))}
+    assert results == {"x": "ok", "b": "ok", "up": "empty"}  # `up` missing; y, a, gone not required; the broken query skipped
+
+
 def test_expected_alerts_states() -> None:
     sc = _scenario("preview-failures", ["preview"], ("A", "pending"), ("B", "firing"), ("C", "pending"))
     results = {r.panel: r.status for r in expected_alert_results(sc, [_alert("A", "firing"), _alert("B", "pending")])}
