@@ -18,6 +18,7 @@ from typing import Iterable, Iterator, Literal
 import yaml
 
 from stackctl.dashboards.model import Dashboard, Variable, load_dashboard
+from stackctl.dashboards.schema_v2 import is_v2
 from stackctl.errors import ScenarioError, StackctlError
 from stackctl.seeding.scenario import parse_duration
 from stackctl.seeding.synth.alerts import Rule
@@ -73,7 +74,7 @@ def _dashboard(path: Path, out: Inputs) -> None:
         return
     if isinstance(data, dict) and isinstance(data.get("dashboard"), dict):
         data = data["dashboard"]  # an API export ({"dashboard": ..., "meta": ...})
-    if not isinstance(data, dict) or not ("panels" in data or "rows" in data or "templating" in data):
+    if not isinstance(data, dict) or not ("panels" in data or "rows" in data or "templating" in data or is_v2(data)):
         out.skipped.append(f"{path}: not a Grafana dashboard")
         return
     try:
