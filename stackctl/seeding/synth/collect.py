@@ -25,6 +25,7 @@ from stackctl.seeding.synth.alerts import Rule
 from stackctl.seeding.synth.model import Query
 
 _LABEL_VALUES = re.compile(r"^\s*label_values\(\s*(?:(.+?)\s*,\s*)?(\w+)\s*\)\s*$", re.S)
+MAX_COPIES = 6  # repeated copies fed; Grafana shows more, each one reads the same metrics
 _QUERY_RESULT = re.compile(r"^\s*query_result\((.+)\)\s*$", re.S)
 
 
@@ -92,20 +93,32 @@ def _dashboard(path: Path, out: Inputs) -> None:
             continue
         out.panels += 1
         spread = frozenset({labels_of[r] for r in panel.repeats_over if r in labels_of})
-        for t in panel.visible_targets:
-            if t.kind == "prometheus" and t.expr.strip():
-                out.queries.append(Query(t.expr, f"{path.name}: {panel.title or 'panel'}", spread, static))
+        for scope in _repeat_scopes(panel.repeats_over, static):
+            for t in panel.visible_targets:
+                if t.kind == "prometheus" and t.expr.strip():
+                    out.queries.append(Query(t.expr, f"{path.name}: {panel.title or 'panel'}", spread, scope))
     for ann in dash.annotations:
         if not ann.builtin and ann.enabled and ann.datasource.type == "prometheus" and ann.expr.strip():
             out.queries.append(Query(ann.expr, f"{path.name}: annotation {ann.name}", frozenset(), static))
+
+
+def _repeat_scopes(repeats: tuple[str, ...], static: dict[str, str]) -> list[dict[str, str]]:
+    """A panel repeated over a static multi-value variable: one set of values per copy."""
+    scopes = [dict(static)]
+    for name in repeats:
+        if "|" in static.get(name, ""):
+            scopes = [{**sc, name: v} for sc in scopes for v in static[name].split("|")[:MAX_COPIES]]
+    return scopes[:MAX_COPIES]
 
 
 def _static_value(v: Variable) -> str:
     """A custom/constant/textbox/interval variable's value as a panel would use it."""
     current = [c for c in v.current if c not in ("$__all", "")]
     if current:
-        return current[0]
+        return "|".join(current)  # several selected values: exprs.substitute picks by operator
     options = [val for _text, val in v.options if val not in ("$__all", "")]
+    if "$__all" in v.current and options:
+        return "|".join(options)
     if options:
         return options[0]
     first = v.query.split(",")[0].strip()
@@ -114,24 +127,21 @@ def _static_value(v: Variable) -> str:
 
 def _variables(dash: Dashboard, source: str, out: Inputs) -> tuple[dict[str, str], dict[str, str]]:
     """(static variable -> value, label_values variable -> its label); their queries join the inputs."""
-    static: dict[str, str] = {}
+    static = {v.name: _static_value(v) for v in dash.variables if v.type in ("custom", "constant", "textbox", "interval")}
     labels_of: dict[str, str] = {}
     for var in dash.variables:
-        if var.type in ("custom", "constant", "textbox", "interval"):
-            static[var.name] = _static_value(var)
-            continue
-        if var.type != "query" or (var.datasource is not None and var.datasource.type not in ("prometheus",)):
+        if var.name in static or var.type != "query" or (var.datasource is not None and var.datasource.type not in ("prometheus",)):
             continue
         m = _LABEL_VALUES.match(var.query)
         if m:
             labels_of[var.name] = m.group(2)
             if m.group(1):
                 out.queries.append(Query(m.group(1), f"{source}: variable {var.name}", frozenset({m.group(2)}),
-                                         defines=var.name))
+                                         static, defines=var.name))
             continue
         m = _QUERY_RESULT.match(var.query)
         if m:
-            out.queries.append(Query(m.group(1), f"{source}: variable {var.name}", defines=var.name))
+            out.queries.append(Query(m.group(1), f"{source}: variable {var.name}", frozenset(), static, defines=var.name))
     return static, labels_of
 
 

@@ -102,16 +102,20 @@ class _Side:
 
 
 def substitute(expr: str, values: Mapping[str, str] | None = None) -> str:
-    """Grafana variables and macros -> text the PromQL parser reads (see module doc)."""
+    """Grafana variables and macros -> text the PromQL parser reads (see module doc).
+
+    ``values``: the static variables' values (custom, constant, textbox, interval); several
+    selected values are joined with ``|``, used whole after ``=~``/``!~`` and first after ``=``."""
     values = values or {}
-    out, quote, depth = [], "", 0
+    out: list[str] = []
+    quote, regex_ctx, depth = "", False, 0
     i = 0
     while i < len(expr):
         ch = expr[i]
         m = _VAR.match(expr, i) if ch in "$[" else None
         if m and (ch == "$" or m.group(2)):
             name = m.group(1) or m.group(2) or m.group(3)
-            out.append(_replacement(name, quote, depth, values))
+            out.append(_replacement(name, quote, regex_ctx, depth, values))
             i = m.end()
             continue
         if quote:
@@ -122,7 +126,7 @@ def substitute(expr: str, values: Mapping[str, str] | None = None) -> str:
             if ch == quote:
                 quote = ""
         elif ch in "\"'`":
-            quote = ch
+            quote, regex_ctx = ch, "".join(out[-3:]).rstrip().endswith("~")
         elif ch == "[":
             depth += 1
         elif ch == "]":
@@ -132,13 +136,15 @@ def substitute(expr: str, values: Mapping[str, str] | None = None) -> str:
     return "".join(out)
 
 
-def _replacement(name: str, quote: str, depth: int, values: Mapping[str, str]) -> str:
+def _replacement(name: str, quote: str, regex_ctx: bool, depth: int, values: Mapping[str, str]) -> str:
+    value = values.get(name)
     if quote:
-        return VAR_SENTINEL.format(name)
+        if value is None:
+            return VAR_SENTINEL.format(name)
+        return value if regex_ctx else value.split("|")[0]
     if depth or name in _RANGE_MACROS:
-        value = values.get(name, "")
-        return value if re.fullmatch(r"\d+[smhdwy]", value) else "5m"
-    value = values.get(name, "")  # a number (topk($n, ...), > $threshold) or a name part ($prefix_total)
+        return value if value and re.fullmatch(r"\d+[smhdwy]", value) else "5m"
+    value = (value or "").split("|")[0]  # a number (topk($n, ...), > $threshold) or a name part ($prefix_total)
     return value if re.fullmatch(r"-?\d+(\.\d+)?|[A-Za-z_:][\w:]*", value) else "1"
 
 
