@@ -266,7 +266,12 @@ def _vector_match(op: str, lhs: Vec, rhs: Vec, mod: Any, want_bool: bool) -> Vec
         return swapped
     right: dict[tuple[tuple[str, str], ...], tuple[Labels, float]] = {}
     for lab, v in rhs:
-        right.setdefault(_signature(lab, mod), (lab, v))
+        key = _signature(lab, mod)
+        if key in right:  # Prometheus: "many-to-many matching not allowed", the query fails
+            return []
+        right[key] = (lab, v)
+    if card == "OneToOne" and len({_signature(lab, mod) for lab, _v in lhs}) < len(lhs):
+        return []  # two left series match one right series without group_left: an error too
     out: Vec = []
     for lab, v in lhs:
         hit = right.get(_signature(lab, mod))

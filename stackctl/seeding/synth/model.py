@@ -160,7 +160,7 @@ def build(walks: list[tuple[Query, Walk]], recorded: set[str] | None = None, poo
             if j.on is not None:
                 continue
             members = [_key(m, bases) for m in j.left | j.right if m not in recorded]
-            for a, b in zip(members, members[1:]):
+            for a, b in zip(members, members[1:] or members):  # a self-join (x / ignoring(type) x) too
                 groups.union(a, b, j.ignoring)
     model = SynthModel(recorded=set(recorded), sources=list(dict.fromkeys(q.source for q, _w in walks)))
     schemas = _schemas(needs, groups, bases)
@@ -170,7 +170,7 @@ def build(walks: list[tuple[Query, Walk]], recorded: set[str] | None = None, poo
         root = groups.find(key)
         if root not in rows_by_group:
             members = [k for k in needs if groups.find(k) == root]
-            rows_by_group[root] = _rows(members, needs, schemas, pools)
+            rows_by_group[root] = _rows(members, needs, schemas, pools, groups.ignoring.get(root, set()))
         kind = _kind(key, need.uses, bases)
         prof = V.profile(key, kind, boolean=kind == "gauge" and any(u.boolean for u in need.uses))
         rows = _project(rows_by_group[root], schemas[key])
@@ -213,15 +213,17 @@ def _schemas(needs: dict[str, _Need], groups: _Groups, bases: set[str]) -> dict[
     return out
 
 
-def _rows(members: list[str], needs: dict[str, _Need], schemas: dict[str, set[str]], pools: Pools) -> list[dict[str, str]]:
-    """Label sets every member of a join group gets: one per selector use, free labels spread."""
+def _rows(members: list[str], needs: dict[str, _Need], schemas: dict[str, set[str]], pools: Pools,
+          ignored: set[str]) -> list[dict[str, str]]:
+    """Label sets every member of a join group gets: one per selector use, free labels spread
+    (except labels a join ignores: two values there would make its matching many-to-many)."""
     schema = sorted(set().union(*(schemas[m] for m in members)))
     uses = [u for m in members for u in needs[m].uses]
     spread = {"instance"} | set().union(*(needs[m].spread for m in members))
     carried = set().union(*(u.carried for u in uses)) if uses else set()
     for u in uses:
         spread |= {lab for lab in u.labels if lab not in ("job", "le")}
-    spread -= carried
+    spread -= carried | ignored
     pinned_jobs = [v for u in uses for m in u.matchers if m.name == "job" and m.var is None
                    for v in ([m.value] if m.op == "=" else alternatives(m.value) if m.op == "=~" else [])]
     via = sorted(pools.var_jobs[v] for m in members for v in needs[m].job_vars if v in pools.var_jobs)
