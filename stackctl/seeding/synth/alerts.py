@@ -136,14 +136,32 @@ class Solver:
         m = self.model.metrics[metric]
         return m.kind in ("counter", "histogram") or m.profile.spread > 0
 
-    def _solve(self, node: Any, want: bool, base: Tweaks) -> tuple[Tweaks, list[str]] | None:
+    def _solve(self, node: Any, want: bool, base: Tweaks, depth: int = 0) -> tuple[Tweaks, list[str]] | None:
         while isinstance(node, pp.ParenExpr):
             node = node.expr
         if isinstance(node, pp.BinaryExpr) and str(node.op) in ("and", "or", "unless"):
             split = self._split(node, want, base)
             if split is not None and self._holds(node, want, split[0], robust=False):
                 return split
-        return self._search(node, want, base)
+        found = self._search(node, want, base)
+        if found is None and want and depth < 3:
+            found = self._descend(node, base, depth)
+        return found
+
+    def _descend(self, node: Any, base: Tweaks, depth: int) -> tuple[Tweaks, list[str]] | None:
+        """Make an inner part non-empty first (an ``and`` under a ``* on() group_left``), then the whole."""
+        for child in _children(node):
+            if self.fires(child, base):
+                continue
+            step = self._solve(child, True, base, depth + 1)
+            if step is None:
+                continue
+            if self.fires(node, step[0]) and self._kept(step[0]):
+                return step
+            rest = self._search(node, True, step[0])
+            if rest is not None:
+                return rest[0], step[1] + rest[1]
+        return None
 
     def _split(self, node: Any, want: bool, base: Tweaks) -> tuple[Tweaks, list[str]] | None:
         op = str(node.op)
@@ -196,7 +214,7 @@ class Solver:
 
     def _knobs(self, node: Any) -> Iterator[_Knob]:
         seen = set()
-        trends = bool({c.func.name for c in _calls(node)} & set(TREND))
+        trends = bool({c.func.name for c in _calls(node)} & (set(TREND) | {"changes"}))
         for vs in _selectors(node, self.records):
             name = _name(vs) or ""
             found = self.model.by_series_name(name)
@@ -252,6 +270,16 @@ def _walk(node: Any) -> Iterator[Any]:
             yield from _walk(a)
     elif isinstance(node, pp.MatrixSelector):
         yield node.vector_selector
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, pp.BinaryExpr):
+        return [c for c in (node.lhs, node.rhs) if not isinstance(c, pp.NumberLiteral)]
+    if isinstance(node, (pp.ParenExpr, pp.AggregateExpr, pp.UnaryExpr)):
+        return [node.expr]
+    if isinstance(node, pp.Call):
+        return [a for a in node.args if not isinstance(a, (pp.NumberLiteral, pp.StringLiteral))]
+    return []
 
 
 def _calls(node: Any) -> Iterator[Any]:

@@ -45,7 +45,8 @@ def _noisy(env: Env, name: str) -> bool:
     if found is None:
         return True
     m = found[0]
-    return m.kind in ("counter", "histogram") or m.profile.spread > 0
+    trending = any(t.slope for (metric, _i), t in env.tweaks.items() if metric == m.name)
+    return m.kind in ("counter", "histogram") or m.profile.spread > 0 or trending
 
 
 def _map(vec: Vec, fn: Callable[[float], float]) -> Vec:

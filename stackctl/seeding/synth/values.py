@@ -96,6 +96,11 @@ def _gauge(name: str, unit: str) -> Profile:
             return Profile("gauge", 0.35, 0.1, 0.0, 1.0, why="recorded ratio: ~0.35 within [0, 1]")
         name, unit = parts[1], unit_of(parts[1])
     short = name.rsplit(":", 1)[-1]
+    if re.search(r"expiry|expiration|expires|not_after", short):
+        return Profile("gauge", 90 * 86400.0, 0.0, low=None, why="an expiry time: 90 days after seeding", from_now=True)
+    if re.search(r"last_seen|_timestamp$|_time$|last_\w*(time|seen|success|run)", short) and unit in ("", "seconds"):
+        return Profile("gauge", -30.0, 0.0, low=None, why="a timestamp: 30s before seeding (a constant: it ages "
+                       "while live seeding goes on)", from_now=True)
     if name != "up" and _COUNT_LIKE.search(short) and unit == "":
         return Profile("gauge", 5.0, 0.0, integer=True, why="a count: 5")
     if name == "up" or _ONE.search(short):
