@@ -234,7 +234,7 @@ def _rows(members: list[str], needs: dict[str, _Need], schemas: dict[str, set[st
         options = []
         for label in schema:
             ms = [m for m in u.matchers if m.name == label]
-            if label in carried and not any(m.var is None for m in ms):
+            if label in carried and all(m.matches(v) for m in ms for v in pools.free(label, True)):
                 options.append([_CARRIED])
             elif any(m.var is None for m in ms):
                 options.append(pools.choices(label, ms) or pools.free(label, False, job))
