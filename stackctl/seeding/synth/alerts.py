@@ -18,7 +18,7 @@ from typing import Any, Iterator, Literal
 import promql_parser as pp
 
 from stackctl.seeding.synth.evaluate import Env, Tweak, Unsupported, as_vec, evaluate
-from stackctl.seeding.synth.exprs import _matchers, _name, parse
+from stackctl.seeding.synth.exprs import matchers_of, name_of, parse
 from stackctl.seeding.synth.functions import TREND, make_env
 from stackctl.seeding.synth.model import SynthModel, matching
 
@@ -216,12 +216,12 @@ class Solver:
         seen = set()
         trends = bool({c.func.name for c in _calls(node)} & (set(TREND) | {"changes"}))
         for vs in _selectors(node, self.records):
-            name = _name(vs) or ""
+            name = name_of(vs) or ""
             found = self.model.by_series_name(name)
             if found is None:
                 continue
             metric, suffix = found
-            idx = tuple(matching(metric, _matchers(vs)))
+            idx = tuple(matching(metric, matchers_of(vs)))
             if not idx:
                 continue
             label = vs.prettify() if hasattr(vs, "prettify") else name
@@ -249,8 +249,8 @@ class Solver:
         if funcs:
             return (f"`{text}` depends on {', '.join(sorted(funcs))}(): no level or trend (up to 5x the level per "
                     f"hour) of its inputs makes it {verb}")
-        missing = [(_name(vs) or "?") for vs in _selectors(node, self.records)
-                   if self.model.by_series_name(_name(vs) or "") is None and (_name(vs) or "") not in self.records]
+        missing = [(name_of(vs) or "?") for vs in _selectors(node, self.records)
+                   if self.model.by_series_name(name_of(vs) or "") is None and (name_of(vs) or "") not in self.records]
         if missing:
             return f"`{text}` reads {', '.join(sorted(set(missing)))}, which no input defines"
         return f"no scaling of its inputs makes `{text}` {verb} (tried rates, values x0.001..x1e6, thresholds)"
@@ -295,7 +295,7 @@ def _numbers(node: Any) -> Iterator[float]:
 def _selectors(node: Any, records: dict[str, Any], depth: int = 0) -> Iterator[Any]:
     for n in _walk(node):
         if isinstance(n, pp.VectorSelector):
-            name = _name(n) or ""
+            name = name_of(n) or ""
             if name in records and depth < 5:
                 yield from _selectors(records[name], records, depth + 1)
             else:
@@ -307,6 +307,6 @@ def _max_window(node: Any, records: dict[str, Any], depth: int = 0) -> float:
     for n in _walk(node):
         if isinstance(n, (pp.MatrixSelector, pp.SubqueryExpr)):
             longest = max(longest, n.range.total_seconds() if n.range is not None else 0.0)
-        if isinstance(n, pp.VectorSelector) and (_name(n) or "") in records and depth < 5:
-            longest = max(longest, _max_window(records[_name(n) or ""], records, depth + 1))
+        if isinstance(n, pp.VectorSelector) and (name_of(n) or "") in records and depth < 5:
+            longest = max(longest, _max_window(records[name_of(n) or ""], records, depth + 1))
     return longest

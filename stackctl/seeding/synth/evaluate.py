@@ -10,6 +10,7 @@ solver asks it "is this condition's result empty?" while it turns the model's kn
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -18,8 +19,9 @@ from typing import Any, Callable, Union
 import promql_parser as pp
 
 from stackctl.seeding import distributions as dists
+from stackctl.seeding.generate import format_le
 from stackctl.seeding.scenario import Distribution
-from stackctl.seeding.synth.exprs import _matchers, _name
+from stackctl.seeding.synth.exprs import matchers_of, name_of
 from stackctl.seeding.synth.model import MetricModel, SynthModel, matching
 
 Labels = dict[str, str]
@@ -64,10 +66,10 @@ def latency(m: MetricModel, value_factor: float) -> Distribution:
 
 
 def _select(node: Any, env: Env, per_second: bool, window: float, slope: bool = False) -> Vec:
-    name = _name(node)
+    name = name_of(node)
     if name is None:
         return []
-    ms = _matchers(node)
+    ms = matchers_of(node)
     if name in env.rules:
         vec = as_vec(evaluate(env.rules[name], env))
         return [({**lab, "__name__": name}, v) for lab, v in vec
@@ -105,25 +107,11 @@ def _series_values(metric: MetricModel, suffix: str, labels: Labels, level: floa
     if suffix == "_sum":
         return [(labels, rate * scale * dists.mean(dist))]
     probs, _means = dists.bucket_model(dist, metric.buckets)
-    cum = list(itertools_accumulate(probs))
-    les = [_fmt(b) for b in metric.buckets] + ["+Inf"]
+    cum = list(itertools.accumulate(float(p) for p in probs))
+    les = [format_le(b) for b in metric.buckets] + ["+Inf"]
     out = [({**labels, "le": le}, rate * scale * c) for le, c in zip(les, cum)]
     le_ms = [m for m in ms if m.name == "le"]
     return [(lab, v) for lab, v in out if all(m.matches(lab["le"]) for m in le_ms)]
-
-
-def itertools_accumulate(values: Any) -> list[float]:
-    total, out = 0.0, []
-    for v in values:
-        total += float(v)
-        out.append(total)
-    return out
-
-
-def _fmt(b: float) -> str:
-    from stackctl.seeding.generate import format_le
-
-    return format_le(b)
 
 
 def as_vec(v: Value) -> Vec:
@@ -141,7 +129,7 @@ def evaluate(node: Any, env: Env) -> Value:
         return evaluate(node.expr, env)
     if isinstance(node, pp.UnaryExpr):
         v = evaluate(node.expr, env)
-        return -v if isinstance(v, float) else [(_drop_name(lab), -x) for lab, x in v]
+        return -v if isinstance(v, float) else [(drop_name(lab), -x) for lab, x in v]
     if isinstance(node, pp.SubqueryExpr):
         return evaluate(node.expr, env)
     if isinstance(node, pp.MatrixSelector):
@@ -170,7 +158,7 @@ def range_arg(node: Any, env: Env, per_second: bool) -> tuple[Vec, float, bool]:
         window = node.range.total_seconds() if node.range is not None else 300.0
         vs = node.vector_selector
         vec = _select(vs, env, per_second, window)
-        name = _name(vs) or ""
+        name = name_of(vs) or ""
         found = env.model.by_series_name(name)
         counter = bool(found and found[0].kind in ("counter", "histogram"))
         if not counter and per_second:
@@ -184,7 +172,7 @@ def range_arg(node: Any, env: Env, per_second: bool) -> tuple[Vec, float, bool]:
     raise Unsupported("a range function over a non-range argument")
 
 
-def _drop_name(labels: Labels) -> Labels:
+def drop_name(labels: Labels) -> Labels:
     return {k: v for k, v in labels.items() if k != "__name__"}
 
 
@@ -221,7 +209,7 @@ def _signature(labels: Labels, mod: Any) -> tuple[tuple[str, str], ...]:
         if str(mod.matching.type).endswith("Include"):
             return tuple(sorted((k, v) for k, v in labels.items() if k in names))
         return tuple(sorted((k, v) for k, v in labels.items() if k not in names and k != "__name__"))
-    return tuple(sorted(_drop_name(labels).items()))
+    return tuple(sorted(drop_name(labels).items()))
 
 
 def _binary(node: Any, env: Env) -> Value:
@@ -250,11 +238,11 @@ def _with_scalar(op: str, lhs: Value, rhs: Value, want_bool: bool) -> Vec:
         if op in _CMP:
             hit = _CMP[op](a, b)
             if want_bool:
-                out.append((_drop_name(lab), float(hit)))
+                out.append((drop_name(lab), float(hit)))
             elif hit:
                 out.append((lab, v))
         else:
-            out.append((_drop_name(lab), _arith(op, a, b)))
+            out.append((drop_name(lab), _arith(op, a, b)))
     return out
 
 
@@ -303,7 +291,7 @@ class _Flip:
 
 
 def _result_labels(lab: Labels, rlab: Labels, mod: Any, include: list[str], card: str) -> Labels:
-    out = _drop_name(lab)
+    out = drop_name(lab)
     if card == "ManyToOne":
         for name in include:
             if name in rlab:

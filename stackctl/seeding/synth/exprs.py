@@ -160,7 +160,7 @@ def walk(expr: str) -> Walk:
     return out
 
 
-def _matchers(vs: Any) -> tuple[Matcher, ...]:
+def matchers_of(vs: Any) -> tuple[Matcher, ...]:
     found = []
     groups = [vs.matchers.matchers] + list(vs.matchers.or_matchers[:1])
     for group in groups:
@@ -173,7 +173,7 @@ def _matchers(vs: Any) -> tuple[Matcher, ...]:
     return tuple(found)
 
 
-def _name(vs: Any) -> str | None:
+def name_of(vs: Any) -> str | None:
     if vs.name:
         return str(vs.name)
     for group in [vs.matchers.matchers] + list(vs.matchers.or_matchers):
@@ -186,10 +186,10 @@ def _name(vs: Any) -> str | None:
 def _visit(node: Any, ctx: _Ctx, out: Walk) -> _Side:
     empty = _Side(frozenset(), False)
     if isinstance(node, pp.VectorSelector):
-        name = _name(node)
+        name = name_of(node)
         if not name:
             return empty
-        out.uses.append(Use(name, _matchers(node), ctx.counter, ctx.quantile, ctx.info, ctx.labels, ctx.absent,
+        out.uses.append(Use(name, matchers_of(node), ctx.counter, ctx.quantile, ctx.info, ctx.labels, ctx.absent,
                             ctx.carried, ctx.boolean))
         return _Side(frozenset({name}), True)
     if isinstance(node, pp.MatrixSelector):

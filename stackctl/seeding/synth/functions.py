@@ -17,7 +17,7 @@ from stackctl.seeding.synth.evaluate import (
     Unsupported,
     Vec,
     Value,
-    _drop_name,
+    drop_name,
     as_vec,
     evaluate,
     label_replace,
@@ -53,9 +53,9 @@ def _map(vec: Vec, fn: Callable[[float], float]) -> Vec:
     out: Vec = []
     for lab, v in vec:
         try:
-            out.append((_drop_name(lab), float(fn(v))))
+            out.append((drop_name(lab), float(fn(v))))
         except (OverflowError, ValueError):
-            out.append((_drop_name(lab), math.nan))
+            out.append((drop_name(lab), math.nan))
     return out
 
 
@@ -72,7 +72,7 @@ def call(node: Any, env: Env) -> Value:
     if name in ("rate", "irate", "increase"):
         vec, window, _counter = range_arg(args[0], env, per_second=True)
         factor = window if name == "increase" else 1.0
-        return [(_drop_name(lab), v * factor) for lab, v in vec]
+        return [(drop_name(lab), v * factor) for lab, v in vec]
     if name in _OVER_TIME:
         return _over_time(name, args, env)
     if name in TREND or name == "resets":
@@ -81,16 +81,16 @@ def call(node: Any, env: Env) -> Value:
         trend = [s for _l, s in slopes(arg, env)] or [0.0] * len(vec)
         if name == "predict_linear":
             ahead = _num(args[1], env) if len(args) > 1 else 0.0
-            return [(_drop_name(lab), v + s * ahead) for (lab, v), s in zip(vec, trend)]
+            return [(drop_name(lab), v + s * ahead) for (lab, v), s in zip(vec, trend)]
         if name in ("deriv",):
-            return [(_drop_name(lab), s) for (lab, _v), s in zip(vec, trend)]
+            return [(drop_name(lab), s) for (lab, _v), s in zip(vec, trend)]
         if name in ("delta", "idelta"):
             span = window if name == "delta" else SCRAPE
-            return [(_drop_name(lab), s * span) for (lab, _v), s in zip(vec, trend)]
-        return [(_drop_name(lab), v) if name != "resets" else (_drop_name(lab), 0.0) for lab, v in vec]
+            return [(drop_name(lab), s * span) for (lab, _v), s in zip(vec, trend)]
+        return [(drop_name(lab), v) if name != "resets" else (drop_name(lab), 0.0) for lab, v in vec]
     if name == "changes":
         vec, window, _c = range_arg(args[0], env, per_second=False)
-        return [(_drop_name(lab), window / SCRAPE if _noisy(env, lab.get("__name__", "")) else 0.0) for lab, _v in vec]
+        return [(drop_name(lab), window / SCRAPE if _noisy(env, lab.get("__name__", "")) else 0.0) for lab, _v in vec]
     if name in ("absent", "absent_over_time"):
         inner = range_arg(args[0], env, False)[0] if name == "absent_over_time" else as_vec(evaluate(args[0], env))
         return [] if inner else [({}, 1.0)]
@@ -113,7 +113,7 @@ def _other(name: str, args: list[Any], env: Env) -> Value:
     if name == "time":
         return float(env.now)
     if name == "timestamp":
-        return [(_drop_name(lab), env.now) for lab, _v in as_vec(evaluate(args[0], env))]
+        return [(drop_name(lab), env.now) for lab, _v in as_vec(evaluate(args[0], env))]
     if name == "vector":
         return [({}, _num(args[0], env))]
     if name == "scalar":
@@ -139,14 +139,14 @@ def _other(name: str, args: list[Any], env: Env) -> Value:
 def _over_time(name: str, args: list[Any], env: Env) -> Vec:
     vec, window, counter = range_arg(args[-1], env, per_second=False)
     if name == "count_over_time":
-        return [(_drop_name(lab), window / SCRAPE) for lab, _v in vec]
+        return [(drop_name(lab), window / SCRAPE) for lab, _v in vec]
     if name == "present_over_time":
-        return [(_drop_name(lab), 1.0) for lab, _v in vec]
+        return [(drop_name(lab), 1.0) for lab, _v in vec]
     if name == "sum_over_time":
-        return [(_drop_name(lab), v * window / SCRAPE) for lab, v in vec]
+        return [(drop_name(lab), v * window / SCRAPE) for lab, v in vec]
     if name in ("stddev_over_time", "stdvar_over_time", "mad_over_time"):
-        return [(_drop_name(lab), 0.0) for lab, _v in vec]
-    return [(_drop_name(lab), v) for lab, v in vec]
+        return [(drop_name(lab), 0.0) for lab, _v in vec]
+    return [(drop_name(lab), v) for lab, v in vec]
 
 
 def _quantile(q: float, vec: Vec) -> Vec:
