@@ -82,3 +82,21 @@ def test_quiet_has_margin_against_noise() -> None:
     s = solver(rule)
     out = s.solve(rule, "quiet")
     assert out.solved and out.tweaks, "2 % errors sit too close to 1.9 %: the solver moves them away"
+
+
+@pytest.mark.parametrize("expr", [
+    "(min_over_time(node_timex_sync_status[1m]) == 0 and node_timex_maxerror_seconds >= 16)"
+    " * on(instance) group_left (nodename) node_uname_info{nodename=~\".+\"}",
+    "changes(process_start_time_seconds[15m]) > 2",
+    "3 <= round((last_over_time(probe_ssl_earliest_cert_expiry[10m]) - time()) / 86400, 0.1) < 20",
+])
+def test_shapes_of_the_exporter_rule_collections(expr: str) -> None:
+    rule = Rule("A", expr, "alert")
+    s = solver(rule)
+    assert s.solve(rule, "firing").solved and s.solve(rule, "quiet").solved
+
+
+def test_a_rule_reading_no_metric_says_so() -> None:
+    rule = Rule("Watchdog", "vector(1)", "alert")
+    out = solver(rule).solve(rule, "quiet")
+    assert not out.solved and "reads no metric" in out.note

@@ -106,3 +106,20 @@ def test_histogram_quantile_follows_prometheus_interpolation() -> None:
 def test_unparseable_text_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         E.walk('{app="x"} |= "error"')
+
+
+def test_static_variables_keep_their_values_by_operator() -> None:
+    out = E.substitute('up{job=~"$job", env="$job", x="$q"}[$w] > $t', {"job": "api|worker", "w": "10m", "t": "0.5"})
+    assert out == 'up{job=~"api|worker", env="api", x="__stackctl_var_q__"}[10m] > 0.5'
+
+
+def test_a_self_join_ignoring_a_label_keeps_it_single_valued() -> None:
+    q = 'kube_resourcequota{type="used"} / ignoring(instance, type) kube_resourcequota{type="hard"}'
+    m = build(q)
+    assert len({s.labels["instance"] for s in m.metrics["kube_resourcequota"].series}) == 1
+    assert value(m, q)  # not many-to-many
+
+
+def test_many_to_many_is_an_empty_result_as_in_prometheus() -> None:
+    m = build("a_level", "b_level")
+    assert value(m, "a_level / on() b_level") == []  # two series each side, nothing to tell them apart
