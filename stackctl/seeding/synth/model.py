@@ -220,7 +220,8 @@ def _rows(members: list[str], needs: dict[str, _Need], schemas: dict[str, set[st
     schema = sorted(set().union(*(schemas[m] for m in members)))
     uses = [u for m in members for u in needs[m].uses]
     spread = {"instance"} | set().union(*(needs[m].spread for m in members))
-    carried = set().union(*(u.carried for u in uses)) if uses else set()
+    # Labels a group_left lends; the series' identity (job, instance) is never one of them.
+    carried = (set().union(*(u.carried for u in uses)) if uses else set()) - {"job", "instance"}
     for u in uses:
         spread |= {lab for lab in u.labels if lab not in ("job", "le")}
     spread -= carried | ignored

@@ -22,7 +22,8 @@ _PART = re.compile(r"avail|free|used|usage|cached|buffers|rss|working_set|reques
                    r"Cached|Buffers|Active|Inactive|Slab|Dirty|files$", re.I)
 _TIMESTAMP = re.compile(r"timestamp|_time_seconds$|boot_time|start_time|last_\w*seconds|created$")
 _ONE = re.compile(r"(^|_)(up|ready|enabled|healthy|success|available|bool|status_ready)$")
-_ZERO = re.compile(r"(^|_)(readonly|failed|failure|errors?|down|unhealthy|degraded|oom_events|panic\w*)$")
+_ZERO = re.compile(r"(^|_)(readonly|failed|failure|errors?|down|unhealthy|degraded|oom_events|panic\w*|alarm|"
+                   r"alarm_\w+|reboot_required|throttled|evicted)$")
 _COUNT_LIKE = re.compile(r"replicas|pods|nodes|connections|clients|threads|goroutines|fds|_count$|_number|"
                          r"_jobs|workers|processes|queue|_length|_size_items|_keys|_items|_entries|_sessions")
 
