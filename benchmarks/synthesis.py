@@ -34,7 +34,7 @@ from stackctl.seeding.catalog import load_scenario
 from stackctl.seeding.engine import SeedTargets, seed
 from stackctl.seeding.generate import PhaseTimeline, advance_all, build_generators, grid
 from stackctl.seeding.synth import collect
-from stackctl.seeding.synth.pipeline import generate
+from stackctl.seeding.synth.pipeline import generate, scenario_of
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "synth"
 PUBLIC, RULES = FIXTURES / "public", FIXTURES / "rules"
@@ -73,9 +73,7 @@ def synth_speed(state_root: Path) -> Measurement:
     paths = bench_dashboards(folder)
     begin = time.perf_counter()
     g = generate(paths)
-    path = state_root / "bench.yaml"
-    path.write_text(g.text)
-    sc = load_scenario(str(path))
+    sc = scenario_of(g)
     end_ms = int(time.time() * 1000)
     series = advance_all(build_generators(sc, PhaseTimeline(sc.phases, end_ms), 1, sc.step), grid(end_ms, HISTORY_S, sc.step))
     in_process = time.perf_counter() - begin
@@ -83,9 +81,7 @@ def synth_speed(state_root: Path) -> Measurement:
     cfg = isolated_config(state_root, "native", ("prometheus",))
     with started(cfg):
         begin = time.perf_counter()
-        g2 = generate(paths)
-        path.write_text(g2.text)
-        seed(load_scenario(str(path)), SeedTargets(prometheus_url=cfg.url("prometheus")), timedelta(seconds=HISTORY_S),
+        seed(scenario_of(generate(paths)), SeedTargets(prometheus_url=cfg.url("prometheus")), timedelta(seconds=HISTORY_S),
              duration=0, random_seed=1)
         end_to_end = time.perf_counter() - begin
     return Measurement({"synth_infer_history_s": round(in_process, 3), "synth_seed_s": round(end_to_end, 3)},

@@ -12,7 +12,7 @@ from stackctl.errors import UsageError
 from stackctl.seeding import daemon
 from stackctl.seeding.catalog import load_scenario
 from stackctl.seeding.engine import SeedReport
-from stackctl.seeding.scenario import format_duration, parse_duration
+from stackctl.seeding.scenario import Scenario, format_duration, parse_duration
 from stackctl.seeding.background import SeedRequest, run_foreground, start_detached, targets_for
 
 ScenarioOpt = Annotated[Optional[str], typer.Option("--scenario", "-s", help="Scenario name (stackctl scenarios) or a YAML path.")]
@@ -24,7 +24,8 @@ AlertOpt = Annotated[Optional[str], typer.Option("--alert", help="With --from: t
 StateOpt = Annotated[Optional[str], typer.Option("--state", help="With --from: firing or quiet (default: quiet, or firing with --alert).")]
 
 
-def _synthesized(paths: list[Path], alert: str | None, state: str | None, stack: tuple[str | None, str | None] | None) -> str:
+def _synthesized(paths: list[Path], alert: str | None, state: str | None,
+                 stack: tuple[str | None, str | None] | None) -> tuple[str, Scenario]:
     """`seed --from` (or a stackctl.yaml listing dashboards:/rules:): synthesize, write the scenario
     where seed, verify and `seed status` find it, and return its path."""
     cfg = config_from(stack[0], project=stack[1]) if stack is not None else None
@@ -35,9 +36,9 @@ def _synthesized(paths: list[Path], alert: str | None, state: str | None, stack:
     return _synthesize(paths, alert, state, cfg.state_dir if cfg else None)
 
 
-def _synthesize(paths: list[Path], alert: str | None, state: str | None, state_dir: Path | None) -> str:
+def _synthesize(paths: list[Path], alert: str | None, state: str | None, state_dir: Path | None) -> tuple[str, Scenario]:
     from stackctl.seeding.synth import record
-    from stackctl.seeding.synth.pipeline import generate
+    from stackctl.seeding.synth.pipeline import generate, scenario_of
 
     wanted = state or ("firing" if alert else "quiet")
     if wanted not in ("firing", "quiet"):
@@ -52,7 +53,7 @@ def _synthesize(paths: list[Path], alert: str | None, state: str | None, state_d
             console.warn(f"alert {name}: {outcome}")
     for line in summary["skipped"]:  # type: ignore[attr-defined]
         console.warn(f"not read: {line}")
-    return str(path)
+    return str(path), scenario_of(generated)
 
 
 def _seconds(flag: str, value: str) -> float:
@@ -95,16 +96,17 @@ def register(app: typer.Typer) -> None:
         """Seed a scenario (stackctl seed --scenario preview-failures), or synthesize one (--from)."""
         if ctx.invoked_subcommand:
             return
+        synthesized: Scenario | None = None
         if not scenario:
             explicit = bool(prometheus_url and loki_url and redis_url)
-            scenario = _synthesized(list(from_ or ()), alert, state, None if explicit and from_ else (config, project))
+            scenario, synthesized = _synthesized(list(from_ or ()), alert, state, None if explicit and from_ else (config, project))
         elif from_ or alert or state:
             raise UsageError("--from, --alert and --state synthesize a scenario: not with --scenario",
                              hint="seed a catalog scenario, or synthesize one")
         dur = _seconds("--duration", duration) if duration is not None else None
         req = SeedRequest(scenario, _seconds("--history", history), dur, random_seed, prometheus_url, loki_url, redis_url)
         req.check()
-        sc = load_scenario(scenario)
+        sc = synthesized or load_scenario(scenario)
         cfg = None if req.explicit and not detach else config_from(config, project=project)
         targets = targets_for(None if req.explicit else cfg, req)
         if detach:

@@ -48,8 +48,11 @@ def _num(x: float) -> float | int:
     return float(f"{x:.6g}")
 
 
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present: 10x faster on big inputs
+
+
 def _flow(obj: Any) -> str:
-    return yaml.safe_dump(obj, default_flow_style=True, width=10**9, sort_keys=False).strip()
+    return yaml.dump(obj, Dumper=_DUMPER, default_flow_style=True, width=10**9, sort_keys=False).strip()
 
 
 def _gauge_dist(m: MetricModel, level: float, now: float, slope: float = 0.0) -> dict[str, Any]:

@@ -13,13 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Literal
 
+import yaml
+
 from stackctl.errors import ScenarioError
+from stackctl.seeding.checks import semantic_problems
+from stackctl.seeding.scenario import Scenario, raise_problems
 from stackctl.seeding.synth import collect as C
 from stackctl.seeding.synth import exprs as E
 from stackctl.seeding.synth import model as M
 from stackctl.seeding.synth.alerts import Outcome, Solver, Tweaks
 from stackctl.seeding.synth.emit import Plan, scenario_text
 from stackctl.seeding.synth.evaluate import Tweak
+from stackctl.yamlfile import LocatedYaml, validate
 
 State = Literal["firing", "quiet"]
 
@@ -39,6 +44,16 @@ class Generated:
                 "queries": len(self.inputs.queries),
                 "alerts": {o.rule.name: ("ok" if o.solved else "unsolved: " + o.note) for o in self.plan.outcomes},
                 "skipped": self.plan.skipped}
+
+
+def scenario_of(generated: Generated) -> Scenario:
+    """The generated text as a validated Scenario, without a file round trip (libyaml: the
+    catalog's line-tracking reader takes seconds on a few hundred metrics)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    doc = LocatedYaml(generated.plan.name, yaml.load(generated.text, Loader=loader))
+    sc = validate(doc, Scenario, error=ScenarioError)
+    raise_problems(semantic_problems(sc), generated.plan.name, doc.line_of)
+    return sc
 
 
 def walk_queries(queries: Iterable[M.Query]) -> tuple[list[tuple[M.Query, E.Walk]], list[str]]:

@@ -93,3 +93,12 @@ def test_a_trend_alert_gets_a_gauge_that_falls(tmp_path: Path) -> None:
     gens = build_generators(sc, PhaseTimeline(sc.phases, end), 1, 15)
     avail = advance_all(gens, grid(end, 1800, 15))[0].values
     assert avail[-20:].mean() < avail[:20].mean() * 0.85 and avail.min() >= 0  # falling over 30 min, never below 0
+
+
+def test_the_in_memory_scenario_is_the_file_the_catalog_loads(tmp_path: Path) -> None:
+    from stackctl.seeding.synth.pipeline import scenario_of
+
+    g = generate([FIXTURES / "shop"], "firing", "ShopHighErrorRate", now=NOW)
+    path = tmp_path / "s.yaml"
+    path.write_text(g.text)
+    assert scenario_of(g) == load_scenario(str(path))
