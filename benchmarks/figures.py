@@ -18,6 +18,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "time_to_healthy_docker_s": ("<=", 15.0),
     "time_to_populated_s": ("<=", 5.0),
     "verify_s": ("<=", 2.0),
+    "report_s": ("<=", 3.0),
     "verify_dashboards_s": ("<=", 1.5),  # 10 user dashboards, ~400 panels (issue 14)
     "backfill_vs_promtool_ratio": (">=", 2.5),
     "backfill_vs_ceiling_ratio": (">=", 0.6),

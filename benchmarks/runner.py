@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from benchmarks import backfill, startup, verification
+from benchmarks import backfill, report, startup, verification
 from benchmarks.figures import Results
 from benchmarks.model import Measurement, Skip
 from stackctl import __version__
@@ -20,7 +20,7 @@ from stackctl.proc import run
 
 Log = Callable[[str], None]
 FIGURE_ORDER = (
-    "time_to_healthy_native_s", "time_to_healthy_docker_s", "time_to_populated_s", "verify_s", "verify_dashboards_s",
+    "time_to_healthy_native_s", "time_to_healthy_docker_s", "time_to_populated_s", "verify_s", "verify_dashboards_s", "report_s",
     *backfill.FIGURES, "stack_rss_native_mb", "stack_rss_docker_mb",
 )
 # The full run's history: every series of every shipped pack (all-healthy, 300 series),
@@ -57,6 +57,7 @@ def benches(plan: Plan) -> list[Bench]:
     out += [
         Bench("time to populated", ("time_to_populated_s",), lambda root: verification.time_to_populated(root, plan.scenario)),
         Bench("verify", ("verify_s",), verification.verify_time),
+        Bench("report", ("report_s",), report.report_time),
         Bench("verify user dashboards", ("verify_dashboards_s",), verification.verify_user_dashboards_time),
         Bench("backfill", backfill.FIGURES, lambda root: backfill.backfill_rates(root, plan.data)),
     ]

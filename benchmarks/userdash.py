@@ -55,7 +55,7 @@ def series(now: float) -> list[Series]:
 
 def _panel(i: int, **extra: Any) -> dict[str, Any]:
     """Panel ``i`` (unique across dashboards: ``i`` includes the dashboard number)."""
-    return {"id": i, "type": "timeseries", "title": f"Panel {i}", "gridPos": {"w": 8, "h": 6},
+    return {"id": i, "type": "timeseries", "title": f"Panel {i}", "gridPos": {"x": (i % 3) * 8, "y": (i % 100) // 3 * 6, "w": 8, "h": 6},
             "datasource": {"type": "prometheus", "uid": "${DS_PROM}"},
             # `+ 0 * <n>`: every panel a distinct query, so verify's de-duplication does not flatter it
             "targets": [{"refId": "A", "expr": f"({_EXPRS[i % len(_EXPRS)]}) + 0 * {i}"},

@@ -1,3 +1,3 @@
-from stackctl.cli.app import main
+from stackctl.cli.entry import main
 
 main()

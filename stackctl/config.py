@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from stackctl.assets import asset_path
 from stackctl.errors import ConfigError
@@ -25,25 +25,81 @@ CONFIG_FILENAME = "stackctl.yaml"
 # The seeds' external receivers: active only when their secret comes from the environment.
 SECRET_ENV = {"slack": "SLACK_WEBHOOK_URL", "pagerduty": "PAGERDUTY_ROUTING_KEY"}
 RuntimeName = Literal["auto", "docker", "native"]
-_PROJECT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_PROJECT_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
+PROJECT_MAX = 63  # compose project names end up in container, network and volume names
+# Prometheus' duration grammar (model.ParseDuration): one or more <number><unit>, largest unit first.
+_DURATION_RE = re.compile(r"(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?")
+_LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # docker's reference grammar, simplified: [registry[:port]/]path[:tag][@digest]
 _IMAGE_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$")
 
 
+def prometheus_duration(value: Any) -> str:
+    """A Prometheus duration string; a bare number is seconds (``5`` -> ``"5s"``)."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 15s or 1m, not true/false")
+    if isinstance(value, (int, float)):
+        if value <= 0:
+            raise ValueError(f"{value} is not a positive duration (e.g. 15s)")
+        return f"{int(value * 1000)}ms" if value != int(value) else f"{int(value)}s"
+    text = str(value)
+    if not text or text == "0" or not _DURATION_RE.fullmatch(text):
+        raise ValueError(f"{text!r} is not a duration: write a number with a unit, e.g. 15s, 1m, 500ms")
+    return text
+
+
 class ScrapeTarget(BaseModel):
+    """One scrape target; ``- localhost:8000`` is short for ``- target: localhost:8000``."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
-    target: str
-    job: str | None = None
-    path: str = "/metrics"
-    interval: str = "5s"
-    labels: dict[str, str] = Field(default_factory=dict)
+    target: str = Field(examples=["localhost:8000"])
+    job: str | None = Field(default=None, examples=["my-app"])
+    path: str = Field(default="/metrics", examples=["/metrics"])
+    interval: str = Field(default="5s", examples=["15s"])
+    labels: dict[str, str] = Field(default_factory=dict, examples=[{"team": "search"}])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        return {"target": value} if isinstance(value, str) else value
 
     @field_validator("target")
     @classmethod
     def _host_port(cls, value: str) -> str:
         host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if _CONTROL_RE.search(value) or not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"{value!r} is not host:port (e.g. localhost:8000)")
+        return value
+
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> str:
+        return prometheus_duration(value)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/") or _CONTROL_RE.search(value) or " " in value:
+            raise ValueError(f"{value!r} is not a URL path (e.g. /metrics)")
+        return value
+
+    @field_validator("job")
+    @classmethod
+    def _job(cls, value: str | None) -> str | None:
+        if value is not None and (not value or _CONTROL_RE.search(value)):
+            raise ValueError(f"{value!r} is not a usable job name (e.g. my-app)")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, label_value in value.items():
+            if not _LABEL_NAME_RE.fullmatch(name) or name.startswith("__"):
+                raise ValueError(f"{name!r} is not a Prometheus label name (letters, digits and _, not starting with a digit or __)")
+            if _CONTROL_RE.search(str(label_value)):
+                raise ValueError(f"the value of label {name!r} holds a control character")
         return value
 
 
@@ -58,21 +114,52 @@ class FileModel(BaseModel):
     """The shape of stackctl.yaml; every key optional."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    project: str | None = None
-    runtime: RuntimeName | None = None
-    services: list[str] | None = None
-    bind: str | None = None
-    ports: dict[str, int] | None = None
-    images: dict[str, str] | None = None
-    state_dir: str | None = None
-    timeout: float | None = Field(default=None, gt=0)
-    packs: list[str] | None = None
-    scrape: list[ScrapeTarget] = Field(default_factory=list)
-    dashboards: list[str] = Field(default_factory=list)
-    rules: list[str] = Field(default_factory=list)
+    project: str | None = Field(default=None, examples=["my-app"])
+    runtime: RuntimeName | None = Field(default=None, examples=["native"])
+    services: list[str] | None = Field(default=None, examples=[["prometheus", "grafana"]])
+    bind: str | None = Field(default=None, examples=["127.0.0.1"])
+    ports: dict[str, Any] | None = Field(default=None, examples=[{"prometheus": 19090}])
+    images: dict[str, str] | None = Field(default=None, examples=[{"prometheus": "prom/prometheus:v3.5.0"}])
+    state_dir: str | None = Field(default=None, examples=[".stackctl"])
+    timeout: float | None = Field(default=None, gt=0, examples=[120])
+    packs: list[str] | None = Field(default=None, examples=[["preview"]])
+    scrape: list[ScrapeTarget] = Field(default_factory=list, examples=[["localhost:8000"]])
+    dashboards: list[str] = Field(default_factory=list, examples=[["dashboards/"]])
+    rules: list[str] = Field(default_factory=list, examples=[["rules/"]])
     alertmanager: AlertmanagerSection | None = None
-    grafana_anonymous: bool | None = None
-    redis_password_env: str | None = None
+    grafana_anonymous: bool | None = Field(default=None, examples=[True])
+    redis_password_env: str | None = Field(default=None, examples=["MY_REDIS_PASSWORD"])
+    install: bool | None = Field(default=None, examples=[False])  # native runtime: get missing binaries
+    release_mirror: str | None = Field(default=None, examples=["https://mirror.example.com/github"])
+
+    @field_validator("timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: Any) -> Any:
+        if isinstance(value, str) and value and not value.replace(".", "", 1).isdigit():
+            return _duration_seconds(prometheus_duration(value))
+        return value
+
+    @field_validator("state_dir", "project")
+    @classmethod
+    def _no_control(cls, value: str | None) -> str | None:
+        if value is not None and _CONTROL_RE.search(value):
+            raise ValueError(f"{value!r} holds a control character (a newline, tab, ...)")
+        return value
+
+    @field_validator("dashboards", "rules")
+    @classmethod
+    def _paths(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if _CONTROL_RE.search(item):
+                raise ValueError(f"{item!r} holds a control character (a newline, tab, ...)")
+        return value
+
+    @field_validator("redis_password_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME_RE.fullmatch(value):
+            raise ValueError(f"{value!r} is not an environment variable name (e.g. MY_REDIS_PASSWORD)")
+        return value
 
 
 @dataclass(frozen=True)
@@ -91,6 +178,8 @@ class Config:
     rules: tuple[Path, ...] = ()
     alertmanager: AlertmanagerSection | None = None
     grafana_anonymous: bool = False
+    install: bool = True
+    release_mirror: str | None = None
     redis_password: str | None = field(default=None, repr=False)
     external_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # receiver -> secret
     config_file: Path | None = None
@@ -118,6 +207,8 @@ class Config:
             "timeout": self.timeout,
             "packs": list(self.packs) if self.packs is not None else "all",
             "config_file": str(self.config_file) if self.config_file else None,
+            "install": self.install,
+            "release_mirror": self.release_mirror,
             "redis_password": "set" if self.redis_password else "not set",
             "external_receivers": {name: f"active ({SECRET_ENV[name]} is set)" if name in self.external_secrets
                                    else f"off (set {SECRET_ENV[name]})" for name in SECRET_ENV},
@@ -146,13 +237,29 @@ def default_state_dir(project: str, env: Mapping[str, str]) -> Path:
     return Path(base) / "stackctl" / project
 
 
+def _duration_seconds(text: str) -> float:
+    units = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    return sum(float(n) * units[u] for n, u in re.findall(r"([0-9]+)(ms|[ywdhms])", text))
+
+
 def _check_project(name: str, source: str) -> str:
-    if not _PROJECT_RE.match(name):
+    if len(name) > PROJECT_MAX:
+        raise ConfigError(f"{source}: project name is {len(name)} characters long, the limit is {PROJECT_MAX}",
+                          hint="use a shorter name (it becomes the compose project and container names)")
+    if not _PROJECT_RE.fullmatch(name):
         raise ConfigError(
             f"{source}: project name {name!r} is not valid",
-            hint="use lowercase letters, digits, '-' and '_' (it becomes the compose project name)",
+            hint="use lowercase letters, digits, '-' and '_', starting with a letter or digit (it becomes the compose project name)",
         )
     return name
+
+
+def _check_path(value: str, what: str, source: str) -> str:
+    """Paths end up in rendered config files: no control characters, ever (config injection)."""
+    if _CONTROL_RE.search(value):
+        raise ConfigError(f"{source}: {what} {value!r} holds a control character (a newline, tab, ...)",
+                          hint="write the path on one line, without control characters")
+    return value
 
 
 def _check_bind(value: str, source: str) -> str:
@@ -163,18 +270,24 @@ def _check_bind(value: str, source: str) -> str:
     return value
 
 
+PORT_MIN, PORT_MAX = 1024, 65535  # below 1024 needs root, and the stack never runs as root
+
+
 def _check_port(service: str, value: Any, source: str) -> int:
+    example = f"e.g. {service}: {SERVICES[service].default_port}" if service in SERVICES else "e.g. 19090"
+    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+        raise ConfigError(f"{source}: port for {service} must be a whole number, got {value!r}", hint=example)
     try:
-        port = int(value)
+        port = int(str(value).strip()) if isinstance(value, str) else int(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"{source}: port for {service} must be a number, got {value!r}") from None
-    if not 1 <= port <= 65535:
-        raise ConfigError(f"{source}: port {port} for {service} is out of range", hint="use a port between 1024 and 65535")
+        raise ConfigError(f"{source}: port for {service} must be a number, got {value!r}", hint=example) from None
+    if not PORT_MIN <= port <= PORT_MAX:
+        raise ConfigError(f"{source}: port {port} for {service} is out of range", hint=f"use a port between {PORT_MIN} and {PORT_MAX}")
     return port
 
 
 def _check_image(service: str, value: str, source: str) -> str:
-    if not _IMAGE_RE.match(value):
+    if not _IMAGE_RE.fullmatch(value):
         raise ConfigError(
             f"{source}: {value!r} is not a valid image reference for {service}",
             hint="images look like prom/prometheus:v3.5.0 or registry.local:5000/prometheus:v3",
@@ -211,10 +324,12 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
     layer: dict[str, Any] = {}
     simple = {"STACKCTL_PROJECT": "project", "STACKCTL_RUNTIME": "runtime", "STACKCTL_BIND": "bind",
               "STACKCTL_STATE_DIR": "state_dir", "STACKCTL_TIMEOUT": "timeout", "STACKCTL_SERVICES": "services",
-              "STACKCTL_PACKS": "packs"}
+              "STACKCTL_PACKS": "packs", "STACKCTL_RELEASE_MIRROR": "release_mirror"}
     for var, key in simple.items():
         if env.get(var, "") != "":
             layer[key] = (env[var], f"env {var}")
+    if env.get("STACKCTL_NO_INSTALL", "").strip().lower() not in ("", "0", "false", "no", "off"):
+        layer["install"] = (False, "env STACKCTL_NO_INSTALL")
     for prefix, key in (("STACKCTL_PORT_", "ports"), ("STACKCTL_IMAGE_", "images")):
         for var, value in env.items():
             if var.startswith(prefix) and value != "":
@@ -226,7 +341,7 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
 def _file_layer(model: FileModel, path: Path) -> dict[str, Any]:
     src = f"{path.name}"
     layer: dict[str, Any] = {}
-    for key in ("project", "runtime", "services", "bind", "state_dir", "timeout", "packs"):
+    for key in ("project", "runtime", "services", "bind", "state_dir", "timeout", "packs", "install", "release_mirror"):
         value = getattr(model, key)
         if value is not None:
             layer[key] = (value, src)
@@ -277,6 +392,8 @@ def load_config(
     for key in ("ports", "images"):
         if key in flag_layer:
             flag_layer[key] = {s: (v, f"flag --{key}") for s, v in flag_layer[key][0].items()}
+    if "install" in flag_layer:
+        flag_layer["install"] = (flag_layer["install"][0], "flag --no-install")
     merged = _merge([_file_layer(model, path) if path else {}, _env_layer(env), flag_layer])
     return _build(merged, model, path, env)
 
@@ -308,16 +425,22 @@ def _build(merged: dict[str, Any], model: FileModel, path: Path | None, env: Map
         images[service] = _check_image(service, str(value), src)
         sources[f"images.{service}"] = src
     state_raw = _pick(merged, "state_dir", None, sources)
+    if state_raw:
+        _check_path(str(state_raw), "state_dir", sources["state_dir"])
     state_dir = Path(str(state_raw)).expanduser() if state_raw else default_state_dir(project, env)
     timeout_raw = _pick(merged, "timeout", 120.0, sources)
     try:
-        timeout = float(timeout_raw)
+        timeout = _duration_seconds(prometheus_duration(timeout_raw)) if isinstance(timeout_raw, str) and not timeout_raw.replace(".", "", 1).isdigit() else float(timeout_raw)
         assert timeout > 0
     except (TypeError, ValueError, AssertionError):
         raise ConfigError(f"{sources['timeout']}: timeout must be a positive number of seconds, got {timeout_raw!r}") from None
     packs_raw = _pick(merged, "packs", None, sources)
     packs = tuple(_list_value(packs_raw)) if packs_raw is not None else None
     _check_packs(packs, sources["packs"])
+    install = _pick(merged, "install", True, sources)
+    if not isinstance(install, bool):
+        raise ConfigError(f"{sources['install']}: install must be true or false, got {install!r}")
+    mirror = _pick(merged, "release_mirror", None, sources)
     base = path.parent if path else Path.cwd()
     password_env = model.redis_password_env or "STACKCTL_REDIS_PASSWORD"
     return Config(
@@ -327,6 +450,7 @@ def _build(merged: dict[str, Any], model: FileModel, path: Path | None, env: Map
         dashboards=_resolve_paths(model.dashboards, base, "dashboards", path) if path else (),
         rules=_resolve_paths(model.rules, base, "rules", path) if path else (),
         alertmanager=model.alertmanager, grafana_anonymous=bool(model.grafana_anonymous),
+        install=install, release_mirror=str(mirror) if mirror else None,
         redis_password=env.get(password_env) or None, config_file=path, sources=sources,
         external_secrets={name: env[var] for name, var in SECRET_ENV.items() if env.get(var)},
     )

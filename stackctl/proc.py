@@ -14,7 +14,7 @@ import subprocess
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Collection, Iterator, Mapping, Sequence
 
 from stackctl.errors import ProcessError, StateError
 from stackctl.errors import disk_hint
@@ -89,15 +89,17 @@ def run(
     return result
 
 
-def spawn_detached(argv: Sequence[str], *, log_file: Path, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+def spawn_detached(argv: Sequence[str], *, log_file: Path, env: Mapping[str, str] | None = None, cwd: Path | None = None,
+                   unset: Collection[str] = ()) -> subprocess.Popen[bytes]:
     """Start a long-running process in its own session (own process group), output to ``log_file``.
 
     Its own session means Ctrl-C in the user's terminal does not reach it; stackctl stops it
-    explicitly by pid.
+    explicitly by pid. ``unset`` names variables of stackctl's environment the child must not
+    inherit (secrets it reads from files instead).
     """
     argv = [str(a) for a in argv]
     log.debug("spawn: %s > %s", shlex.join(argv), log_file)
-    full_env = {**os.environ, **env} if env else None
+    full_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k not in unset} if env or unset else None
     try:
         out = open(log_file, "ab")
     except OSError as exc:

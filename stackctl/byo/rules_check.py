@@ -11,6 +11,7 @@ and the caller gets a warning to show.
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +20,13 @@ from typing import Iterable, Sequence
 from stackctl.config import Config
 from stackctl.errors import ConfigError, ProcessError
 from stackctl.proc import Command, run
+from stackctl.install.obtain import which_tool
 
 RULE_SUFFIXES = (".yml", ".yaml")
 CONTAINER_DIR = "/rules"
 # `docker run` itself failed (125), or the image has no promtool (126/127): not a verdict on the rules
 _DOCKER_OWN_FAILURES = (125, 126, 127)
+_LINE_RE = re.compile(r"line (\d+):")
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def check_config_rules(cfg: Config, runtime: str) -> str | None:
 
 
 def _local_checker(files: list[Path], promtool: str | None) -> _Checker | None:
-    found = promtool or shutil.which("promtool")
+    found = promtool or which_tool("promtool")
     if not found:
         return None
     return _Checker([found], {f: str(f) for f in files})
@@ -105,19 +108,37 @@ def _docker_checker(files: list[Path], image: str) -> _Checker | None:
 
 
 def _rejected(files: list[Path], names: dict[Path, str], output: str) -> ConfigError:
-    """One error naming every rejected file, promtool's lines mapped back to host paths."""
+    """One error naming every rejected file with promtool's whole explanation, mapped to host paths.
+
+    promtool prints ``<file>: <problem>`` and, for YAML errors, the reason on the indented
+    lines after it (``  line 1: field apiVersion not found in type rulefmt.RuleGroups``):
+    those lines belong to the file above them and become ``<host file>:1: ...``.
+    """
     by_name = {names[f]: f for f in files}
     problems: list[str] = []
-    for line in output.splitlines():
-        for name, host in by_name.items():
-            if line.startswith(f"{name}:"):
-                text = f"{host}{line[len(name):]}"
-                if text not in problems:  # promtool repeats some YAML errors
-                    problems.append(text)
+    bad: list[str] = []
+    current: Path | None = None
+    for raw in output.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("Checking ") or line in ("FAILED:", "SUCCESS"):
+            current = None if line.startswith("Checking ") else current
+            continue
+        owner = next((n for n in sorted(by_name, key=len, reverse=True) if line.startswith(f"{n}:")), None)
+        if owner is not None:
+            current = by_name[owner]
+            text = f"{current}{line[len(owner):]}"
+            if str(current) not in bad:
+                bad.append(str(current))
+        elif current is not None and raw[:1].isspace():
+            found = _LINE_RE.match(line)
+            text = f"{current}:{found.group(1)}:{line[found.end():]}" if found else f"{current}: {line}"
+        else:
+            continue
+        if text not in problems:  # promtool repeats some YAML errors
+            problems.append(text)
     if not problems:
         problems = [line for line in output.splitlines() if line.strip()][-5:]
-    bad = sorted({str(by_name[n]) for n in by_name if any(p.startswith(f"{by_name[n]}:") for p in problems)})
     return ConfigError(
         f"promtool rejected rule file {', '.join(bad) or 'in rules:'}:\n  " + "\n  ".join(problems),
-        hint="fix the rule file (promtool's line:column is given) and retry; `promtool check rules <file>` checks it alone",
+        hint="fix the rule file at the line named and retry; `promtool check rules <file>` checks it alone",
     )

@@ -14,19 +14,24 @@ import json
 from pathlib import Path
 from typing import Any
 
+from stackctl.dashboards.schema_v2 import is_v2, to_v1
 from stackctl.errors import ConfigError
+from stackctl.yamlfile import read_text_file
+
+# The largest public dashboards (node-exporter-full) are ~0.5 MB; past this it is not a dashboard.
+MAX_DASHBOARD_BYTES = 16 * 1024 * 1024
 
 DATASOURCE_UIDS = {"prometheus": "prometheus", "loki": "loki", "alertmanager": "alertmanager"}
 
 
 def read_json(path: Path) -> dict[str, Any]:
     """The dashboard file's JSON object; ConfigError naming line and column when it is not one."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"dashboard {path}: cannot read it ({exc.strerror})") from None
+    text = read_text_file(path, ConfigError, limit=MAX_DASHBOARD_BYTES, what="dashboard JSON file")
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: dashboard JSON is nested too deeply to read",
+                          hint="a Grafana dashboard is a few levels deep; is this the right file?") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{path}:{exc.lineno}:{exc.colno}: dashboard is not valid JSON: {exc.msg}",
@@ -51,7 +56,8 @@ def _replace(node: Any, mapping: dict[str, str]) -> Any:
 def resolve_inputs(data: dict[str, Any], source: str) -> dict[str, Any]:
     """Map ``${DS_X}`` datasource inputs to provisioned UIDs and constants to their values; the
     inputs of datasources the stack lacks stay in ``__inputs`` (so readers know their type)."""
-    inputs = data.get("__inputs") or []
+    raw_inputs = data.get("__inputs")
+    inputs: list[Any] = raw_inputs if isinstance(raw_inputs, list) else []
     mapping: dict[str, str] = {}
     for item in inputs:
         if not isinstance(item, dict) or not item.get("name"):
@@ -69,5 +75,16 @@ def resolve_inputs(data: dict[str, Any], source: str) -> dict[str, Any]:
 
 
 def prepare_user_dashboard(path: Path) -> bytes:
-    data = resolve_inputs(read_json(path), str(path))
+    """The file as the stack's Grafana provisions it: inputs mapped; a Grafana 12 schema v2
+    dashboard converted to the classic model, which file provisioning loads without feature
+    toggles."""
+    data = read_json(path)
+    if is_v2(data):
+        data = to_v1(data)
+    data = resolve_inputs(data, str(path))
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
+
+
+def user_folder(entry: Path) -> str:
+    """The rendered folder of a `dashboards:` entry: a folder by its name, a single file by its stem."""
+    return f"user-{entry.stem if entry.is_file() else entry.name}"

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from stackctl.dashboards.datasources import DEFAULT_DATASOURCE, INPUT_REF, STACK_TYPES, Context, Datasource, datasource_of
+from stackctl.dashboards.refs import DEFAULT_DATASOURCE, INPUT_REF, STACK_TYPES, Context, Datasource, datasource_of
 from stackctl.dashboards.formats import names_in
 from stackctl.dashboards.files import read_json
 from stackctl.dashboards.schema_v2 import is_v2, to_v1
@@ -199,7 +199,7 @@ def _target(raw: Mapping[str, Any], ctx: Context, panel_ds: Datasource) -> Targe
     ds = datasource_of(raw.get("datasource"), ctx, raw, inherit)
     expr = raw.get("expr")
     return Target(str(raw.get("refId") or ""), ds, expr if isinstance(expr, str) else "", bool(raw.get("hide")),
-                  bool(raw.get("instant")) and not raw.get("range"), _text(raw.get("interval")),
+                  (bool(raw.get("instant")) and not raw.get("range")) or raw.get("queryType") == "instant", _text(raw.get("interval")),
                   _text(raw.get("legendFormat")), raw)
 
 
@@ -306,7 +306,7 @@ def _query_text(query: Any) -> str:
 def _variable(raw: Mapping[str, Any], ctx: Context) -> Variable:
     current = _dict(raw.get("current"))
     options = tuple((str(o.get("text", o.get("value"))), str(o.get("value")))
-                    for o in raw.get("options") or [] if isinstance(o, dict) and o.get("value") is not None)
+                    for o in _list(raw.get("options")) if isinstance(o, dict) and o.get("value") is not None)
     type_ = str(raw.get("type") or "query")
     ds = datasource_of(raw.get("datasource"), ctx, {"expr": ""}) if type_ in ("query", "adhoc") else None
     all_value = raw.get("allValue")

@@ -63,6 +63,12 @@ def _panel(element: Mapping[str, Any], width: int) -> dict[str, Any]:
     viz = _d(spec.get("vizConfig"))
     panel = {"id": spec.get("id"), "title": spec.get("title"), "type": viz.get("group") or viz.get("kind") or "timeseries",
              "targets": targets, "gridPos": {"w": width}, "datasource": targets[0]["datasource"] if targets else None}
+    for key in ("description", "links", "transparent"):
+        if spec.get(key):
+            panel[key] = spec[key]
+    transformations = [{"id": _d(t).get("kind"), **_d(_d(t).get("spec"))} for t in _l(data.get("transformations"))]
+    if transformations:
+        panel["transformations"] = transformations
     vspec = _d(viz.get("spec"))  # what the panel looks like: stackctl report draws with it
     for key in ("fieldConfig", "options"):
         if vspec.get(key):
@@ -74,19 +80,22 @@ def _panel(element: Mapping[str, Any], width: int) -> dict[str, Any]:
 
 
 def _items(layout: Mapping[str, Any], elements: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """The panels of a layout, rows (and tabs) as collapsed row panels holding theirs."""
+    """The panels of a layout; rows (and tabs) as row panels: a collapsed one holds its panels,
+    an expanded one is followed by them, as in the classic model."""
     kind, spec = layout.get("kind"), _d(layout.get("spec"))
     if kind in ("GridLayout", "AutoGridLayout"):
-        columns = int(spec.get("maxColumnCount") or 3)
-        for item in _l(spec.get("items")):
+        columns = max(int(spec.get("maxColumnCount") or 3), 1)
+        for i, item in enumerate(_l(spec.get("items"))):
             ispec = _d(_d(item).get("spec"))
             element = _d(elements.get(str(_d(ispec.get("element")).get("name"))))
             if not element:
                 continue
-            width = int(ispec.get("width") or 0) or 24 // max(columns, 1)
+            width = int(ispec.get("width") or 0) or 24 // columns
             panel = _panel(element, width)
-            if kind == "GridLayout" and "x" in ispec and "y" in ispec:  # AutoGridLayout flows instead
+            if kind == "GridLayout" and "x" in ispec and "y" in ispec:
                 panel["gridPos"] = {"x": ispec.get("x"), "y": ispec.get("y"), "w": width, "h": ispec.get("height") or 8}
+            else:  # AutoGridLayout flows its items: columns of equal width, rows 8 high
+                panel["gridPos"] = {"x": (i % columns) * width, "y": (i // columns) * 8, "w": width, "h": 8}
             repeat = _d(ispec.get("repeat")).get("value")
             if repeat:
                 panel["repeat"] = repeat
@@ -97,11 +106,15 @@ def _items(layout: Mapping[str, Any], elements: Mapping[str, Any]) -> Iterator[d
             inner = list(_items(_d(cspec.get("layout")), elements))
             # rows inside rows: their panels join this row (Grafana shows them under it)
             panels = [p for p in inner if p.get("type") != "row"] + [q for p in inner if p.get("type") == "row" for q in p["panels"]]
-            row: dict[str, Any] = {"type": "row", "title": cspec.get("title") or "", "collapsed": True, "panels": panels}
+            collapsed = bool(cspec.get("collapse"))  # tabs have no classic form: expanded rows
+            row: dict[str, Any] = {"type": "row", "title": cspec.get("title") or "", "collapsed": collapsed,
+                                   "panels": panels if collapsed else []}
             repeat = _d(cspec.get("repeat")).get("value")
             if repeat:
                 row["repeat"] = repeat
             yield row
+            if not collapsed:  # an expanded row owns the panels that follow it
+                yield from panels
 
 
 def _current(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,4 +166,6 @@ def to_v1(data: Mapping[str, Any]) -> dict[str, Any]:
         "panels": list(_items(_d(spec.get("layout")), _d(spec.get("elements")))),
         "templating": {"list": [_variable(_d(v)) for v in _l(spec.get("variables"))]},
         "annotations": {"list": [_annotation(_d(a)) for a in _l(spec.get("annotations"))]},
+        "description": spec.get("description") or "", "tags": _l(spec.get("tags")), "links": _l(spec.get("links")),
+        "editable": spec.get("editable", True), "refresh": time_.get("autoRefresh") or "",
     }

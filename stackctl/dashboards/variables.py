@@ -218,7 +218,8 @@ def _saved_value(v: Variable) -> Value:
 def options_for(v: Variable, reader: Reader | None, tr: TimeRange, known: Mapping[str, Value],
                 macros: Mapping[str, str]) -> tuple[Options, str] | None:
     """The variable's options and why they are empty; None when it cannot be resolved here."""
-    scope = {**{k: Value((x,)) for k, x in macros.items()}, **known}
+    # $__searchFilter: what the user typed in the drop-down; on load nothing, so "match anything"
+    scope = {**{k: Value((x,)) for k, x in macros.items()}, "__searchFilter": Value((".*",)), **known}
     if v.type == "custom":
         return custom_options(interpolate(v.query, scope, "raw")), "no values listed in the variable"
     if v.type == "constant":

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from stackctl.install.archives import extract
+from stackctl.install.store import sha256_file
 from stackctl.install.releases import ARCH_NAMES, OS_NAMES, NOT_DISTRIBUTED, RELEASES, PlatformKey, Release
 from stackctl.errors import InstallError, UsageError
 from stackctl.yamlfile import suggest
@@ -207,7 +208,8 @@ def _valid_install(release: Release, key: PlatformKey, final: Path, expected_sha
     return binary
 
 
-def _write_marker(root: Path, release: Release, key: PlatformKey, source: str, sha: str) -> None:
+def _write_marker(root: Path, release: Release, key: PlatformKey, source: str, sha: str, binary: Path) -> None:
+    rel = binary.relative_to(root).as_posix()
     record = {
         "service": release.service,
         "version": release.version,
@@ -215,6 +217,7 @@ def _write_marker(root: Path, release: Release, key: PlatformKey, source: str, s
         "arch": key[1],
         "url": source,
         "sha256": sha,
+        "binaries": {rel: sha256_file(binary)},  # re-checked before every use (store.py)
         "installed_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     (root / MARKER).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
@@ -239,11 +242,11 @@ def _download_and_unpack(
     staging: Path | None = None
     try:
         with os.fdopen(fd, "wb") as out:
-            _download(source, out, expected, release.service, progress, timeout)
+            stream_verified(source, out, expected, release.service, progress, timeout)
         staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
         extract(archive, staging, source, _is_zip(source))
         binary = _check_binary(release, key, staging, source)
-        _write_marker(staging, release, key, source, expected)
+        _write_marker(staging, release, key, source, expected, binary)
         relative = binary.relative_to(staging)
         _commit(staging, final)
         staging = None
@@ -258,7 +261,7 @@ def _is_zip(url: str) -> bool:
     return urlsplit(url).path.lower().endswith(".zip")
 
 
-def _download(
+def stream_verified(
     url: str, out: IO[bytes], expected: str, service: str, progress: Progress | None, timeout: float
 ) -> None:
     """Stream ``url`` into ``out``, hashing as it goes; raise on HTTP errors, truncation, mismatch."""

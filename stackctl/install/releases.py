@@ -110,8 +110,9 @@ RELEASES: dict[str, Release] = {
 
 # Services the stack runs whose upstream publishes no binary archive.
 NOT_DISTRIBUTED: dict[str, str] = {
-    "redis": "Redis publishes source only, no binary release; install the OS package "
-    "(apt-get install redis-server, dnf install redis, brew install redis)",
+    "redis": "Redis publishes source only, no binary release; on Debian/Ubuntu `stackctl install redis --debian` "
+    "(or just `stackctl up`) unpacks the distribution's package into the cache, without root; elsewhere install "
+    "the OS package (apt-get install redis-server, dnf install redis, brew install redis)",
 }
 
 OS_NAMES = {"linux": "linux", "darwin": "darwin"}

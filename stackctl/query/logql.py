@@ -28,6 +28,9 @@ _IDENT_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?=\(|\s+(?:by|without)\s*
 _RANGE = re.compile(r"\[\s*(\d+(?:\.\d+)?(?:ms|s|m|h|d|w|y))+\s*\]")
 _LINE_FILTER = re.compile(r"(\|=|!=|\|~|!~)")
 _STAGE = re.compile(r"\|\s*([a-z_]+)")
+_BY = re.compile(r"\bby\s*\(([^)]*)\)")
+_UNWRAP = re.compile(r"\|\s*unwrap\s+(?:(?:duration|duration_seconds|bytes)\()?([A-Za-z_][A-Za-z0-9_.]*)")
+_LABEL_FILTER = re.compile(r"""\|\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|==|=)\s*("\x00\d+")""")
 
 
 class LogQLError(ValueError):
@@ -43,6 +46,9 @@ class LogQuery:
     ranges: tuple[str, ...] = ()  # the [range] durations written
     line_filters: int = 0
     stages: tuple[str, ...] = ()  # parser and formatting stages: json, logfmt, line_format...
+    grouping: tuple[str, ...] = ()  # labels of the aggregations' ``by (...)`` clauses
+    unwrap: str | None = None  # the label ``| unwrap`` turns into the sample value
+    label_filters: tuple[Matcher, ...] = ()  # ``| level="error"`` style filters after a parser
 
     @property
     def labels(self) -> dict[str, str]:
@@ -120,8 +126,18 @@ def parse(expr: str) -> LogQuery:
     metric = bool(functions) or bool(ranges)
     if metric and not any(f in RANGE_FUNCTIONS for f in functions):
         raise LogQLError("parse error: a metric query needs a range aggregation such as count_over_time(... [5m])")
-    stages = tuple(s for s in _STAGE.findall(text) if s not in ("", "="))
-    return LogQuery(expr, tuple(selectors), metric, functions, ranges, len(_LINE_FILTER.findall(text)), stages)
+    stages = tuple(s for s in _STAGE.findall(text) if s not in ("", "=", "unwrap") and not _is_label(s, text))
+    grouping = tuple(dict.fromkeys(x.strip() for g in _BY.findall(text) for x in g.split(",") if x.strip()))
+    unwrap = _UNWRAP.search(text)
+    filters = tuple(Matcher(m.group(1), "=" if m.group(2) == "==" else m.group(2), _unquote(literals[int(m.group(3)[2:-1])]))
+                    for m in _LABEL_FILTER.finditer(text))
+    return LogQuery(expr, tuple(selectors), metric, functions, ranges, len(_LINE_FILTER.findall(text)), stages,
+                    grouping, unwrap.group(1) if unwrap else None, filters)
+
+
+def _is_label(word: str, text: str) -> bool:
+    """``| level="error"``: a label filter, not a stage."""
+    return re.search(r"\|\s*" + re.escape(word) + r"\s*(=~|!~|!=|==|=|>|<)", text) is not None
 
 
 def stream_selectors(expr: str) -> list[tuple[Matcher, ...]]:

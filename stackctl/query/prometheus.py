@@ -109,6 +109,16 @@ class Prometheus:
         samples = sum(len(r.get("values") or []) + (1 if r.get("value") else 0) for r in result)
         return QueryOutcome(samples=samples, series=len(result), result=tuple(result))
 
+    def query_instant(self, expr: str, time: float) -> QueryOutcome:
+        """An instant query, counted like ``query_range`` (a scalar or string is one sample)."""
+        data, error = self._post("/api/v1/query", {"query": expr, "time": time})
+        if error is not None:
+            return QueryOutcome(error=error)
+        if data.get("resultType") in ("scalar", "string"):
+            return QueryOutcome(samples=1, series=1, result=({"metric": {}, "value": data.get("result")},))
+        result = data.get("result") or []
+        return QueryOutcome(samples=len(result), series=len(result), result=tuple(result))
+
     def query(self, expr: str, time: float) -> tuple[list[Sample] | str | None, str | None]:
         """An instant query: ``(samples, None)`` for a vector, ``(text, None)`` for a scalar or
         string result, ``(None, error)`` when Prometheus rejects it."""

@@ -11,6 +11,8 @@ so a running container's directory mounts see the new files on reload.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -21,7 +23,9 @@ import yaml
 
 from stackctl.dashboards import files as dash
 from stackctl.assets import asset_path
+from stackctl.render.alertmanager_check import base_path as alertmanager_base_path, external_parts
 from stackctl.render.definition import container_path_map, rendered_root
+from stackctl.render.preflight import preflight
 from stackctl.config import Config
 from stackctl.errors import ConfigError
 from stackctl.services import SERVICES, with_internal
@@ -34,28 +38,52 @@ TEXT_SUFFIXES = {".yml", ".yaml", ".json"}
 class RenderedTree:
     root: Path
     files: tuple[Path, ...]
+    warnings: tuple[str, ...] = ()  # what the preflight found that Grafana/Alertmanager tolerate
 
 
 def connect_host(cfg: Config) -> str:
     return "127.0.0.1" if cfg.bind in ("0.0.0.0", "::") else cfg.bind
 
 
-def render(cfg: Config, runtime: str) -> RenderedTree:
-    """Build every config file into memory, then sync the rendered folder to it."""
+def render(cfg: Config, runtime: str, *, check: bool = True) -> RenderedTree:
+    """Build every config file into memory, check it (``check``), then sync the rendered folder to it.
+
+    The check runs before anything is written: a config Grafana or Alertmanager would reject
+    raises ConfigError and the last good rendered tree stays as it was.
+    """
+    modes: dict[str, int] = {}
+    origins: dict[str, Path] = {}
+    files = build_files(cfg, runtime, modes=modes, origins=origins)
+    warnings = preflight(cfg, runtime, files, origins) if check else []
+    root = rendered_root(cfg)
+    written = _sync(root, files, modes)
+    return RenderedTree(root, tuple(written), tuple(warnings))
+
+
+def build_files(cfg: Config, runtime: str, *, modes: dict[str, int] | None = None,
+                origins: dict[str, Path] | None = None) -> dict[str, bytes | Path]:
+    """Every rendered file in memory: path relative to the rendered root -> bytes, or the asset to copy.
+
+    ``runtime`` is docker or native; any other name (the Kubernetes export passes "kubernetes")
+    gives the runtime-neutral copy: container paths and hostnames as written, no secret files.
+    ``modes`` receives the files whose mode must follow the user's file; ``origins`` the source
+    file of each copied asset (for messages that name the file as the user wrote it).
+    """
     files: dict[str, bytes | Path] = {}
+    modes = {} if modes is None else modes
     _prometheus(cfg, runtime, files)
     _alertmanager(cfg, files, runtime)
-    _grafana(cfg, files)
+    _grafana(cfg, files, modes)
     files["loki/loki.yml"] = asset_path("loki", "loki.yml")
     _copy_dir(asset_path("alertmanager", "sink"), "alertmanager/sink", files)
+    if origins is not None:
+        origins.update({rel: content for rel, content in files.items() if isinstance(content, Path)})
     if runtime == "native":
         rewrite = native_rewriter(cfg)
         # Dashboards are content, not config: "/data" in a panel title must stay as it is.
         files = {rel: content if rel.startswith("grafana/dashboards/") else _rewrite_file(rel, content, rewrite)
                  for rel, content in files.items()}
-    root = rendered_root(cfg)
-    written = _sync(root, files)
-    return RenderedTree(root, tuple(written))
+    return files
 
 
 def _copy_dir(src: Path, rel: str, files: dict[str, bytes | Path]) -> None:
@@ -123,9 +151,7 @@ def _rule_files(cfg: Config) -> dict[str, Path]:
 
 def _alertmanager(cfg: Config, files: dict[str, bytes | Path], runtime: str) -> None:
     section = cfg.alertmanager
-    base_path = Path(section.config) if section and section.config else asset_path("alertmanager", "alertmanager.yml")
-    if section and section.config and cfg.config_file and not base_path.is_absolute():
-        base_path = cfg.config_file.parent / base_path
+    base_path = alertmanager_base_path(cfg)
     try:
         doc = yaml.safe_load(base_path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
@@ -156,14 +182,12 @@ def secret_file(name: str) -> str:
 
 def _merge_external(doc: dict[str, Any], external: dict[str, Any], active: set[str]) -> None:
     """Add the Slack/PagerDuty receivers whose secret is set, and the routes that use them."""
-    receivers = [r for r in external.get("receivers", []) if r.get("name") in active]
-    names = {r["name"] for r in receivers}
-    routes = [r for r in external.get("routes", []) if r.get("receiver") in names]
+    receivers, routes = external_parts(external, active)
     doc.setdefault("receivers", []).extend(receivers)
     doc.setdefault("route", {}).setdefault("routes", [])[:0] = routes
 
 
-def _grafana(cfg: Config, files: dict[str, bytes | Path]) -> None:
+def _grafana(cfg: Config, files: dict[str, bytes | Path], modes: dict[str, int]) -> None:
     _copy_dir(asset_path("grafana", "provisioning"), "grafana/provisioning", files)
     dash_root = asset_path("grafana", "dashboards")
     if cfg.packs is None:
@@ -176,16 +200,28 @@ def _grafana(cfg: Config, files: dict[str, bytes | Path]) -> None:
         _copy_dir(folder, f"grafana/dashboards/{folder.name}", files)
     user_dirs: list[str] = []
     for folder in cfg.dashboards:
-        name = f"user-{folder.name}"
+        name = dash.user_folder(folder)  # a single file gets a folder named after it
         if name in user_dirs:
-            raise ConfigError(f"two dashboards folders are both named {folder.name!r} ({folder})",
+            raise ConfigError(f"two dashboards entries are both named {name.removeprefix('user-')!r} ({folder})",
                               hint="each folder becomes one Grafana folder named after it: rename one")
         user_dirs.append(name)
         for path in sorted(folder.rglob("*.json")) if folder.is_dir() else [folder]:
-            files[f"grafana/dashboards/{name}/{path.name}"] = dash.prepare_user_dashboard(path)
+            rel = f"grafana/dashboards/{name}/{path.name}"
+            files[rel] = dash.prepare_user_dashboard(path)
+            # Never wider than the user's own file: a 0600 dashboard stays 0600 when rendered.
+            modes[rel] = 0o644 & (path.stat().st_mode | 0o600)
     providers = asset_path("grafana", "provisioning", "dashboards", "packs.yml")
     if providers.is_file():
         files["grafana/provisioning/dashboards/packs.yml"] = _providers(providers, {p.name for p in pack_dirs}, user_dirs)
+
+
+def _folder_uid(name: str) -> str:
+    """A Grafana uid for a user folder: 1-40 of [A-Za-z0-9_-], whatever the folder is called."""
+    uid = "stackctl-" + re.sub(r"[^A-Za-z0-9_-]+", "-", name)
+    if len(uid) <= 40:
+        return uid
+    # Cut, but two long names sharing a prefix must not collide: end with a digest of the whole.
+    return uid[:31] + "-" + hashlib.sha1(name.encode()).hexdigest()[:8]
 
 
 def _providers(path: Path, pack_dirs: set[str], user_dirs: list[str]) -> bytes:
@@ -195,7 +231,7 @@ def _providers(path: Path, pack_dirs: set[str], user_dirs: list[str]) -> bytes:
     for name in user_dirs:
         kept.append({
             "name": name, "orgId": 1, "type": "file", "folder": name.removeprefix("user-"),
-            "folderUid": f"stackctl-{name}"[:40], "disableDeletion": False, "allowUiUpdates": True,
+            "folderUid": _folder_uid(name), "disableDeletion": False, "allowUiUpdates": True,
             "updateIntervalSeconds": 10, "options": {"path": f"/var/lib/grafana/dashboards/{name}"},
         })
     doc["providers"] = kept
@@ -240,10 +276,24 @@ def _rewrite_file(rel: str, content: bytes | Path, rewrite: Callable[[str], str]
     if Path(rel).suffix not in TEXT_SUFFIXES:
         return content
     text = content.read_text(encoding="utf-8") if isinstance(content, Path) else content.decode()
-    return rewrite(text).encode()
+    # Rewrite values, never the text: a path holding '#', ': ' or quotes stays one string value
+    # and can never inject a key (config injection through state_dir).
+    if Path(rel).suffix == ".json":
+        return (json.dumps(_rewrite_values(json.loads(text), rewrite), indent=2) + "\n").encode()
+    docs = [_rewrite_values(doc, rewrite) for doc in yaml.safe_load_all(text)]
+    return _dump(docs[0]) if len(docs) == 1 else yaml.safe_dump_all(docs, sort_keys=False).encode()
 
 
-def _sync(root: Path, files: dict[str, bytes | Path]) -> list[Path]:
+def _rewrite_values(node: Any, rewrite: Callable[[str], str]) -> Any:
+    if isinstance(node, dict):
+        return {(rewrite(k) if isinstance(k, str) else k): _rewrite_values(v, rewrite) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rewrite_values(v, rewrite) for v in node]
+    return rewrite(node) if isinstance(node, str) else node
+
+
+def _sync(root: Path, files: dict[str, bytes | Path], modes: Mapping[str, int]) -> list[Path]:
+    """Write ``files`` under ``root`` (``modes``: where a file's mode must follow the user's)."""
     ensure_dir(root)
     wanted = set()
     for rel, content in sorted(files.items()):
@@ -252,6 +302,7 @@ def _sync(root: Path, files: dict[str, bytes | Path]) -> list[Path]:
         data = content.read_bytes() if isinstance(content, Path) else content
         secret = rel.startswith("alertmanager/secrets/")
         mode = 0o600 if secret else (0o755 if isinstance(content, Path) and os.access(content, os.X_OK) else 0o644)
+        mode = modes.get(rel, mode)
         if not dest.is_file() or dest.read_bytes() != data or (dest.stat().st_mode & 0o777) != mode:
             write_atomic(dest, data, mode)
     for path in sorted(root.rglob("*"), reverse=True):

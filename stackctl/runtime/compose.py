@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import json
 import re
 from pathlib import Path
@@ -15,12 +17,16 @@ from stackctl.errors import EngineError, PortInUseError, ProcessError, StackctlE
 from stackctl.config import SECRET_ENV
 from stackctl.render.configs import rendered_root, secret_file
 from stackctl.runtime.base import RawState
+from stackctl.runtime.redis_auth import requirepass_line
 from stackctl.proc import Command, last_lines, run, stream_lines
 from stackctl.services import SERVICES
 from stackctl.state.dirs import read_secret, secret, write_atomic
 
 LABEL = "io.stackctl.project"
 PASSWORD_ENV = "GF_SECURITY_ADMIN_PASSWORD"
+REDIS_AUTH_SECRET = "redis_auth"
+REDIS_AUTH_ENV = "STACKCTL_REDIS_AUTH_CONF"  # in docker compose's environment only, never a container's
+REDIS_AUTH_TARGET = "/run/secrets/redis-auth.conf"
 
 
 class DockerRuntime:
@@ -55,7 +61,8 @@ class DockerRuntime:
         password = secret(cfg.state_dir, "grafana_admin_password") if create else read_secret(cfg.state_dir, "grafana_admin_password")
         env = {PASSWORD_ENV: password} if password else {}
         if cfg.redis_password:
-            env["STACKCTL_REDIS_PASSWORD"] = env["REDISCLI_AUTH"] = cfg.redis_password
+            # the content of the redis_auth compose secret: compose copies it into the container
+            env[REDIS_AUTH_ENV] = requirepass_line(cfg.redis_password)
         for name, value in cfg.external_secrets.items():  # compose reads them into /run/secrets
             env[SECRET_ENV[name]] = value
         return env
@@ -190,7 +197,14 @@ def _engine_answers() -> tuple[bool, str]:
         return False, exc.message
     if result.returncode != 0:
         return False, last_lines(result.stderr or result.stdout, 2) or f"docker info exited with {result.returncode}"
-    return True, f"engine {result.stdout.strip()}"
+    version = result.stdout.strip()
+    if not version or not version[0].isdigit():
+        # `docker info` exits 0 when something that is not a Docker engine answers (an HTTP
+        # server on DOCKER_HOST's port): no server version means no engine.
+        where = os.environ.get("DOCKER_HOST") or "the default Docker socket"
+        said = (result.stderr or "").strip().splitlines()
+        return False, f"{where} answers but is not a Docker engine" + (f" ({said[0][:160]})" if said else "")
+    return True, f"engine {version}"
 
 
 def _find_compose() -> list[str]:
@@ -297,23 +311,32 @@ def _customize(cfg: Config, doc: dict[str, Any]) -> None:
         env[PASSWORD_ENV] = None  # passed through from stackctl's environment, never written here
         env["GF_AUTH_ANONYMOUS_ENABLED"] = "true" if cfg.grafana_anonymous else "false"
     if "redis" in services and cfg.redis_password:
-        svc = services["redis"]
-        svc["environment"] = {"STACKCTL_REDIS_PASSWORD": None, "REDISCLI_AUTH": None}
-        # The password goes through a config file inside the container, not redis-server's argv
-        # (the host's `ps` shows container processes' argv to every user).
-        svc["command"] = ["sh", "-c", 'umask 077; printf "requirepass %s\\n" "$$STACKCTL_REDIS_PASSWORD" > /tmp/auth.conf; '
-                          'chown redis /tmp/auth.conf 2>/dev/null; unset STACKCTL_REDIS_PASSWORD; '
-                          'exec docker-entrypoint.sh redis-server /tmp/auth.conf --appendonly yes --dir /data']
+        _redis_auth(services["redis"])
     _secrets(cfg, doc)
+
+
+def _redis_auth(svc: dict[str, Any]) -> None:
+    """Redis reads its password from a compose secret: a file inside the container, 0400 for the
+    redis user, its content the quoted ``requirepass`` line. Not in argv (the host's `ps` shows a
+    container's processes), not in the environment (`docker inspect` shows it to anyone with
+    the engine), not on the host's disk."""
+    command = list(svc.get("command") or ["redis-server"])
+    svc["command"] = [command[0], REDIS_AUTH_TARGET, *command[1:]]
+    svc["secrets"] = [{"source": REDIS_AUTH_SECRET, "target": REDIS_AUTH_TARGET, "uid": "999", "gid": "999", "mode": 0o400}]
+    # The healthcheck proves Redis answers without knowing the password: NOAUTH is its answer to
+    # a client that has not authenticated. stackctl's own probe then PINGs with the password.
+    svc["healthcheck"] = {**svc.get("healthcheck", {}), "test": ["CMD-SHELL", "redis-cli ping 2>&1 | grep -qE '^(PONG|NOAUTH)'"]}
 
 
 def _secrets(cfg: Config, doc: dict[str, Any]) -> None:
     """Slack/PagerDuty secrets reach Alertmanager as compose secrets read from the environment
     stackctl passes to `docker compose`: no copy on the host's disk, none in the compose file."""
+    if "redis" in doc["services"] and cfg.redis_password:
+        doc.setdefault("secrets", {})[REDIS_AUTH_SECRET] = {"environment": REDIS_AUTH_ENV}
     active = {name: SECRET_ENV[name] for name in cfg.external_secrets}
     if not active or "alertmanager" not in doc["services"]:
         return
-    doc["secrets"] = {name: {"environment": var} for name, var in active.items()}
+    doc.setdefault("secrets", {}).update({name: {"environment": var} for name, var in active.items()})
     doc["services"]["alertmanager"]["secrets"] = [
         {"source": name, "target": f"/run/secrets/{secret_file(name)}", "uid": "65534", "gid": "65534", "mode": 0o400}
         for name in active

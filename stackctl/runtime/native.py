@@ -9,6 +9,7 @@ records, logs and data live under the project's state dir.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sys
 import time
@@ -22,10 +23,14 @@ from stackctl.errors import BinaryNotFoundError, StackctlError, StateError
 from stackctl.render.configs import path_rewriter, rendered_root
 from stackctl.runtime import pids
 from stackctl.runtime.base import RawState
+from stackctl.runtime.redis_auth import redact, requirepass_line
 from stackctl.proc import deferred_interrupts, last_lines, spawn_detached
 from stackctl.services import SERVICES
 from stackctl.errors import disk_hint
-from stackctl.state.dirs import ensure_dir, secret, write_atomic
+from stackctl.install import store
+from stackctl.install.cache import default_cache_dir
+from stackctl.install.obtain import ways
+from stackctl.state.dirs import ensure_dir, owns, secret, write_atomic
 
 
 log = logging.getLogger("stackctl.native")
@@ -34,26 +39,31 @@ log = logging.getLogger("stackctl.native")
 
 
 def find_binary(service: str) -> Path | None:
+    """PATH first (the user's own install wins), then stackctl's verified binary cache."""
+    found = _find(service)
+    return found[0] if found else None
+
+
+def _find(service: str) -> tuple[Path, dict[str, str], Path | None] | None:
+    """The executable, the extra environment it needs (the cache's unpacked libraries) and
+    the working directory it must start in (None: any)."""
     for name in SERVICES[service].binaries:
-        found = shutil.which(name)
-        if found:
-            return Path(found)
-    try:
-        from stackctl.install.cache import cached_binary, default_cache_dir
-    except ImportError:
+        on_path = shutil.which(name)
+        if on_path:
+            return Path(on_path), {}, None
+    cached = store.usable(service, default_cache_dir())
+    if cached is None or cached.binary is None:
         return None
-    return cached_binary(service, default_cache_dir())
+    return cached.binary, cached.env(), cached.cwd
 
 
-def missing_binary_error(service: str) -> BinaryNotFoundError:
+def missing_binary_error(service: str, cfg: Config | None = None) -> BinaryNotFoundError:
     spec = SERVICES[service]
-    ways = [f"`stackctl install {service}`"]
-    if spec.apt_package:
-        ways.append(f"the Debian/Ubuntu package `{spec.apt_package}` (apt-get install {spec.apt_package})")
-    ways.append(f"leave it out: --services without {service}")
+    off = cfg is not None and not cfg.install
+    why = f" (automatic download is off: {cfg.sources.get('install', 'config')})" if off and cfg is not None else ""
     return BinaryNotFoundError(
-        f"no {spec.title} binary for the native runtime: looked for {', '.join(spec.binaries)} on PATH and in stackctl's cache",
-        hint="get it with " + ", or ".join(ways),
+        f"no {spec.title} binary for the native runtime: looked for {', '.join(spec.binaries)} on PATH and in stackctl's cache {default_cache_dir()}{why}",
+        hint="get it with " + "; ".join(ways(service)) + ("; or drop --no-install / STACKCTL_NO_INSTALL / install: false so `up` fetches it" if off else ""),
     )
 
 
@@ -72,7 +82,7 @@ class NativeRuntime:
 
     # -- contract --------------------------------------------------------------------------
     def missing(self, cfg: Config, services: tuple[str, ...], on_message: Callable[[str], None] = lambda _m: None) -> dict[str, StackctlError]:
-        return {s: missing_binary_error(s) for s in services if s != "notify-sink" and find_binary(s) is None}
+        return {s: missing_binary_error(s, cfg) for s in services if s != "notify-sink" and find_binary(s) is None}
 
     def prepare(self, cfg: Config, services: tuple[str, ...]) -> None:
         for error in self.missing(cfg, services).values():
@@ -98,7 +108,9 @@ class NativeRuntime:
         env.update(pids.owner_env(cfg.state_dir, service))
         # Spawned and recorded as one step: an interrupt in between would leave an orphan.
         with deferred_interrupts():
-            proc = spawn_detached(argv, log_file=log_file, env=env, cwd=cfg.state_dir)
+            found = _find(service) if service in SERVICES and SERVICES[service].binaries else None
+            cwd = found[2] if found and found[2] else cfg.state_dir
+            proc = spawn_detached(argv, log_file=log_file, env=env, cwd=cwd, unset=_secret_vars(cfg))
             rec = pids.record_for(service, proc.pid, argv[0], cfg.port(service))
             try:
                 pids.save(self._run_dir(cfg), rec)
@@ -116,16 +128,18 @@ class NativeRuntime:
         if service == "notify-sink":
             store = data_dir(cfg, "notify-sink") / "notifications.jsonl"
             return [sys.executable, "-m", "stackctl.runtime.notify_sink", "--store", str(store), *listen], env
-        binary = find_binary(service)
-        if binary is None:
-            raise missing_binary_error(service)
+        found = _find(service)
+        if found is None:
+            raise missing_binary_error(service, cfg)
+        binary, needs, _cwd = found
+        env.update(needs)
         args = [rewrite(a) for a in sdef.argv_tail()]
         if service == "grafana":
             return self._grafana(cfg, binary, env)
         if service == "redis" and cfg.redis_password:
             # From a 0600 config file, never argv: /proc/<pid>/cmdline is readable by every user.
             conf = cfg.state_dir / "secrets" / "redis-auth.conf"
-            write_atomic(conf, f"requirepass {cfg.redis_password}\n", 0o600)
+            write_atomic(conf, requirepass_line(cfg.redis_password), 0o600)
             args = [str(conf), *args]
         return [str(binary), *args, *listen], env
 
@@ -165,7 +179,7 @@ class NativeRuntime:
         if pids.is_ours(rec):
             return None
         pids._reap(rec.pid)
-        tail = last_lines(_read_since_mark(self.log_file(cfg, service)), 20)
+        tail = redact(last_lines(_read_since_mark(self.log_file(cfg, service)), 20), cfg.redis_password)
         return f"the process exited; its last output:\n{tail}" if tail else "the process exited without output"
 
     def stop(self, cfg: Config, services: tuple[str, ...] | None, volumes: bool) -> list[str]:
@@ -192,6 +206,9 @@ class NativeRuntime:
         return stopped
 
     def _remove_data(self, cfg: Config, services: list[str]) -> None:
+        if not owns(cfg.state_dir):
+            log.warning("not removing data under %s: stackctl did not create that folder", cfg.state_dir)
+            return
         for service in services:
             for mount in load_definition()[service].mounts if service in load_definition() else ():
                 if mount.named:
@@ -217,14 +234,29 @@ class NativeRuntime:
         path = self.log_file(cfg, service)
         if not path.exists():
             raise StateError(f"no logs for {service} in {path.parent}", hint="has the stack been started with --runtime native?")
-        yield from _tail(path, tail, follow)
+        # A log written before the password was quoted may still hold it (Redis echoed the line).
+        for line in _tail(path, tail, follow):
+            yield redact(line, cfg.redis_password)
+
+
+def _secret_vars(cfg: Config) -> set[str]:
+    """stackctl's environment variables that hold a secret: services read those from files, so
+    none inherits them (/proc/<pid>/environ of every service would show them otherwise)."""
+    secrets = {v for v in (cfg.redis_password, *cfg.external_secrets.values()) if v}
+    return {name for name, value in os.environ.items() if value in secrets} | {"REDISCLI_AUTH"}
 
 
 def _mark_log(path: Path) -> None:
-    """Separate runs in the appended log so "last lines" show this run only."""
+    """Separate runs in the appended log so "last lines" show this run only.
+
+    Logs are 0600: a service may echo what it was given (Redis prints a config line it cannot
+    parse), so a log is treated like a secret file. A log left 0644 by an older run is narrowed.
+    """
     ensure_dir(path.parent)
     try:
-        with open(path, "a", encoding="utf-8") as fh:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(f"\n--- stackctl start {time.strftime('%Y-%m-%dT%H:%M:%S')} ---\n")
     except OSError as exc:
         raise StateError(f"cannot write the log file {path}: {exc.strerror}", hint=disk_hint(exc)) from None

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
+from stackctl.errors import UsageError
 from stackctl.seeding import daemon
+from stackctl.seeding.redis_streams import redact
 from stackctl.seeding.engine import DEFAULT_WINDOW, SeedReport, SeedTargets, check_history, seed
 from stackctl.seeding.scenario import Scenario
 from stackctl.seeding.targets import resolve_targets
@@ -28,12 +31,35 @@ class SeedRequest:
     redis_url: str | None = None
 
     def check(self) -> None:
+        """Every value checked before anything starts (a detached seeder never reports success first)."""
         check_history(timedelta(seconds=self.history_s), DEFAULT_WINDOW)
+        if self.random_seed is not None and not 0 <= self.random_seed < 2**32:
+            raise UsageError(f"--random-seed {self.random_seed} is out of range", hint="use a whole number from 0 to 4294967295")
+        for flag, url, schemes in (("--prometheus-url", self.prometheus_url, ("http", "https")),
+                                   ("--loki-url", self.loki_url, ("http", "https")),
+                                   ("--redis-url", self.redis_url, ("redis", "rediss"))):
+            if url is not None:
+                check_url(flag, url, schemes)
 
     @property
     def explicit(self) -> bool:
         """Every target given: no stack (and no config) is needed."""
         return bool(self.prometheus_url and self.loki_url and self.redis_url)
+
+
+def check_url(flag: str, url: str, schemes: tuple[str, ...]) -> None:
+    """A URL with one of ``schemes``, a host and a valid port; never silently a default."""
+    example = f"{schemes[0]}://127.0.0.1:{6379 if schemes[0].startswith('redis') else 9090}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError on a bad port
+    except ValueError:
+        raise UsageError(f"{flag} {redact(url)!r} has an invalid port", hint=f"e.g. {flag} {example}") from None
+    if parts.scheme not in schemes or not parts.hostname or any(c.isspace() for c in url):
+        raise UsageError(f"{flag} {redact(url)!r} is not a {'/'.join(schemes)} URL with a host",
+                         hint=f"e.g. {flag} {example}")
+    del port
+
 
 
 def targets_for(cfg: Any | None, req: SeedRequest) -> SeedTargets:

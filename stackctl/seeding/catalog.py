@@ -27,9 +27,13 @@ def list_scenarios(directory: Path | None = None) -> list[str]:
     return sorted(p.stem for p in root.glob("*.yaml") if not p.name.startswith("_"))
 
 
-def _resolve(name: str, directory: Path) -> Path:
+def _resolve(name: str, directory: Path, referrer: Path | None = None) -> Path:
+    """A path, or a catalog name; a ``base:`` of a file resolves against that file's folder."""
     if name.endswith((".yaml", ".yml")) or "/" in name:
-        return Path(name)
+        path = Path(name).expanduser()
+        return path if path.is_absolute() or referrer is None else referrer / path
+    if referrer is not None and (referrer / f"{name}.yaml").is_file():
+        return referrer / f"{name}.yaml"
     path = directory / f"{name}.yaml"
     if not path.is_file():
         known = list_scenarios(directory)
@@ -45,16 +49,16 @@ def load_scenario(name: str, directory: Path | None = None) -> Scenario:
     return _load(name, directory or scenarios_dir(), ())
 
 
-def _load(name: str, directory: Path, chain: tuple[str, ...]) -> Scenario:
+def _load(name: str, directory: Path, chain: tuple[str, ...], referrer: Path | None = None) -> Scenario:
     if name in chain:
         raise ScenarioError(f"scenario base cycle: {' -> '.join(chain + (name,))}")
-    path = _resolve(name, directory)
+    path = _resolve(name, directory, referrer)
     doc = read_yaml(path, error=ScenarioError)
     own = validate(doc, Scenario, error=ScenarioError)
     if path.suffix in (".yaml", ".yml") and path.parent == directory and own.name != path.stem:
         raise ScenarioError(f"{path}:{doc.line_of(('name',)) or 1}: name: {own.name!r} differs from the file name",
                             hint=f"set name: {path.stem}")
-    bases = [_load(b, path.parent, chain + (name,)) for b in own.base]
+    bases = [_load(b, directory, chain + (name,), path.parent) for b in own.base]
     inherited = frozenset(p.name for b in bases for p in b.phases)
     if own.phases and inherited:
         raise_problems([(("phases",), "a scenario whose base defines phases cannot add its own")],

@@ -21,6 +21,19 @@ from stackctl.errors import ScenarioError
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 METRIC_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def _label_names(value: Any) -> Any:
+    """Prometheus and Loki label names: letters, digits and _; __ is reserved for internal labels."""
+    if isinstance(value, dict):
+        for name in value:
+            if not isinstance(name, str) or not _LABEL_NAME.fullmatch(name) or name.startswith("__"):
+                raise ValueError(f"{name!r} is not a label name (letters, digits and _, not starting with a digit or __; e.g. status_code)")
+    return value
+
+
+LabelMap = Annotated[dict[str, str], BeforeValidator(_label_names)]
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 LEVELS = ("debug", "info", "warn", "error")
 # Fields a log template or stream entry may use without declaring them (see loggen.py).
@@ -95,7 +108,7 @@ class SeriesPhase(_Model):
 
 
 class SeriesSpec(_Model):
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: LabelMap = Field(default_factory=dict)
     weight: float = 1.0
     distribution: Dist | None = None
     phases: dict[str, SeriesPhase] = Field(default_factory=dict)
@@ -110,7 +123,7 @@ class Metric(_Model):
     name: str = Field(pattern=METRIC_NAME)
     type: Literal["counter", "gauge", "histogram"]
     help: str = ""
-    labels: dict[str, str] = Field(default_factory=dict)  # on every series, e.g. job
+    labels: LabelMap = Field(default_factory=dict)  # on every series, e.g. job
     rate: float | None = Field(default=None, ge=0)
     distribution: Dist | None = None
     buckets: list[float] | None = None
@@ -139,7 +152,7 @@ class LogPhase(_Model):
 
 
 class LogStream(_Model):
-    labels: dict[str, str] = Field(min_length=1)
+    labels: Annotated[LabelMap, Field(min_length=1)]
     rate: float = Field(gt=0)
     levels: dict[str, float] = Field(default_factory=lambda: {"info": 1.0})
     messages: list[LogMessage] = Field(min_length=1)
@@ -162,7 +175,7 @@ class RedisStream(_Model):
     fields: dict[str, str] = Field(default_factory=lambda: {"job_id": "{job_id}"})
     pending_metric: str | None = Field(default=None, pattern=METRIC_NAME)
     lag_metric: str | None = Field(default=None, pattern=METRIC_NAME)
-    metric_labels: dict[str, str] = Field(default_factory=dict)
+    metric_labels: LabelMap = Field(default_factory=dict)
     phases: dict[str, RedisPhase] = Field(default_factory=dict)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from stackctl.seeding.engine import SeedTargets
 
@@ -12,7 +12,8 @@ def _with_password(url: str, password: str | None) -> str:
     parts = urlsplit(url)
     if not password or parts.password:
         return url
-    return urlunsplit(parts._replace(netloc=f":{password}@{parts.netloc}"))
+    # percent-encoded: '@', '/', '#', ' ' in a password would otherwise change the URL's meaning
+    return urlunsplit(parts._replace(netloc=f":{quote(password, safe='')}@{parts.netloc}"))
 
 
 def resolve_targets(cfg: Any | None, prometheus_url: str | None = None, loki_url: str | None = None,

@@ -23,11 +23,12 @@ from stackctl.state.health import HttpProbe, Probe, Progress, RedisProbe, wait_h
 from stackctl.state.ports import port_free, port_holder
 from stackctl.render.configs import connect_host, render
 from stackctl.byo.rules_check import check_config_rules
+from stackctl.install.obtain import OnStep, Step
 from stackctl.runtime.base import RawState, Runtime
 from stackctl.proc import deferred_interrupts
 from stackctl.services import SERVICES, with_internal
 from stackctl.state import seeder
-from stackctl.state.dirs import ensure_dir, project_lock, read_json, write_json
+from stackctl.state.dirs import claim_state_dir, ensure_dir, project_lock, read_json, write_json
 
 log = logging.getLogger("stackctl.stack.orchestrator")
 ProgressFn = Callable[[list[Progress]], None]
@@ -178,11 +179,13 @@ class Plan:
 
 
 def plan(cfg: Config, services: tuple[str, ...] | None = None, *, leave_out: bool | None = None,
-         on_message: Callable[[str], None] = lambda _m: None) -> Plan:
+         on_message: Callable[[str], None] = lambda _m: None, on_install: OnStep | None = None) -> Plan:
     """Choose the runtime and the services this machine can actually run.
 
     ``leave_out``: drop services whose binary/image is missing instead of failing. Default: only
     when the user did not name the services (the default list); a named service is an error.
+    ``on_install``: on the native runtime, obtain missing binaries first (unless ``cfg.install``
+    is off), reporting progress here.
     """
     wanted = _select(cfg, services)
     choice = choose_runtime(cfg)
@@ -191,15 +194,32 @@ def plan(cfg: Config, services: tuple[str, ...] | None = None, *, leave_out: boo
     if cfg.runtime == "auto" and runtime.name == "docker" and not runtime.running_services(cfg):
         if set(runtime.missing(cfg, wanted, on_message)) >= set(core):
             native = _native()
-            if len(native.missing(cfg, wanted)) < len(core):
+            if len(native.missing(cfg, wanted)) < len(core) or (on_install is not None and _can_obtain(cfg)):
                 runtime, reason = native, "auto: Docker has none of the stack's images and cannot pull them; using native processes"
     if leave_out is None:
         leave_out = services is None and cfg.sources.get("services") == "default"
-    missing = runtime.missing(cfg, wanted, on_message) if leave_out else {}
+    failed = _obtain(cfg, runtime, wanted, on_install)
+    if failed and not leave_out:
+        raise next(iter(failed.values()))
+    missing = {**runtime.missing(cfg, wanted, on_message), **failed} if leave_out else {}
     kept = tuple(s for s in core if s not in missing)
     if missing and not kept:
         raise next(iter(missing.values()))
     return Plan(runtime, reason, with_internal(kept) if leave_out else wanted, missing)
+
+
+def _can_obtain(cfg: Config) -> bool:
+    from stackctl.stack.binaries import can_obtain
+
+    return can_obtain(cfg)
+
+
+def _obtain(cfg: Config, runtime: Runtime, wanted: tuple[str, ...], on_install: OnStep | None) -> dict[str, StackctlError]:
+    if on_install is None or runtime.name != "native" or not cfg.install:
+        return {}
+    from stackctl.stack.binaries import obtain_missing
+
+    return obtain_missing(cfg, wanted, on_install)
 
 
 def up(
@@ -211,6 +231,7 @@ def up(
     leave_out: bool | None = None,
     on_progress: ProgressFn = lambda _p: None,
     on_message: Callable[[str], None] = lambda _m: None,
+    on_install: OnStep | None = None,
 ) -> list[ServiceStatus]:
     """Render, start and wait until every requested service is ready.
 
@@ -218,8 +239,9 @@ def up(
     ``keep_on_failure``); services that were already running are left alone.
     """
     timeout = timeout or cfg.timeout
+    claim_state_dir(cfg.state_dir)
     with project_lock(cfg.state_dir, wait=0, what="up"):
-        chosen = plan(cfg, services, leave_out=leave_out, on_message=on_message)
+        chosen = plan(cfg, services, leave_out=leave_out, on_message=on_message, on_install=on_install or _install_messages(on_message))
         runtime, wanted = chosen.runtime, chosen.services
         on_message(f"runtime: {runtime.name} ({chosen.reason})")
         for service, error in chosen.left_out.items():
@@ -229,7 +251,8 @@ def up(
         warning = check_config_rules(cfg, runtime.name)  # a rule file promtool rejects starts nothing
         if warning:
             on_message(f"warning: {warning}")
-        render(cfg, runtime.name)
+        for problem in render(cfg, runtime.name).warnings:  # what Grafana/Alertmanager would reject raises here
+            on_message(f"warning: {problem}")
         runtime.prepare(cfg, wanted)
         write_json(cfg.state_dir / "stack.json", {
             "runtime": runtime.name, "services": list(wanted), "project": cfg.project, "updated": time.time(),
@@ -250,6 +273,13 @@ def up(
     return status(cfg, runtime)
 
 
+def _install_messages(on_message: Callable[[str], None]) -> OnStep:
+    def step(s: Step) -> None:
+        if s.state in ("installed", "failed"):
+            on_message(f"{s.service}: {s.state} {s.detail}")
+    return step
+
+
 def _reload(cfg: Config, services: tuple[str, ...]) -> None:
     """Services that were already running re-read their rendered configs."""
     for service in services:
@@ -257,7 +287,9 @@ def _reload(cfg: Config, services: tuple[str, ...]) -> None:
             try:
                 requests.post(f"{cfg.url(service)}/-/reload", timeout=10).raise_for_status()
             except requests.RequestException as exc:
-                raise StackctlError(f"{service} did not reload its configuration: {exc}", hint=f"check `stackctl logs {service}`") from None
+                body = exc.response.text.strip() if exc.response is not None else ""  # the service says why, e.g. a bad field
+                raise StackctlError(f"{service} did not reload its configuration: {exc}" + (f"\n  {body}" if body else ""),
+                                    hint=f"check `stackctl logs {service}`") from None
 
 
 def _wait(cfg: Config, runtime: Runtime, services: tuple[str, ...], timeout: float, on_progress: ProgressFn) -> None:

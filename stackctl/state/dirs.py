@@ -30,6 +30,39 @@ from stackctl.errors import disk_hint, LockedError, StateError
 log = logging.getLogger("stackctl.state.dirs")
 
 
+# A state dir is ours only with this marker in it: stackctl deletes (rendered files it no longer
+# wants, data dirs on `down --volumes`) only inside folders it created.
+MARKER = ".stackctl-state"
+# What a state dir written before the marker existed holds; such a dir is adopted.
+OWN_ENTRIES = frozenset({"rendered", "data", "run", "logs", "secrets", "stack.json", "seed.json", "seed.log",
+                         "lock", "compose.yaml", "seed.tmp", "stack.json.tmp"})
+
+
+def claim_state_dir(state_dir: Path) -> Path:
+    """Create the state dir, or adopt one stackctl made; refuse a folder holding other files."""
+    if (state_dir / MARKER).is_file():
+        return state_dir
+    try:
+        entries = sorted(e.name for e in state_dir.iterdir()) if state_dir.is_dir() else []
+    except OSError as exc:
+        raise StateError(f"cannot read the state dir {state_dir}: {_why(state_dir, exc)}", hint=disk_hint(exc)) from None
+    foreign = [e for e in entries if e not in OWN_ENTRIES and not e.startswith(".")]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise StateError(
+            f"the state dir {state_dir} holds files stackctl did not create ({shown})",
+            hint="stackctl deletes and rewrites files in its state dir: point state_dir (or STACKCTL_STATE_DIR) at a new or empty folder",
+        )
+    ensure_dir(state_dir)
+    write_atomic(state_dir / MARKER, "This folder is a stackctl state dir: stackctl may rewrite or delete what is in it.\n")
+    return state_dir
+
+
+def owns(state_dir: Path) -> bool:
+    """Whether stackctl created (or adopted) this state dir, so it may delete inside it."""
+    return (state_dir / MARKER).is_file()
+
+
 def ensure_dir(path: Path, mode: int = 0o755) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True, mode=mode)

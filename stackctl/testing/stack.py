@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import quote
 
 import requests
 
@@ -38,6 +39,7 @@ class TestStack:
     cfg: Config
     left_out: dict[str, str] = field(default_factory=dict)
     runtime: str = ""
+    last_scenario: str | None = None  # what seed() wrote last: the report draws its packs
     _stopped: bool = False
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -184,11 +186,12 @@ class TestStack:
             redis_url=self.redis_url() if self.has("redis") else None,
         )
         span = timedelta(seconds=parse_duration(history))
+        self.last_scenario = scenario
         return seed(load_scenario(scenario), targets, span, duration=duration if duration is not None else 0, random_seed=random_seed)
 
     def redis_url(self) -> str:
         """``redis://[:password@]127.0.0.1:<port>/0`` of this stack's Redis."""
-        auth = f":{self.cfg.redis_password}@" if self.cfg.redis_password else ""
+        auth = f":{quote(self.cfg.redis_password, safe='')}@" if self.cfg.redis_password else ""
         return f"redis://{auth}127.0.0.1:{self.cfg.port('redis')}/0"
 
     def redis(self) -> Any:

@@ -1,8 +1,9 @@
 """Verification against the running stack: dashboards, rules, metrics, alerts and routing.
 
-``run.verify_stack`` is what ``stackctl verify`` calls; ``checks`` holds the individual checks
-and the ``CheckResult`` record; ``dashboards`` reads panels and resolves Grafana macros;
-``promql`` extracts metric names; ``report`` writes JSON and JUnit XML; ``alerts`` and
+``run.verify_stack`` is what ``stackctl verify`` calls; ``results`` holds the ``CheckResult``
+record; ``dashboards`` checks every panel copy and annotation query of the dashboards read and
+resolved by :mod:`stackctl.dashboards`; ``checks`` the rules, metric existence (PromQL through
+:mod:`stackctl.query.promql`) and expected alerts; ``report`` writes JSON and JUnit XML; ``alerts`` and
 ``routes`` back ``stackctl alerts``, ``fire-alerts`` and ``notifications``; ``rules_test``
 backs ``stackctl test-rules``.
 """

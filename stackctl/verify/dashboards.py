@@ -2,8 +2,9 @@
 
 Per panel copy (a repeated panel once per value of its variable): ``populated`` when a query
 returned data; ``error`` with Prometheus' (or Loki's) message when one was rejected; ``empty``
-when none returned data, or when a variable it uses has no values (the detail says why: "variable
-`instance` has no values: no series of `node_uname_info`"); ``skipped`` with the reason when its
+when none returned data, with the real reason when a variable it uses has no values ("variable
+`instance` has no values: no series of `node_uname_info`"; the query is still sent with the
+empty value, as Grafana sends it, and may match series without that label); ``skipped`` with the reason when its
 queries cannot run here (a PostgreSQL panel, a library panel not in the file, a text panel, Loki
 not running). Annotation queries run over the dashboard's range: an error fails, no events is ok.
 """
@@ -87,11 +88,13 @@ def resolve_dashboards(dashboards: Iterable[Dashboard], prom: Prometheus, now: f
     return out
 
 
-Key = tuple[str, str, float, float, float]  # (kind, expr, start, end, step)
+Key = tuple[str, str, float, float, float]  # (kind, expr, start, end, step); step 0: an instant query at end
 Outcomes = Mapping[Key, QueryOutcome]
 
 
 def _key(t: ResolvedTarget | ResolvedAnnotation, kind: str, coarse: bool = True) -> Key:
+    if kind == "prometheus" and isinstance(t, ResolvedTarget) and t.target.instant:
+        return kind, t.expr, t.end, t.end, 0.0  # Grafana runs it once, at the end of the range
     step = max(t.step, (t.end - t.start) / CHECK_POINTS) if coarse else t.step
     return kind, t.expr, t.start, t.end, step
 
@@ -100,6 +103,8 @@ def _run(key: Key, prom: Prometheus, loki: Loki | None) -> QueryOutcome:
     kind, expr, start, end, step = key
     if kind == "loki" and loki is not None:
         return loki.query_range(expr, start, end, step)
+    if step == 0:
+        return prom.query_instant(expr, end)
     return prom.query_range(expr, start, end, step)
 
 
@@ -113,8 +118,6 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, 
     if inst.skip is not None:
         return CheckResult("panel", d.title, title, "", "skipped", inst.skip)
     runnable = _runnable(inst)
-    if inst.problem is not None:
-        return CheckResult("panel", d.title, title, _queries(runnable), "empty", inst.problem)
     ran = [(t, outcomes[_key(t, t.kind, coarse)]) for t in runnable if t.kind == "prometheus" or loki is not None]
     if not ran:
         return CheckResult("panel", d.title, title, _queries(runnable), "skipped", loki_skip or "Loki is not running")
@@ -123,15 +126,30 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, 
         t, err = errors[0]
         return CheckResult("panel", d.title, title, t.expr, "error", f"{t.kind} rejected the query: {err}")
     if any(o.samples for _, o in ran):
-        return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "populated", f"{sum(o.series for _, o in ran)} series")
+        # a variable without values is sent empty, as Grafana does: `cluster=""` still matches
+        # the series without that label (a single-cluster kubernetes-mixin dashboard)
+        caveat = f" ({inst.problem}; its empty value still matches)" if inst.problem else ""
+        return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "populated",
+                           f"{sum(o.series for _, o in ran)} series" + _not_run(inst) + caveat)
+    if inst.problem is not None:  # the real reason the panel is empty
+        return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty", inst.problem)
+    if all(t.target.instant and t.kind == "prometheus" for t, _ in ran):
+        return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty",
+                           "no data at the end of the panel's time range (instant queries)")
     span = max(t.end - t.start for t, _ in ran)
     return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty", f"no data over {_span(span)} (the panel's time range)")
+
+
+def _not_run(inst: PanelInstance) -> str:
+    """A mixed panel's queries of other datasources, which were not run (said, not hidden)."""
+    other = [t.kind for t in inst.targets if not t.target.hidden and t.kind not in ("prometheus", "loki")]
+    return f"; {len(other)} {', '.join(sorted(set(other)))} quer{'y' if len(other) == 1 else 'ies'} not run" if other else ""
 
 
 def check_panel(d: ResolvedDashboard, inst: PanelInstance, prom: Prometheus, loki: Loki | None, loki_skip: str | None = None) -> CheckResult:
     """One panel copy's verdict, its queries sent now at Grafana's own step (``stackctl report``
     draws the query results it judged)."""
-    keys = [] if inst.skip or inst.problem else [
+    keys = [] if inst.skip else [
         _key(t, t.kind, coarse=False) for t in _runnable(inst) if t.kind == "prometheus" or loki is not None]
     outcomes = {k: _run(k, prom, loki) for k in dict.fromkeys(keys)}
     return _check_panel(d, inst, outcomes, loki, loki_skip, coarse=False)
@@ -139,8 +157,6 @@ def check_panel(d: ResolvedDashboard, inst: PanelInstance, prom: Prometheus, lok
 
 def _check_annotation(d: ResolvedDashboard, a: ResolvedAnnotation, outcomes: Outcomes, loki: Loki | None, loki_skip: str | None) -> CheckResult:
     name, kind = f"annotation {a.annotation.name}", a.annotation.datasource.type
-    if a.problem is not None:
-        return CheckResult("annotation", d.title, name, a.expr, "empty", a.problem)
     if kind == "loki" and loki is None:
         return CheckResult("annotation", d.title, name, a.expr, "skipped", loki_skip or "Loki is not running")
     outcome = outcomes[_key(a, kind)]
@@ -148,6 +164,8 @@ def _check_annotation(d: ResolvedDashboard, a: ResolvedAnnotation, outcomes: Out
         return CheckResult("annotation", d.title, name, a.expr, "error", f"{kind} rejected the query: {outcome.error}")
     if outcome.samples:
         return CheckResult("annotation", d.title, name, a.expr, "populated", f"{outcome.series} series")
+    if a.problem is not None:
+        return CheckResult("annotation", d.title, name, a.expr, "empty", a.problem)
     return CheckResult("annotation", d.title, name, a.expr, "ok", "the query runs; no events over the range")
 
 
@@ -164,11 +182,11 @@ def _queries_to_run(resolved: list[ResolvedDashboard], loki: Loki | None) -> lis
     keys: dict[Key, None] = {}
     for d in resolved:
         for inst in d.panels:
-            if inst.skip is None and inst.problem is None:
+            if inst.skip is None:
                 keys.update((_key(t, t.kind), None) for t in _runnable(inst) if t.kind == "prometheus" or loki is not None)
         for a in d.annotations:
             kind = a.annotation.datasource.type
-            if a.problem is None and (kind == "prometheus" or loki is not None):
+            if kind == "prometheus" or loki is not None:
                 keys[_key(a, kind)] = None
     return list(keys)
 
@@ -203,9 +221,10 @@ def judge_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, l
     return _check_panel(d, inst, outcomes, loki, loki_skip)
 
 
-def target_outcome(t: ResolvedTarget, outcomes: Outcomes) -> QueryOutcome | None:
-    """What ``t``'s query returned, when it was run."""
-    return outcomes.get(_key(t, t.kind))
+def target_outcome(t: ResolvedTarget | ResolvedAnnotation, outcomes: Outcomes) -> QueryOutcome | None:
+    """What a panel target's (or an annotation's) query returned, when it was run."""
+    kind = t.kind if isinstance(t, ResolvedTarget) else t.annotation.datasource.type
+    return outcomes.get(_key(t, kind))
 
 
 def check_dashboards(dashboards: list[Dashboard], prom: Prometheus, loki: Loki | None, loki_skip: str | None = None,

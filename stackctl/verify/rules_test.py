@@ -16,6 +16,8 @@ from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.errors import ProcessError, VerifyError
 from stackctl import proc
+from stackctl.install.obtain import which_tool
+
 TIMEOUT = 300.0
 MOUNT = "/stackctl-prometheus"
 
@@ -67,7 +69,7 @@ def command(cfg: Config, files: list[Path], promtool: str | None) -> tuple[list[
 def run_rule_tests(cfg: Config, tests_dir: Path | None = None, *, force_docker: bool = False) -> RuleTestRun:
     """``force_docker`` skips a promtool on PATH (to test the container path)."""
     files = suites(tests_dir)
-    argv, how, cwd = command(cfg, files, None if force_docker else shutil.which("promtool"))
+    argv, how, cwd = command(cfg, files, None if force_docker else which_tool("promtool"))
     result = proc.run(argv, timeout=TIMEOUT, check=False, cwd=cwd)
     output = (result.stdout + result.stderr).strip()
     return RuleTestRun(result.returncode == 0, how, tuple(argv), tuple(f.name for f in files), output)

@@ -8,15 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from stackctl.assets import asset_path
 import yaml
 
+from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.dashboards import Dashboard, load_dashboard
 from stackctl.dashboards.timing import DEFAULT_SCRAPE, parse_duration
 from stackctl.errors import ConfigError, UsageError
 from stackctl.render.configs import rendered_root
 from stackctl.verify import checks, dashboards
+from stackctl.verify import dashboard_files as static_files  # the static half (as Grafana loads the files)
 from stackctl.verify.checks import CheckResult
 from stackctl.verify.client import Loki, Prometheus
 
@@ -143,8 +144,26 @@ def _scenario(name: str | None, state_dir: Path | None = None) -> Any:
     return load_scenario(str(synthesized) if synthesized else name)
 
 
-def verify_stack(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _m: None) -> VerifyReport:
+@dataclass(frozen=True)
+class Scope:
+    """What a verification (or a report) reads: the servers, the scenario, the dashboards."""
+
+    prom: Prometheus
+    now: float
+    scenario: Any  # the Scenario, or None
+    packs: tuple[str, ...] | None
+    dashboards: list[Dashboard]
+    loki: Loki | None
+    loki_info: str
+    files: list[CheckResult] = field(default_factory=list)  # the dashboard files' static check, unreadable files
+    scrape: float = DEFAULT_SCRAPE  # the Prometheus datasource's timeInterval
+
+
+def resolve_scope(cfg: Config, opts: VerifyOptions) -> Scope:
+    """Check the inputs, reach Prometheus, pick the scenario's packs and their dashboards
+    (``verify`` and ``report`` read the same scope)."""
     _check_paths(opts.extra_dashboards)  # a typo fails at once, before any network call
+    static = static_files.check(cfg, opts.extra_dashboards)  # as Grafana will load them (no network)
     prom = Prometheus(opts.prometheus_url or cfg.url("prometheus"))
     prom.ready()
     now = time.time()
@@ -154,12 +173,19 @@ def verify_stack(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _
     unreadable: list[CheckResult] = []
     dash = load_dashboards(cfg, opts.extra_dashboards, now, packs, unreadable)
     loki, loki_info = _loki(cfg, opts.loki_url)
-    report = VerifyReport(results=unreadable, dashboards=[d.title for d in dash], prometheus_url=prom.url, loki=loki_info, packs=packs)
+    return Scope(prom, now, scenario, packs, dash, loki, loki_info, static + _not_reported(unreadable, static), scrape_interval(cfg))
+
+
+def verify_stack(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _m: None) -> VerifyReport:
+    scope = resolve_scope(cfg, opts)
+    prom, now, scenario, packs, dash = scope.prom, scope.now, scope.scenario, scope.packs, scope.dashboards
+    report = VerifyReport(results=list(scope.files), dashboards=[d.title for d in dash], prometheus_url=prom.url,
+                          loki=scope.loki_info, packs=packs)
     progress("resolving dashboard variables")
-    resolved = dashboards.resolve_dashboards(dash, prom, now, scrape_interval(cfg))
-    report.results += dashboards.check_resolved(resolved, prom, loki, loki_info, progress)
+    resolved = dashboards.resolve_dashboards(dash, prom, now, scope.scrape)
+    report.results += dashboards.check_resolved(resolved, prom, scope.loki, scope.loki_info, progress)
     progress("checking rule groups")
-    groups = _groups_of(prom.rule_groups(), packs)
+    groups = groups_of(prom.rule_groups(), packs)
     report.results += checks.check_rules(groups)
     progress("checking that every referenced metric exists")
     known = prom.metric_names(now - checks.METRICS_WINDOW, now) | checks.recorded_names(groups)
@@ -171,7 +197,17 @@ def verify_stack(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _
     return report
 
 
-def _groups_of(groups: list[dict[str, Any]], packs: tuple[str, ...] | None) -> list[dict[str, Any]]:
+def _not_reported(unreadable: list[CheckResult], static: list[CheckResult]) -> list[CheckResult]:
+    """Unreadable files the static check has not reported already (it names ``path[:line]``)."""
+    def path_of(r: CheckResult) -> Path:
+        head, _, tail = r.dashboard.rpartition(":")
+        return Path(head if head and tail.isdigit() else r.dashboard).resolve()
+
+    reported = {path_of(r) for r in static if r.failed}
+    return [u for u in unreadable if Path(u.panel).resolve() not in reported]
+
+
+def groups_of(groups: list[dict[str, Any]], packs: tuple[str, ...] | None) -> list[dict[str, Any]]:
     """The packs' rule groups (named after their pack) plus every group that is not a pack's."""
     if packs is None:
         return groups

@@ -326,6 +326,7 @@ def only_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *tools: str) -
         if found:
             (bin_dir / tool).symlink_to(found)
     monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("STACKCTL_CACHE_DIR", str(tmp_path / "cache"))  # nor a promtool `up` put in the cache
 
 
 def test_no_promtool_anywhere_is_a_warning_not_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
+import psutil
 import pytest
 import requests
 
@@ -30,6 +33,39 @@ def _available(service: str, binaries: tuple[str, ...]) -> tuple[str, str] | Non
     return None
 
 
+READY_WITHIN = {"loki": 3.0, "grafana": 5.0}  # seconds from process start to a passing readiness probe (issue 18)
+
+
+class _ReadyWatch(threading.Thread):
+    """Polls the service's readiness URL every 50 ms from before `up` until it first passes."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.ready_at, self.stop = url, 0.0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set() and not self.ready_at:
+            try:
+                if requests.get(self.url, timeout=0.5).ok:
+                    self.ready_at = time.time()
+            except requests.RequestException:
+                pass
+            self.stop.wait(0.05)
+
+
+def _started_at(runtime: str, env: dict[str, str], service: str) -> float:
+    """When the service's process (native) or container (docker) started, as a Unix time."""
+    port = int(env[f"STACKCTL_PORT_{service.upper()}"])
+    if runtime == "native":
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN and conn.pid:
+                return float(psutil.Process(conn.pid).create_time())
+        raise AssertionError(f"no process listens on {port}")
+    names = subprocess.run(["docker", "ps", "-q", "--filter", f"publish={port}"], capture_output=True, text=True).stdout.split()
+    started = subprocess.run(["docker", "inspect", "-f", "{{.State.StartedAt}}", names[0]], capture_output=True, text=True).stdout.strip()
+    return datetime.fromisoformat(started[:26].rstrip("Z") + "+00:00").timestamp()
+
+
 def _stack_with(service: str, binaries: tuple[str, ...], tmp_path: Path) -> dict[str, str]:
     found = _available(service, binaries)
     if found is None:
@@ -38,8 +74,15 @@ def _stack_with(service: str, binaries: tuple[str, ...], tmp_path: Path) -> dict
     env = isolated_env(tmp_path, ("prometheus", "redis", service), STACKCTL_RUNTIME=found[0])
     for var in [k for k in env if k.startswith("STACKCTL_IMAGE_") and service.upper() in k]:
         del env[var]
+    probe = "/ready" if service == "loki" else "/api/health"
+    watch = _ReadyWatch(f"http://127.0.0.1:{env[f'STACKCTL_PORT_{service.upper()}']}{probe}")
+    watch.start()
     up = stackctl("up", "--timeout", "180", env=env)
+    watch.stop.set()
+    watch.join(5)
     assert up.returncode == 0, up.stderr
+    took = watch.ready_at - _started_at(found[0], env, service)
+    assert 0 < took <= READY_WITHIN[service], f"{service} took {took:.1f}s from process start to {probe} (at most {READY_WITHIN[service]}s)"
     return env
 
 
@@ -63,8 +106,24 @@ def test_grafana_provisions_datasources_and_pack_folders(tmp_path: Path) -> None
                 break
             time.sleep(1)
         assert {p.title for p in PACKS} <= titles, titles
+        _every_provisioned_dashboard_loaded(base, auth, env)
     finally:
         stackctl("down", "--volumes", env=env)
+
+
+def _every_provisioned_dashboard_loaded(base: str, auth: tuple[str, str], env: dict[str, str]) -> None:
+    """Each dashboard file of the rendered tree is in /api/search and loads by uid as provisioned."""
+    rendered = Path(env["STACKCTL_STATE_DIR"]) / "rendered" / "grafana" / "dashboards"
+    wanted = {json.loads(p.read_text())["uid"]: p for p in rendered.rglob("*.json")}
+    assert wanted, "the stack provisions dashboards"
+    found = {d["uid"] for d in requests.get(f"{base}/api/search", params={"type": "dash-db", "limit": 5000}, auth=auth, timeout=10).json()}
+    assert set(wanted) <= found, f"not loaded: {sorted(set(wanted) - found)}"
+    for uid, path in wanted.items():
+        resp = requests.get(f"{base}/api/dashboards/uid/{uid}", auth=auth, timeout=10)
+        assert resp.ok, f"{path}: {resp.status_code} {resp.text[:200]}"
+        body = resp.json()
+        assert body["meta"]["provisioned"] is True, f"{path}: not provisioned"
+        assert len(body["dashboard"].get("panels", [])) == len(json.loads(path.read_text()).get("panels", [])), f"{path}: panels lost"
 
 
 @pytest.mark.loki

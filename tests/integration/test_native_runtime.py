@@ -127,9 +127,10 @@ def test_keep_on_failure_leaves_processes(env: dict[str, str], tmp_path: Path) -
     assert set(pids_of(env)) == {"prometheus", "redis"}
 
 
-def test_missing_binary_names_the_ways_to_get_it(env: dict[str, str]) -> None:
+def test_missing_binary_names_the_ways_to_get_it(env: dict[str, str], tmp_path: Path) -> None:
     env["PATH"] = "/nonexistent"
-    env["STACKCTL_CACHE_DIR"] = "/nonexistent"
+    env["STACKCTL_CACHE_DIR"] = str(tmp_path / "cache")  # `up` creates it to get the binary
+    env["STACKCTL_RELEASE_MIRROR"] = "http://127.0.0.1:9"  # the release host does not answer
     result = stackctl("up", "--services", "prometheus", env=env)
     assert result.returncode != 0
     assert "no Prometheus binary" in result.stderr

@@ -160,3 +160,15 @@ def test_unknown_pack_suggests(tmp_path: Path) -> None:
     (tmp_path / "stackctl.yaml").write_text("packs: [previw]\n")
     with pytest.raises(ConfigError, match="stackctl.yaml: unknown pack 'previw' .did you mean 'preview'"):
         load_config(env={"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state")}, cwd=tmp_path)
+
+
+def test_schema_v2_dashboards_are_provisioned_in_the_classic_model() -> None:
+    from stackctl.dashboards import load_dashboard
+    from stackctl.dashboards.files import prepare_user_dashboard
+
+    source = Path(__file__).resolve().parents[1] / "fixtures" / "dashboards" / "schema-v2.json"
+    out = json.loads(prepare_user_dashboard(source))
+    assert out["title"] == "Node (schema v2)" and out["uid"] == "node-v2" and "spec" not in out
+    # an expanded row followed by its panel, a collapsed row holding its own
+    assert [(p["title"], len(p.get("panels", []))) for p in out["panels"]] == [("Overview", 0), ("Load", 0), ("Per host", 2)]
+    assert [p.title for p in load_dashboard(out).panels] == [p.title for p in load_dashboard(source).panels]

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from stackctl.install import cache as core
+from stackctl.install import debian, store
 from stackctl.cli import console
 from stackctl.errors import InstallError, StackctlError, UsageError
 
@@ -70,12 +71,24 @@ def register(app: typer.Typer) -> None:
         sha256: Annotated[
             Optional[str], typer.Option("--sha256", help="Expected sha256 of the archive (one service only).")
         ] = None,
+        from_debian: Annotated[bool, typer.Option(
+            "--debian", help="Use the Debian/Ubuntu package, unpacked into the cache (no root, no system service) instead of the release.",
+        )] = False,
+        list_: Annotated[bool, typer.Option("--list", help="List the cached binaries (release or Debian), verified.")] = False,
+        remove: Annotated[bool, typer.Option("--remove", help="Remove the named cached installs (a service or an install's name).")] = False,
     ) -> None:
         """Download the pinned official release archives, verify their sha256 and unpack them."""
         names = list(services or [])
+        target = cache_dir or core.default_cache_dir()
+        if list_ or remove:
+            _manage(target, names, remove)
+            return
+        if from_debian:
+            for name in names or list(debian.DEBIAN):
+                _install_deb(name, target)
+            return
         if (url or sha256) and len(names) != 1:
             raise UsageError("--url and --sha256 apply to exactly one service", hint="stackctl install SERVICE --url URL --sha256 HEX")
-        target = cache_dir or core.default_cache_dir()
         if not names:
             names = core.installable_services()
             for name, why in core.NOT_DISTRIBUTED.items():
@@ -99,3 +112,27 @@ def _install_all(names: list[str], cache_dir: Path, mirror: str | None, url: str
             f"{len(failed)} of {len(names)} services were not installed: {', '.join(failed)}",
             hint="see the messages above; installed ones are in " + str(cache_dir),
         )
+
+
+def _install_deb(service: str, cache_dir: Path) -> None:
+    started = time.monotonic()
+    with console.status(f"getting the Debian package of {service}…"):
+        found = debian.obtain(service, cache_dir)
+    console.success(f"{service}: Debian package {found.origin} in {time.monotonic() - started:.1f}s -> {found.binary}")
+
+
+def _manage(cache_dir: Path, names: list[str], remove: bool) -> None:
+    if remove:
+        if not names:
+            raise UsageError("--remove needs the services or install names to remove", hint="see `stackctl install --list`")
+        for name in store.remove(cache_dir, names):
+            console.success(f"removed {cache_dir / name}")
+        return
+    found = store.installed(cache_dir)
+    if not found:
+        console.info(f"the binary cache {cache_dir} is empty")
+        return
+    console.plain_out("\n".join(
+        f"{i.service:<13} {i.source:<8} {i.version:<22} {'ok' if i.usable else 'UNUSABLE: ' + (i.problem or '?'):<10} {i.name}  ({i.origin})"
+        for i in found
+    ))

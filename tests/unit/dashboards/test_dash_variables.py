@@ -192,3 +192,8 @@ def test_a_repeated_copy_formats_its_value_like_the_multi_value_variable() -> No
            "includeAll": True, "current": {"value": ["$__all"]}}
     (got,) = _exprs(_dash(var, expr='up{instance=~"$instance"}', repeat="instance"), reader)
     assert got == ("P (instance=10.0.0.1:9100)", r'up{instance=~"10\\.0\\.0\\.1:9100"}')
+
+
+def test_search_filter_in_a_variable_query_matches_anything_on_load() -> None:
+    var = {"name": "m", "type": "query", "query": 'label_values({__name__=~"node_$__searchFilter"}, instance)', "current": {}}
+    assert _values(_dash(var))["m"].values == ("db-10:9100",)

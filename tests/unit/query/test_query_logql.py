@@ -33,3 +33,9 @@ def test_metric_queries() -> None:
 def test_what_loki_refuses(expr: str, message: str) -> None:
     with pytest.raises(LogQLError, match=message):
         parse(expr)
+
+
+def test_grouping_unwrap_and_label_filters() -> None:
+    q = parse('sum by (route, status) (rate({app="api"} | json | level="error" | unwrap duration(latency) [5m]))')
+    assert q.grouping == ("route", "status") and q.unwrap == "latency"
+    assert q.label_filters == (Matcher("level", "=", "error"),) and q.stages == ("json",)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stackctl.verify.run import _groups_of, _in_packs
+from stackctl.verify.run import groups_of, _in_packs
 
 
 def test_dashboards_scoped_to_the_scenarios_packs() -> None:
@@ -15,5 +15,5 @@ def test_dashboards_scoped_to_the_scenarios_packs() -> None:
 
 def test_rule_groups_scoped_but_user_groups_kept() -> None:
     groups = [{"name": "preview"}, {"name": "luneo"}, {"name": "my-app"}]
-    assert [g["name"] for g in _groups_of(groups, ("preview",))] == ["preview", "my-app"]
-    assert _groups_of(groups, None) == groups
+    assert [g["name"] for g in groups_of(groups, ("preview",))] == ["preview", "my-app"]
+    assert groups_of(groups, None) == groups

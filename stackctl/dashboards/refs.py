@@ -1,0 +1,103 @@
+"""Datasource references as the dashboard model reads them, resolved to the plugin type they name
+(the provisioned datasources themselves, for validation, are :mod:`stackctl.dashboards.datasources`):
+``{"type", "uid"}``, a uid alone, a name string (the legacy form), an export input
+``${DS_X}`` (its ``pluginId``), a datasource variable ``$ds`` (its plugin type),
+``-- Mixed --``, ``-- Grafana --``, ``-- Dashboard --``, or nothing (the default datasource,
+Prometheus in the stack). An unknown name or uid is typed from its name (``thanos-eu``) or
+the query it carries (``expr``: PromQL, ``rawSql``: SQL), marked ``guessed``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+# Datasource types the stack runs, so their queries can be checked, seeded and rendered.
+STACK_TYPES = frozenset({"prometheus", "loki"})
+_VAR_REF = re.compile(r"^\$\{?(\w+)(?::\w+)?\}?$")
+INPUT_REF = re.compile(r"^\$\{(DS_\w+|VAR_\w+)\}$")
+_BUILTIN = {"-- mixed --": "mixed", "-- grafana --": "grafana", "grafana": "grafana", "-- dashboard --": "dashboard"}
+_NAME_HINTS = (("loki", "loki"), ("prom", "prometheus"), ("thanos", "prometheus"), ("mimir", "prometheus"),
+               ("cortex", "prometheus"), ("victoria", "prometheus"))
+
+
+@dataclass(frozen=True)
+class Datasource:
+    """A datasource reference, resolved to a plugin ``type``.
+
+    ``type``: the plugin (``prometheus``, ``loki``, ``postgres``...), or ``mixed``, ``grafana``,
+    ``dashboard``; ``default`` is True when the dashboard names none (Grafana's default
+    datasource: Prometheus in the stack). ``variable``/``input`` name the datasource variable or
+    export input it was written as. ``guessed`` is True when only a name or an unknown uid was
+    given and the type comes from the name (``"Prometheus"``, ``"thanos-eu"``) or the query.
+    """
+
+    type: str
+    uid: str | None = None
+    name: str | None = None
+    variable: str | None = None
+    input: str | None = None
+    default: bool = False
+    guessed: bool = False
+
+    @property
+    def in_stack(self) -> bool:
+        return self.type in STACK_TYPES
+
+
+DEFAULT_DATASOURCE = Datasource("prometheus", "prometheus", default=True)
+
+
+@dataclass(frozen=True)
+class Context:
+    inputs: Mapping[str, str]  # DS_X -> pluginId
+    ds_variables: Mapping[str, str]  # variable name -> plugin type
+
+
+def _guess(text: str, query: Mapping[str, Any] | None) -> str | None:
+    low = text.lower()
+    for hint, kind in _NAME_HINTS:
+        if hint in low:
+            return kind
+    if query is not None:
+        if any(k in query for k in ("rawSql", "rawQuery", "sql")):
+            return "sql"
+        if isinstance(query.get("expr"), str):
+            return "loki" if query["expr"].lstrip().startswith("{") and "|" in query["expr"] else "prometheus"
+    return None
+
+
+def _by_text(text: str, ctx: Context, query: Mapping[str, Any] | None, uid: str | None = None, name: str | None = None) -> Datasource:
+    """A uid or name written as text: builtin, export input, variable, stack uid, or a name."""
+    low = text.strip().lower()
+    if low in _BUILTIN:
+        return Datasource(_BUILTIN[low], text, name)
+    if m := INPUT_REF.match(text.strip()):
+        plugin = ctx.inputs.get(m.group(1))
+        return Datasource(plugin or _guess(m.group(1), query) or "unknown", None, input=m.group(1), guessed=plugin is None)
+    if m := _VAR_REF.match(text.strip()):
+        plugin = ctx.ds_variables.get(m.group(1))
+        return Datasource(plugin or _guess("", query) or "unknown", None, variable=m.group(1), guessed=plugin is None)
+    if low in ("default", ""):
+        return Datasource(DEFAULT_DATASOURCE.type, DEFAULT_DATASOURCE.uid, default=True)
+    if low in STACK_TYPES or low == "alertmanager":  # the stack's fixed uids and names
+        return Datasource(low, uid or low, name)
+    return Datasource(_guess(text, query) or "unknown", uid, name, guessed=True)
+
+
+def datasource_of(raw: Any, ctx: Context, query: Mapping[str, Any] | None = None, inherit: Datasource | None = None) -> Datasource:
+    """The :class:`Datasource` a reference names; ``inherit`` when it names none."""
+    if raw is None or raw == "" or (isinstance(raw, dict) and not raw.get("uid") and not raw.get("type")):
+        return inherit if inherit is not None else DEFAULT_DATASOURCE
+    if isinstance(raw, dict):
+        uid, type_ = str(raw.get("uid") or ""), str(raw.get("type") or "")
+        if uid and (INPUT_REF.match(uid) or _VAR_REF.match(uid) or uid.lower() in _BUILTIN):
+            found = _by_text(uid, ctx, query)
+            return found if found.type != "unknown" or not type_ else Datasource(type_, None, variable=found.variable, input=found.input)
+        if type_ == "datasource":  # {"type": "datasource", "uid": "grafana"}: a Grafana builtin
+            return Datasource(_BUILTIN.get(uid.lower(), uid or "grafana"), uid)
+        if type_:
+            return Datasource(type_, uid or None)
+        return _by_text(uid, ctx, query, uid=uid)
+    return _by_text(str(raw), ctx, query, name=str(raw))

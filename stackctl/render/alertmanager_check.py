@@ -1,0 +1,208 @@
+"""The rendered Alertmanager configuration checked with ``amtool check-config`` before it is
+written, its errors mapped back to the file the user wrote.
+
+Alertmanager refuses a config it cannot load (at start, or with a bare ``500`` on reload), and
+names a line of the *rendered* file, which has lost the user's comments. The rendered text is
+checked in a private temporary file instead, so a rejected config never replaces the last good
+one, and each ``line N`` and each quoted name (``undefined receiver "x"``) is traced to the
+place it came from: the override file (``alertmanager.config``), stackctl.yaml's
+``alertmanager.receivers``/``routes``, or the shipped config.
+
+amtool comes from the image Alertmanager will run (docker: same version, same verdict), else
+from PATH; with neither, the check is skipped with a warning.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stackctl.assets import asset_path
+from stackctl.config import Config
+from stackctl.errors import ConfigError, ProcessError
+from stackctl.proc import Command, run
+from stackctl.yamlfile import LocatedYaml, parse_yaml
+
+_DOCKER_OWN_FAILURES = (125, 126, 127)  # `docker run` failed, or the image has no amtool
+_LINE_RE = re.compile(r"\bline (\d+):")
+_QUOTED_RE = re.compile(r'"([^"]+)"')
+_INSIDE = "/check/alertmanager.yml"
+
+
+def base_path(cfg: Config) -> Path:
+    """The Alertmanager config the render starts from: the user's override file, or ours."""
+    section = cfg.alertmanager
+    if not (section and section.config):
+        return asset_path("alertmanager", "alertmanager.yml")
+    path = Path(section.config)
+    if cfg.config_file and not path.is_absolute():
+        path = cfg.config_file.parent / path
+    return path
+
+
+def external_parts(external: dict[str, Any], active: set[str]) -> tuple[list[Any], list[Any]]:
+    """The shipped Slack/PagerDuty receivers whose secret is set, and the routes that use them."""
+    receivers = [r for r in external.get("receivers", []) if isinstance(r, dict) and r.get("name") in active]
+    names = {r["name"] for r in receivers}
+    routes = [r for r in external.get("routes", []) if isinstance(r, dict) and r.get("receiver") in names]
+    return receivers, routes
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where one part of the rendered document came from."""
+
+    source: str
+    doc: LocatedYaml | None
+    path: tuple[Any, ...]
+
+    def where(self) -> str:
+        line = self.doc.line_of(self.path) if self.doc else None
+        return f"{self.source}:{line}" if line else self.source
+
+
+class SourceMap:
+    """Rendered path -> (user's file, path in it), following how configs.py assembles the document."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.base = base_path(cfg)
+        self.base_doc = _located(self.base)
+        self.config_doc = _located(cfg.config_file) if cfg.config_file else None
+        self.config_source = str(cfg.config_file) if cfg.config_file else "stackctl.yaml"
+        external = asset_path("alertmanager", "external-receivers.yml")
+        ext_doc = yaml.safe_load(external.read_text(encoding="utf-8")) if cfg.external_secrets and external.is_file() else {}
+        self.ext_receivers, self.ext_routes = (len(x) for x in external_parts(ext_doc or {}, set(cfg.external_secrets)))
+        self.external = str(external)
+        base = self.base_doc.data if self.base_doc and isinstance(self.base_doc.data, dict) else {}
+        self.base_receivers = len(base.get("receivers") or []) if isinstance(base.get("receivers"), list) else 0
+        section = cfg.alertmanager
+        self.user_routes = len(section.routes) if section else 0
+
+    def origin(self, path: tuple[Any, ...]) -> _Origin:
+        if len(path) >= 2 and path[0] == "receivers" and isinstance(path[1], int):
+            i = path[1] - self.base_receivers
+            if i < 0:
+                return _Origin(str(self.base), self.base_doc, path)
+            if i < self.ext_receivers:
+                return _Origin(self.external, None, ())
+            return _Origin(self.config_source, self.config_doc, ("alertmanager", "receivers", i - self.ext_receivers, *path[2:]))
+        if len(path) >= 3 and path[:2] == ("route", "routes") and isinstance(path[2], int):
+            j = path[2]
+            if j < self.user_routes:
+                return _Origin(self.config_source, self.config_doc, ("alertmanager", "routes", j, *path[3:]))
+            if j < self.user_routes + self.ext_routes:
+                return _Origin(self.external, None, ())
+            return _Origin(str(self.base), self.base_doc, ("route", "routes", j - self.user_routes - self.ext_routes, *path[3:]))
+        return _Origin(str(self.base), self.base_doc, path)
+
+
+def _located(path: Path | None) -> LocatedYaml | None:
+    try:
+        return parse_yaml(path.read_text(encoding="utf-8"), str(path)) if path else None
+    except (OSError, UnicodeDecodeError, ConfigError):
+        return None
+
+
+def check_alertmanager(cfg: Config, runtime: str, text: bytes, *, amtool: str | None = None, timeout: float = 60) -> str | None:
+    """None when amtool accepts ``text`` (or a warning when no amtool could run); raises
+    ConfigError naming the user's file and line when it rejects it."""
+    with tempfile.TemporaryDirectory(prefix="stackctl-amcheck-") as tmp:
+        config = Path(tmp) / "alertmanager.yml"
+        config.write_bytes(text)  # the directory is 0700: an inline secret stays private
+        config.chmod(0o600)
+        verdict = None
+        if runtime == "docker" and amtool is None:
+            verdict = _run_in_image(cfg.images.get("alertmanager", ""), config, timeout)
+        if verdict is None:
+            found = amtool or shutil.which("amtool")
+            if not found:
+                return ("Alertmanager config not validated: amtool is not on PATH (apt-get install prometheus-alertmanager); "
+                        "a config Alertmanager rejects will stop it from starting")
+            try:
+                verdict = run([found, "check-config", str(config)], timeout=timeout, check=False)
+            except ProcessError as exc:
+                return f"Alertmanager config not validated: {exc.message}"
+        code, output = verdict.returncode, verdict.stdout + "\n" + verdict.stderr
+    if code != 0:
+        raise rejected(cfg, text.decode(errors="replace"), output)
+    return None
+
+
+def _run_in_image(image: str, config: Path, timeout: float) -> Any:
+    if not image or shutil.which("docker") is None:
+        return None
+    # As the user who owns the 0600 file (the image's own user, nobody, could not read it);
+    # no network, never a pull: the image is the one `up` already has.
+    cmd = Command(["docker", "run", "--rm", "--pull", "never", "--network", "none", "--entrypoint", "amtool"])
+    cmd.add_simple_arg("--user", f"{os.getuid()}:{os.getgid()}")
+    cmd.add_simple_arg("-v", f"{config}:{_INSIDE}:ro")
+    cmd += [image, "check-config", _INSIDE]
+    try:
+        result = run(list(cmd), timeout=timeout, check=False)
+    except ProcessError:
+        return None
+    if result.returncode in _DOCKER_OWN_FAILURES or f"open {_INSIDE}:" in result.stdout + result.stderr:
+        return None  # docker could not run it, or amtool could not read the file: no verdict on the config
+    return result
+
+
+def explanation(output: str) -> list[str]:
+    """amtool's reason, every line of it, without its own framing."""
+    text = output.split("FAILED:", 1)[1] if "FAILED:" in output else output
+    lines = [ln.strip() for ln in text.splitlines()]
+    return [ln for ln in lines if ln and not ln.startswith("amtool: error:") and not ln.startswith("Checking ")]
+
+
+def rejected(cfg: Config, rendered: str, output: str) -> ConfigError:
+    smap = SourceMap(cfg)
+    doc = parse_yaml(rendered, "rendered alertmanager.yml")
+    by_line = _paths_by_line(doc)
+    problems: list[str] = []
+    for reason in explanation(output):
+        if reason.endswith(":") and not _LINE_RE.search(reason):  # a heading such as "yaml: unmarshal errors:"
+            problems.append(reason)
+            continue
+        line = _LINE_RE.search(reason)
+        if line and int(line.group(1)) in by_line:
+            origin = smap.origin(by_line[int(line.group(1))])
+            problems.append(f"{origin.where()}: {_LINE_RE.sub('', reason, count=1).strip()}")
+            continue
+        places = [smap.origin(p).where() for p in _paths_with_value(doc.data, _QUOTED_RE.findall(reason))]
+        problems.append(f"{', '.join(dict.fromkeys(places)) or smap.base}: {reason}")
+    return ConfigError(
+        "Alertmanager would reject its configuration (amtool check-config):\n  " + "\n  ".join(problems or [output.strip()]),
+        hint="fix the file and line named above and run `stackctl up` again; nothing was started, and a running "
+             "Alertmanager keeps its last good configuration",
+    )
+
+
+def _paths_by_line(doc: LocatedYaml) -> dict[int, tuple[Any, ...]]:
+    """Each line of the rendered file -> the deepest path that starts on it."""
+    out: dict[int, tuple[Any, ...]] = {}
+    for path, line in doc.lines.items():
+        if line not in out or len(path) > len(out[line]):
+            out[line] = path
+    return out
+
+
+def _paths_with_value(data: Any, values: list[str], path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths of scalars equal to one of ``values`` (the names an amtool message quotes)."""
+    if not values:
+        return []
+    found: list[tuple[Any, ...]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found += _paths_with_value(value, values, path + (key,))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found += _paths_with_value(value, values, path + (index,))
+    elif isinstance(data, str) and data in values:
+        found.append(path)
+    return found
