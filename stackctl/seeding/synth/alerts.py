@@ -249,6 +249,8 @@ class Solver:
         if funcs:
             return (f"`{text}` depends on {', '.join(sorted(funcs))}(): no level or trend (up to 5x the level per "
                     f"hour) of its inputs makes it {verb}")
+        if any(name_of(vs) is None for vs in _selectors(node, self.records)):
+            return f"`{text}` selects series by labels only (no metric name): there is no metric to synthesize"
         missing = [(name_of(vs) or "?") for vs in _selectors(node, self.records)
                    if self.model.by_series_name(name_of(vs) or "") is None and (name_of(vs) or "") not in self.records]
         if missing:

@@ -326,10 +326,12 @@ def _aggregate(node: Any, env: Env) -> Value:
     op = str(node.op)
     vec = as_vec(evaluate(node.expr, env))
     param = evaluate(node.param, env) if node.param is not None and not isinstance(node.param, pp.StringLiteral) else None
-    if op in ("topk", "bottomk"):
+    if op in ("topk", "bottomk", "limitk"):
         k = int(param) if isinstance(param, float) and not math.isnan(param) else 1
-        ordered = sorted(vec, key=lambda e: e[1], reverse=op == "topk")
+        ordered = sorted(vec, key=lambda e: e[1], reverse=op == "topk") if op != "limitk" else vec
         return ordered[: max(k, 0)]
+    if op == "limit_ratio":
+        return vec
     groups: dict[tuple[tuple[str, str], ...], list[float]] = {}
     keys: dict[tuple[tuple[str, str], ...], Labels] = {}
     for lab, v in vec:

@@ -145,7 +145,11 @@ def _over_time(name: str, args: list[Any], env: Env) -> Vec:
     if name == "sum_over_time":
         return [(drop_name(lab), v * window / SCRAPE) for lab, v in vec]
     if name in ("stddev_over_time", "stdvar_over_time", "mad_over_time"):
-        return [(drop_name(lab), 0.0) for lab, _v in vec]
+        def spread(lab: dict[str, str], v: float) -> float:  # a noisy gauge varies by its spread
+            found = env.model.by_series_name(lab.get("__name__", ""))
+            sd = abs(v) * found[0].profile.spread if found and found[0].kind == "gauge" else 0.0
+            return sd * sd if name == "stdvar_over_time" else sd
+        return [(drop_name(lab), spread(lab, v)) for lab, v in vec]
     return [(drop_name(lab), v) for lab, v in vec]
 
 

@@ -230,7 +230,7 @@ def _rows(members: list[str], needs: dict[str, _Need], schemas: dict[str, set[st
     via = sorted(pools.var_jobs[v] for m in members for v in needs[m].job_vars if v in pools.var_jobs)
     job = pools.job_for(members, pinned_jobs or via)
     rows: list[dict[str, str]] = []
-    seen: set[tuple[tuple[str, str], ...]] = set()
+    per_use = []
     for u in uses or [Use(members[0], (), False, False, False, frozenset())]:
         options = []
         for label in schema:
@@ -241,13 +241,19 @@ def _rows(members: list[str], needs: dict[str, _Need], schemas: dict[str, set[st
                 options.append(pools.choices(label, ms) or pools.free(label, False, job))
             else:
                 options.append(pools.free(label, label in spread, job))
-        for combo in itertools.product(*options):
-            row = tuple((k, v) for k, v in zip(schema, combo))
-            if row not in seen:
-                seen.add(row)
-                rows.append({k: v for k, v in row if v != ""})
-            if len(rows) >= MAX_ROWS:
-                break
+        per_use.append(options)
+    # First one series for every selector, then the splits: a metric many queries read (up)
+    # keeps a series for each of them within MAX_ROWS.
+    seen: set[tuple[tuple[str, str], ...]] = set()
+    combos = [[tuple(o[0] for o in options)] for options in per_use]
+    combos += [list(itertools.islice(itertools.product(*options), MAX_ROWS)) for options in per_use]
+    for combo in (c for group in combos for c in group):
+        row = tuple((k, v) for k, v in zip(schema, combo))
+        if row not in seen:
+            seen.add(row)
+            rows.append({k: v for k, v in row if v != ""})
+        if len(rows) >= MAX_ROWS:
+            break
     return [_carry(r, i, pools) for i, r in enumerate(rows)]
 
 

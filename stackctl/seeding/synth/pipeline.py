@@ -75,6 +75,8 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     walks, skipped = walk_queries(inputs.queries)
     recorded = {r.name for r in inputs.rules if r.kind == "record"}
     model = M.build(walks, recorded)
+    broken = [r for r in inputs.rules if not _parses(r.expr)]  # reported by walk_queries
+    inputs.rules = [r for r in inputs.rules if r not in broken]
     alerts = [r for r in inputs.rules if r.kind == "alert"]
     if alert is not None and alert not in {r.name for r in alerts}:
         known = ", ".join(sorted({r.name for r in alerts})) or "none"
@@ -112,6 +114,14 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     plan = Plan(model, name or _name(inputs.files, state, alert), base, phase, hold, outcomes,
                 inputs.skipped + skipped, now, state, inputs.files)
     return Generated(scenario_text(plan), plan, inputs)
+
+
+def _parses(expr: str) -> bool:
+    try:
+        E.parse(expr)
+    except ValueError:
+        return False
+    return True
 
 
 def _recheck(solver: Solver, outcomes: list[Outcome], base: Tweaks, firing: Tweaks) -> list[Outcome]:
