@@ -102,3 +102,16 @@ def test_the_in_memory_scenario_is_the_file_the_catalog_loads(tmp_path: Path) ->
     path = tmp_path / "s.yaml"
     path.write_text(g.text)
     assert scenario_of(g) == load_scenario(str(path))
+
+
+def test_api_exports_and_prometheusrule_resources_are_read(tmp_path: Path) -> None:
+    dash = {"dashboard": {"title": "wrapped", "panels": [
+        {"id": 1, "type": "stat", "title": "up", "targets": [{"refId": "A", "expr": 'sum(up{job="api"})'}]}]}, "meta": {}}
+    (tmp_path / "export.json").write_text(json.dumps(dash))
+    (tmp_path / "rule.yaml").write_text(
+        "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: api}\nspec:\n  groups:\n"
+        "  - name: api\n    rules:\n    - alert: ApiDown\n      expr: up{job=\"api\"} == 0\n      for: 5m\n")
+    (tmp_path / "package.json").write_text('{"name": "not-a-dashboard"}')
+    g = generate([tmp_path], "firing", "ApiDown", now=NOW)
+    assert len(g.inputs.files) == 2 and any("package.json" in s for s in g.plan.skipped)
+    assert [o.rule.name for o in g.plan.outcomes if o.solved] == ["ApiDown"]
