@@ -72,10 +72,12 @@ def _check_labels(m: Metric, path: tuple[Any, ...]) -> Iterator[Problem]:
         seen.add(key)
 
 
-def _check_type(m: Metric, path: tuple[Any, ...]) -> Iterator[Problem]:
+def _check_type(m: Metric, path: tuple[Any, ...], synthesized: bool = False) -> Iterator[Problem]:
     if m.type in ("counter", "histogram") and m.rate is None:
         yield path + ("rate",), f"a {m.type} needs rate: (events per second, all series together)"
-    if m.type == "counter" and not m.name.endswith("_total"):
+    # Exporters do have counters without the suffix (node_vmstat_pgfault): a synthesized
+    # scenario keeps the names its dashboards query.
+    if m.type == "counter" and not m.name.endswith("_total") and not synthesized:
         yield path + ("name",), f"counter names end in _total (did you mean {m.name + '_total'!r}?)"
     if m.type != "histogram" and m.buckets is not None:
         yield path + ("buckets",), f"only histograms have buckets (this is a {m.type})"
@@ -92,8 +94,8 @@ def _check_type(m: Metric, path: tuple[Any, ...]) -> Iterator[Problem]:
         yield path + ("distribution",), "a counter takes rate:, not distribution:"
 
 
-def _check_metric(m: Metric, path: tuple[Any, ...], phases: set[str]) -> Iterator[Problem]:
-    yield from _check_type(m, path)
+def _check_metric(m: Metric, path: tuple[Any, ...], phases: set[str], synthesized: bool = False) -> Iterator[Problem]:
+    yield from _check_type(m, path, synthesized)
     yield from _check_weights(m, path)
     yield from _check_labels(m, path)
     yield from _check_phase_refs(m.phases, phases, path + ("phases",))
@@ -186,8 +188,10 @@ def semantic_problems(sc: Scenario, inherited_phases: frozenset[str] = frozenset
     """Problems of one file; ``inherited_phases`` are the phases its ``base:`` scenarios define."""
     phases = {p.name for p in sc.phases} | set(inherited_phases)
     problems = list(_check_phases(sc)) + list(_check_names(sc))
+    if not sc.packs and not sc.sources:
+        problems.append((("packs",), "list the packs whose dashboards this scenario feeds (packs: [http-service])"))
     for i, m in enumerate(sc.metrics):
-        problems += _check_metric(m, ("metrics", i), phases)
+        problems += _check_metric(m, ("metrics", i), phases, bool(sc.sources))
     for i, s in enumerate(sc.logs):
         problems += _check_log(s, ("logs", i), phases)
     for i, r in enumerate(sc.redis):

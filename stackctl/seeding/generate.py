@@ -58,6 +58,7 @@ class PhaseTimeline:
     """
 
     def __init__(self, phases: Sequence[Phase], end_ms: int) -> None:
+        self.end_ms = end_ms
         self.names = [p.name for p in phases]
         starts, acc = [], 0.0
         for p in reversed(phases):
@@ -159,7 +160,11 @@ class GaugeGen(_Base):
             values = np.empty(len(ts))
             for k in np.unique(idx):
                 mask = idx == k
-                values[mask] = dists.sample(_dist(self.m, spec, self.phase_names[k]), st.rng, int(mask.sum()))
+                dist = _dist(self.m, spec, self.phase_names[k])
+                values[mask] = dists.sample(dist, st.rng, int(mask.sum()))
+                if dist.slope:
+                    trend = values[mask] + dist.slope * (ts[mask] - self.timeline.end_ms) / 1000.0
+                    values[mask] = np.clip(trend, dist.min, dist.max) if dist.min is not None or dist.max is not None else trend
             out.append(Series(make_labels(self.m.name, labels), ts, values))
         return out
 

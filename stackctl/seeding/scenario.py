@@ -88,6 +88,9 @@ class Distribution(_Model):
     min: float | None = None
     max: float | None = None
     integer: bool = False
+    # A trend (gauges): units per second, the level stated being the one at the seeding instant
+    # (``value(t) = draw + slope * (t - now)``), clamped to [min, max]. For predict_linear() alerts.
+    slope: float | None = None
 
 
 Dist = Annotated[Distribution, BeforeValidator(_number_is_constant)]
@@ -185,7 +188,9 @@ class ExpectedAlert(_Model):
 class Scenario(_Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     description: str = Field(min_length=1)
-    packs: list[str] = Field(min_length=1)
+    packs: list[str] = Field(default_factory=list)  # required unless the scenario is synthesized
+    # The dashboards and rule files a synthesized scenario was generated from (scenarios generate).
+    sources: list[str] = Field(default_factory=list)
     base: list[str] = Field(default_factory=list)
     history: Duration = Field(default=1800.0, gt=0)
     step: Duration = Field(default=15.0, ge=1)

@@ -135,12 +135,14 @@ def seeded_scenario(cfg: Config) -> str | None:
     return rec.scenario if rec is not None else None
 
 
-def _scenario(name: str | None) -> Any:
+def _scenario(name: str | None, state_dir: Path | None = None) -> Any:
     if not name:
         return None
     from stackctl.seeding.catalog import load_scenario
+    from stackctl.seeding.synth.record import scenario_path
 
-    return load_scenario(name)
+    synthesized = scenario_path(state_dir, name) if state_dir is not None else None  # seed --from
+    return load_scenario(str(synthesized) if synthesized else name)
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ def resolve_scope(cfg: Config, opts: VerifyOptions) -> Scope:
     prom = Prometheus(opts.prometheus_url or cfg.url("prometheus"))
     prom.ready()
     now = time.time()
-    scenario = _scenario(opts.scenario or seeded_scenario(cfg))
+    scenario = _scenario(opts.scenario or seeded_scenario(cfg), cfg.state_dir)
     # A one-pack scenario populates one pack: check its dashboards and rules, not every pack's.
     packs = None if opts.all_packs or scenario is None else tuple(scenario.packs)
     unreadable: list[CheckResult] = []

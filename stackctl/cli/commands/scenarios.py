@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, List, Optional
 
 import typer
 
@@ -43,5 +44,36 @@ def register(app: typer.Typer) -> None:
                     console.plain_out(f"  - {item}")
             else:
                 console.plain_out(f"{key}: {value}")
+
+    @scenarios_app.command("generate", context_settings={"allow_extra_args": True})
+    def generate(ctx: typer.Context,
+                 from_: Annotated[Optional[List[Path]], typer.Option("--from", metavar="PATH", help="Dashboards (JSON), rule files (YAML) or folders of them; more paths may follow.")] = None,
+                 alert: Annotated[Optional[str], typer.Option("--alert", help="The alert the traffic fires; every other alert stays quiet.")] = None,
+                 state: Annotated[Optional[str], typer.Option("--state", help="firing or quiet (default: quiet, or firing with --alert).")] = None,
+                 output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the scenario here (default: stdout).")] = None,
+                 json: JsonOpt = False) -> None:
+        """Write a scenario that feeds what the given dashboards and rules query (stackctl seed --scenario FILE runs it)."""
+        from stackctl.errors import UsageError
+        from stackctl.seeding.synth.pipeline import generate as synthesize
+
+        paths = list(from_ or []) + [Path(a) for a in ctx.args]
+        if not paths:
+            raise UsageError("--from is required", hint="stackctl scenarios generate --from dashboards/ rules.yaml -o my.yaml")
+        wanted = state or ("firing" if alert else "quiet")
+        if wanted not in ("firing", "quiet"):
+            raise UsageError(f"--state {state}: use firing or quiet")
+        generated = synthesize(paths, wanted, alert)  # type: ignore[arg-type]
+        summary = generated.summary
+        if output is not None:
+            output.write_text(generated.text)
+            console.success(f"wrote {output}: {summary['metrics']} metrics, {summary['series']} series; "
+                            f"seed it with `stackctl seed --scenario {output}`")
+        elif not json:
+            console.plain_out(generated.text)
+        if json:
+            console.json_out({**summary, "output": str(output) if output else None})
+        for name, outcome in summary["alerts"].items():  # type: ignore[attr-defined]
+            if outcome != "ok":
+                console.warn(f"alert {name}: {outcome}")
 
     app.add_typer(scenarios_app, name="scenarios")

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, Annotated, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import typer
 
@@ -11,11 +12,47 @@ from stackctl.errors import UsageError
 
 if TYPE_CHECKING:
     from stackctl.seeding.engine import SeedReport
+    from stackctl.seeding.scenario import Scenario
 
 ScenarioOpt = Annotated[Optional[str], typer.Option("--scenario", "-s", help="Scenario name (stackctl scenarios) or a YAML path.")]
 HistoryOpt = Annotated[str, typer.Option("--history", help="Past to write at once, e.g. 30m, 2h (up to the stack's 24h window).")]
 DurationOpt = Annotated[Optional[str], typer.Option("--duration", help="Keep seeding live this long, e.g. 10m (default: until Ctrl-C; 0: history only).")]
 UrlOpt = Optional[str]
+FromOpt = Annotated[Optional[List[Path]], typer.Option("--from", metavar="PATH", help="Synthesize the traffic these dashboards (JSON) and rule files (YAML), or folders of them, ask for; repeatable.")]
+AlertOpt = Annotated[Optional[str], typer.Option("--alert", help="With --from: the alert the synthesized traffic fires (others stay quiet).")]
+StateOpt = Annotated[Optional[str], typer.Option("--state", help="With --from: firing or quiet (default: quiet, or firing with --alert).")]
+
+
+def _synthesized(paths: list[Path], alert: str | None, state: str | None,
+                 stack: tuple[str | None, str | None] | None) -> tuple[str, Scenario]:
+    """`seed --from` (or a stackctl.yaml listing dashboards:/rules:): synthesize, write the scenario
+    where seed, verify and `seed status` find it, and return its path."""
+    cfg = config_from(stack[0], project=stack[1]) if stack is not None else None
+    paths = paths or (list(cfg.dashboards) + list(cfg.rules) if cfg else [])
+    if not paths:
+        raise UsageError("--scenario is required", hint="list them with `stackctl scenarios`, or synthesize "
+                         "traffic from dashboards and rules with --from PATH")
+    return _synthesize(paths, alert, state, cfg.state_dir if cfg else None)
+
+
+def _synthesize(paths: list[Path], alert: str | None, state: str | None, state_dir: Path | None) -> tuple[str, Scenario]:
+    from stackctl.seeding.synth import record
+    from stackctl.seeding.synth.pipeline import generate, scenario_of
+
+    wanted = state or ("firing" if alert else "quiet")
+    if wanted not in ("firing", "quiet"):
+        raise UsageError(f"--state {state}: use firing or quiet")
+    generated = generate(paths, wanted, alert)  # type: ignore[arg-type]
+    path = record.write(generated, state_dir)
+    summary = generated.summary
+    console.info(f"synthesized {summary['scenario']} from {len(summary['files'])} file(s): {summary['metrics']} metrics, "  # type: ignore[arg-type]
+                 f"{summary['series']} series ({path})")
+    for name, outcome in summary["alerts"].items():  # type: ignore[attr-defined]
+        if outcome != "ok":
+            console.warn(f"alert {name}: {outcome}")
+    for line in summary["skipped"]:  # type: ignore[attr-defined]
+        console.warn(f"not read: {line}")
+    return str(path), scenario_of(generated)
 
 
 def _seconds(flag: str, value: str) -> float:
@@ -55,8 +92,9 @@ def register(app: typer.Typer) -> None:
                  prometheus_url: Annotated[UrlOpt, typer.Option("--prometheus-url", help="Seed this Prometheus instead of the stack's.")] = None,
                  loki_url: Annotated[UrlOpt, typer.Option("--loki-url", help="Seed this Loki instead of the stack's.")] = None,
                  redis_url: Annotated[UrlOpt, typer.Option("--redis-url", help="Seed this Redis (redis://host:port) instead of the stack's.")] = None,
+                 from_: FromOpt = None, alert: AlertOpt = None, state: StateOpt = None,
                  config: ConfigOpt = None, project: ProjectOpt = None) -> None:
-        """Seed a scenario (stackctl seed --scenario preview-failures)."""
+        """Seed a scenario (stackctl seed --scenario preview-failures), or synthesize one (--from)."""
         if ctx.invoked_subcommand:
             return
         from stackctl.seeding import daemon
@@ -64,12 +102,17 @@ def register(app: typer.Typer) -> None:
         from stackctl.seeding.catalog import load_scenario
         from stackctl.seeding.scenario import format_duration
 
+        synthesized: Scenario | None = None
         if not scenario:
-            raise UsageError("--scenario is required", hint="list them with `stackctl scenarios`")
+            explicit = bool(prometheus_url and loki_url and redis_url)
+            scenario, synthesized = _synthesized(list(from_ or ()), alert, state, None if explicit and from_ else (config, project))
+        elif from_ or alert or state:
+            raise UsageError("--from, --alert and --state synthesize a scenario: not with --scenario",
+                             hint="seed a catalog scenario, or synthesize one")
         dur = _seconds("--duration", duration) if duration is not None else None
         req = SeedRequest(scenario, _seconds("--history", history), dur, random_seed, prometheus_url, loki_url, redis_url)
         req.check()
-        sc = load_scenario(scenario)
+        sc = synthesized or load_scenario(scenario)
         cfg = None if req.explicit and not detach else config_from(config, project=project)
         targets = targets_for(None if req.explicit else cfg, req)
         if detach:
@@ -89,13 +132,21 @@ def register(app: typer.Typer) -> None:
 
     @seed_app.command("status")
     def status(json: JsonOpt = False, config: ConfigOpt = None, project: ProjectOpt = None) -> None:
-        """Is a detached seeder running? Scenario, since, samples written, last error."""
+        """Is a detached seeder running? Scenario, since, samples written, last error; what was synthesized."""
+        from stackctl.seeding.synth.record import summary_for
         from stackctl.state import seeder as daemon
 
-        data = daemon.read_status(config_from(config, project=project).state_dir)
+        state_dir = config_from(config, project=project).state_dir
+        data = daemon.read_status(state_dir)
+        synthesized = summary_for(state_dir, data.get("scenario"))
+        if synthesized:
+            data["synthesized"] = synthesized
         if json:
             console.json_out(data)
             return
+        if synthesized:
+            console.info(f"synthesized: {synthesized.get('metrics')} metrics, {synthesized.get('series')} series from "
+                         + ", ".join(synthesized.get("files") or []))
         state = "running" if data["running"] else data.get("state", "stopped")
         pending = sum(int(data.get(k) or 0) for k in ("pending_samples", "pending_entries", "pending_log_lines"))
         console.table(["state", "scenario", "pid", "samples", "log lines", "pending", "dropped", "last error"],

@@ -1,0 +1,314 @@
+"""Solve alert conditions over the model: which series to change, and how, to fire or stay quiet.
+
+The solver turns knobs (scale the rate or the value of the series one selector selects, set a
+gauge to a threshold, leave series out for ``absent()``) and asks the evaluator whether the
+condition's result is empty. ``and``/``or``/``unless`` are split into their sides. A found
+setting must survive a ±30 % change of what it scaled, so the seeded noise cannot flip it:
+that is the margin. A firing condition must hold for ``for:`` plus the longest range window
+plus a margin; the scenario's last phase lasts that long, history included.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterator, Literal
+
+import promql_parser as pp
+
+from stackctl.seeding.synth.evaluate import Env, Tweak, Unsupported, as_vec, evaluate
+from stackctl.seeding.synth.exprs import matchers_of, name_of, parse
+from stackctl.seeding.synth.functions import TREND, make_env
+from stackctl.seeding.synth.model import SynthModel, matching
+
+State = Literal["firing", "quiet"]
+Tweaks = dict[tuple[str, int], Tweak]
+SLOPES = (-0.5, 0.5, -1.0, 1.0, -2.0, 2.0, -0.1, 0.1, -5.0, 5.0)  # x level per hour
+FACTORS = (2.0, 5.0, 10.0, 0.5, 0.2, 0.1, 0.0, 30.0, 100.0, 0.03, 0.01, 1e3, 1e-3, 1e4, 1e5, 1e6)
+MARGIN = 1.3
+HOLD_MARGIN_S = 180.0
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    expr: str
+    kind: Literal["alert", "record"]
+    for_s: float = 0.0
+    labels: tuple[tuple[str, str], ...] = ()
+    source: str = ""
+
+
+@dataclass
+class Outcome:
+    rule: Rule
+    state: State
+    solved: bool
+    note: str  # what was changed, or which part cannot be solved and why
+    hold_s: float = 0.0
+    tweaks: Tweaks = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Knob:
+    metric: str
+    indexes: tuple[int, ...]
+    attr: Literal["rate", "value", "set", "drop", "slope"]
+    selector: str
+    levels: tuple[float, ...] = ()  # the series' levels, for slopes relative to them
+
+    def apply(self, base: Tweaks, factor: float) -> Tweaks:
+        out = dict(base)
+        for j, i in enumerate(self.indexes):
+            t = out.get((self.metric, i)) or Tweak()
+            if self.attr == "rate":
+                t = replace(t, rate=t.rate * factor)
+            elif self.attr == "value":
+                t = replace(t, value=t.value * factor)
+            elif self.attr == "set":
+                t = replace(t, set=factor)
+            elif self.attr == "slope":  # factor: the share of its level the series moves per hour
+                t = replace(t, slope=factor * abs(t.level(self.levels[j]) or 1.0) / 3600.0)
+            else:
+                t = replace(t, drop=True)
+            out[(self.metric, i)] = t
+        return out
+
+    def describe(self, factor: float) -> str:
+        if self.attr == "drop":
+            return f"no series of {self.selector}"
+        if self.attr == "set":
+            return f"{self.selector} set to {factor:g}"
+        if self.attr == "slope":
+            return f"{self.selector} trending {factor:+g}x its level per hour"
+        return f"{self.attr} of {self.selector} x{factor:g}"
+
+
+class Solver:
+    def __init__(self, model: SynthModel, rules: list[Rule], now: float = 1.7e9) -> None:
+        self.model, self.now = model, now
+        self.records = {r.name: parse(r.expr) for r in rules if r.kind == "record"}
+
+    def env(self, tweaks: Tweaks) -> Env:
+        return make_env(self.model, tweaks, self.records, self.now)
+
+    def fires(self, node: Any, tweaks: Tweaks) -> bool:
+        return bool(as_vec(evaluate(node, self.env(tweaks))))
+
+    def solve(self, rule: Rule, state: State, base: Tweaks | None = None,
+              keep: list[tuple[Any, bool]] | None = None) -> Outcome:
+        """Solve ``rule`` for ``state`` on top of ``base``; ``keep``: (condition, wanted) pairs an
+        earlier solution established, which a candidate must not break."""
+        base = dict(base or {})
+        self.keep = list(keep or [])
+        node = parse(rule.expr)
+        want = state == "firing"
+        hold = rule.for_s + _max_window(node, self.records) + HOLD_MARGIN_S if want else 0.0
+        try:
+            if self._holds(node, want, base, robust=not want):
+                return Outcome(rule, state, True, "holds with the inferred values", hold, base)
+            found = self._solve(node, want, base)
+        except Unsupported as exc:
+            return Outcome(rule, state, False, f"cannot evaluate {exc}", hold, base)
+        if found is not None and self._holds(node, want, found[0], robust=False) and self._kept(found[0]):
+            return Outcome(rule, state, True, "; ".join(found[1]), hold, found[0])
+        return Outcome(rule, state, False, self._why(node, want), hold, base)
+
+    def _kept(self, tweaks: Tweaks) -> bool:
+        return all(self.fires(k, tweaks) == w for k, w in getattr(self, "keep", []))
+
+    def _holds(self, node: Any, want: bool, tweaks: Tweaks, robust: bool) -> bool:
+        if self.fires(node, tweaks) != want:
+            return False
+        if not robust:
+            return True
+        for knob in self._knobs(node):
+            if knob.attr in ("drop", "set", "slope") or not self._noisy(knob.metric):
+                continue
+            for f in (MARGIN, 1 / MARGIN):
+                if self.fires(node, knob.apply(tweaks, f)) != want:
+                    return False
+        return True
+
+    def _noisy(self, metric: str) -> bool:
+        """Counters and histograms count Poisson events, gauges with a spread vary: margin needed."""
+        m = self.model.metrics[metric]
+        return m.kind in ("counter", "histogram") or m.profile.spread > 0
+
+    def _solve(self, node: Any, want: bool, base: Tweaks, depth: int = 0) -> tuple[Tweaks, list[str]] | None:
+        while isinstance(node, pp.ParenExpr):
+            node = node.expr
+        if isinstance(node, pp.BinaryExpr) and str(node.op) in ("and", "or", "unless"):
+            split = self._split(node, want, base)
+            if split is not None and self._holds(node, want, split[0], robust=False):
+                return split
+        found = self._search(node, want, base)
+        if found is None and want and depth < 3:
+            found = self._descend(node, base, depth)
+        return found
+
+    def _descend(self, node: Any, base: Tweaks, depth: int) -> tuple[Tweaks, list[str]] | None:
+        """Make an inner part non-empty first (an ``and`` under a ``* on() group_left``), then the whole."""
+        for child in _children(node):
+            if self.fires(child, base):
+                continue
+            step = self._solve(child, True, base, depth + 1)
+            if step is None:
+                continue
+            if self.fires(node, step[0]) and self._kept(step[0]):
+                return step
+            rest = self._search(node, True, step[0])
+            if rest is not None:
+                return rest[0], step[1] + rest[1]
+        return None
+
+    def _split(self, node: Any, want: bool, base: Tweaks) -> tuple[Tweaks, list[str]] | None:
+        op = str(node.op)
+        # (side, wanted) steps; a list of alternatives, each a sequence of steps
+        if want:
+            plans = {"and": [[(node.lhs, True), (node.rhs, True)]], "unless": [[(node.lhs, True), (node.rhs, False)]],
+                     "or": [[(node.lhs, True)], [(node.rhs, True)]]}[op]
+        else:
+            plans = {"and": [[(node.lhs, False)], [(node.rhs, False)]], "or": [[(node.lhs, False), (node.rhs, False)]],
+                     "unless": [[(node.lhs, False)], [(node.rhs, True)]]}[op]
+        for plan in plans:
+            tweaks, notes = dict(base), list[str]()
+            for side, wanted in plan:
+                if self._holds(side, wanted, tweaks, robust=not wanted):
+                    continue
+                step = self._solve(side, wanted, tweaks)
+                if step is None:
+                    break
+                tweaks, notes = step[0], notes + step[1]
+            else:
+                if self.fires(node, tweaks) == want:
+                    return tweaks, notes
+        return None
+
+    def _search(self, node: Any, want: bool, base: Tweaks) -> tuple[Tweaks, list[str]] | None:
+        rank = {"rate": 0, "value": 0, "slope": 0, "set": 1, "drop": 2}
+        knobs = sorted(self._knobs(node), key=lambda k: rank[k.attr])  # leaving series out is the last resort
+        numbers = sorted({abs(n) for n in _numbers(node)})
+        for knob in knobs:
+            if knob.attr == "set":
+                values = [v for n in numbers for v in (n * 1.5 + 1, n / 2, n + 1, n * 2)] + [0.0, 1.0]
+                candidates = list(dict.fromkeys(values))
+            elif knob.attr == "drop":
+                candidates = [0.0]
+            elif knob.attr == "slope":
+                candidates = list(SLOPES)
+            elif knob.attr == "value" and self.model.metrics[knob.metric].kind == "histogram":
+                candidates = [f for f in FACTORS if f > 0]  # observations of 0 s are no distribution
+            else:
+                candidates = list(FACTORS)
+            for f in candidates:
+                tweaks = knob.apply(base, f)
+                if self.fires(node, tweaks) != want or not self._kept(tweaks):
+                    continue
+                if knob.attr in ("rate", "value") and f not in (0.0,) and self._noisy(knob.metric):
+                    if any(self.fires(node, knob.apply(base, f * g)) != want for g in (MARGIN, 1 / MARGIN)):
+                        continue
+                return tweaks, [knob.describe(f)]
+        return None
+
+    def _knobs(self, node: Any) -> Iterator[_Knob]:
+        seen = set()
+        trends = bool({c.func.name for c in _calls(node)} & (set(TREND) | {"changes"}))
+        for vs in _selectors(node, self.records):
+            name = name_of(vs) or ""
+            found = self.model.by_series_name(name)
+            if found is None:
+                continue
+            metric, suffix = found
+            idx = tuple(matching(metric, matchers_of(vs)))
+            if not idx:
+                continue
+            label = vs.prettify() if hasattr(vs, "prettify") else name
+            attrs: list[Literal["rate", "value", "set", "drop", "slope"]]
+            if metric.kind == "counter":
+                attrs = ["rate", "drop"]
+            elif metric.kind == "histogram":
+                attrs = ["value", "rate", "drop"] if suffix == "_bucket" else ["rate", "value", "drop"]
+            else:
+                attrs = ["value", "slope", "set", "drop"] if trends else ["value", "set", "drop"]
+            levels = tuple(metric.series[i].level for i in idx)
+            for attr in attrs:
+                key = (metric.name, idx, attr)
+                if key not in seen:
+                    seen.add(key)
+                    yield _Knob(metric.name, idx, attr, label, levels)
+
+    def _why(self, node: Any, want: bool) -> str:
+        text = node.prettify().replace("\n", " ") if hasattr(node, "prettify") else str(node)
+        text = re.sub(r"\s+", " ", text)
+        verb = "true" if want else "false"
+        if not list(_selectors(node, self.records)):
+            return f"`{text}` reads no metric: it is {'false' if want else 'true'} whatever is seeded (a Watchdog-style rule)"
+        funcs = {c.func.name for c in _calls(node)} & set(TREND)
+        if funcs:
+            return (f"`{text}` depends on {', '.join(sorted(funcs))}(): no level or trend (up to 5x the level per "
+                    f"hour) of its inputs makes it {verb}")
+        if any(name_of(vs) is None for vs in _selectors(node, self.records)):
+            return f"`{text}` selects series by labels only (no metric name): there is no metric to synthesize"
+        missing = [(name_of(vs) or "?") for vs in _selectors(node, self.records)
+                   if self.model.by_series_name(name_of(vs) or "") is None and (name_of(vs) or "") not in self.records]
+        if missing:
+            return f"`{text}` reads {', '.join(sorted(set(missing)))}, which no input defines"
+        return f"no scaling of its inputs makes `{text}` {verb} (tried rates, values x0.001..x1e6, thresholds)"
+
+
+def _walk(node: Any) -> Iterator[Any]:
+    yield node
+    if isinstance(node, pp.BinaryExpr):
+        yield from _walk(node.lhs)
+        yield from _walk(node.rhs)
+    elif isinstance(node, (pp.ParenExpr, pp.UnaryExpr, pp.SubqueryExpr, pp.AggregateExpr)):
+        yield from _walk(node.expr)
+        if isinstance(node, pp.AggregateExpr) and node.param is not None:
+            yield from _walk(node.param)
+    elif isinstance(node, pp.Call):
+        for a in node.args:
+            yield from _walk(a)
+    elif isinstance(node, pp.MatrixSelector):
+        yield node.vector_selector
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, pp.BinaryExpr):
+        return [c for c in (node.lhs, node.rhs) if not isinstance(c, pp.NumberLiteral)]
+    if isinstance(node, (pp.ParenExpr, pp.AggregateExpr, pp.UnaryExpr)):
+        return [node.expr]
+    if isinstance(node, pp.Call):
+        return [a for a in node.args if not isinstance(a, (pp.NumberLiteral, pp.StringLiteral))]
+    return []
+
+
+def _calls(node: Any) -> Iterator[Any]:
+    return (n for n in _walk(node) if isinstance(n, pp.Call))
+
+
+def _numbers(node: Any) -> Iterator[float]:
+    for n in _walk(node):
+        if isinstance(n, pp.NumberLiteral) and math.isfinite(n.val):
+            yield float(n.val)
+
+
+def _selectors(node: Any, records: dict[str, Any], depth: int = 0) -> Iterator[Any]:
+    for n in _walk(node):
+        if isinstance(n, pp.VectorSelector):
+            name = name_of(n) or ""
+            if name in records and depth < 5:
+                yield from _selectors(records[name], records, depth + 1)
+            else:
+                yield n
+
+
+def _max_window(node: Any, records: dict[str, Any], depth: int = 0) -> float:
+    longest = 0.0
+    for n in _walk(node):
+        if isinstance(n, (pp.MatrixSelector, pp.SubqueryExpr)):
+            longest = max(longest, n.range.total_seconds() if n.range is not None else 0.0)
+        if isinstance(n, pp.VectorSelector) and (name_of(n) or "") in records and depth < 5:
+            longest = max(longest, _max_window(records[name_of(n) or ""], records, depth + 1))
+    return longest

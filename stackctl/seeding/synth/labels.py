@@ -1,0 +1,215 @@
+"""Label values that satisfy the matchers the queries use, realistic where they are free.
+
+One ``Pools`` object serves every metric of a run, so a free ``instance`` is the same
+``host-1:9100`` on every metric and the joins of a query line up. Values a matcher names
+(``job="node"``, ``code=~"5.."``) come first; free labels take well-known values
+(``mode="idle"``, ``method="GET"``) or ``<label>-1``.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Iterable
+
+from stackctl.seeding.synth.exprs import Matcher
+
+with warnings.catch_warnings():  # the stdlib regex parser: the only one that reads re syntax exactly
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import sre_constants as sc
+    import sre_parse
+
+KNOWN: dict[str, tuple[str, ...]] = {
+    "instance": ("host-1:9100", "host-2:9100"),
+    "mode": ("idle", "user", "system", "iowait", "irq", "softirq", "steal", "nice"),
+    "method": ("GET", "POST", "PUT", "DELETE"),
+    "code": ("200", "201", "404", "500"),
+    "status": ("200", "404", "500"),
+    "status_code": ("200", "404", "500"),
+    "handler": ("/", "/api/v1/query", "/metrics"),
+    "path": ("/", "/api/items", "/health"),
+    "endpoint": ("/", "/api/items", "/health"),
+    "device": ("sda", "sdb"),
+    "mountpoint": ("/", "/home"),
+    "fstype": ("ext4", "xfs"),
+    "cpu": ("0", "1"),
+    "namespace": ("default", "kube-system"),
+    "pod": ("api-7d9f8-abcde", "worker-5c6b7-fghij"),
+    "container": ("api", "worker"),
+    "node": ("node-1", "node-2"),
+    "nodename": ("host-1", "host-2"),
+    "cluster": ("cluster-1",),
+    "service": ("api", "worker"),
+    "app": ("api",),
+    "app_name": ("app",),
+    "le": ("+Inf",),
+    "quantile": ("0.5", "0.9", "0.99"),
+    "version": ("1.0.0",),
+    "resource": ("cpu", "memory"),
+    "unit": ("core", "byte"),
+    "phase": ("Running", "Pending", "Succeeded", "Failed", "Unknown"),
+    "condition": ("true",),
+    "severity": ("warning", "critical"),
+    "integration": ("webhook",),
+    "state": ("active",),
+    "interface": ("eth0",),
+    "db": ("db0",),
+    "cmd": ("get", "set"),
+    "role": ("master",),
+}
+# The job a family of metrics is scraped under when no query names it.
+JOBS = (("node_", "node"), ("kube_", "kube-state-metrics"), ("container_", "kubelet"), ("kubelet_", "kubelet"),
+        ("apiserver_", "apiserver"), ("prometheus_", "prometheus"), ("alertmanager_", "alertmanager"),
+        ("redis_", "redis"), ("django_", "django"), ("fastapi_", "fastapi"), ("http_", "app"),
+        ("process_", "app"), ("go_", "app"), ("coredns_", "coredns"), ("etcd_", "etcd"),
+        ("pg_", "postgres"), ("mysql_", "mysql"), ("nginx_", "nginx"), ("probe_", "blackbox"))
+_SPREAD = 2  # values of a label that panels split by (by(), repeats, instance)
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def example(regex: str, avoid: Iterable[str] = ()) -> str | None:
+    """A short string the (Prometheus-anchored) regex fully matches, or None."""
+    try:
+        parsed = sre_parse.parse(regex)
+    except (re.error, RecursionError, ValueError):
+        return None
+    try:
+        text = _gen(list(parsed))  # type: ignore[call-overload]
+    except (ValueError, RecursionError, TypeError):
+        return None
+    if text is None:
+        return None
+    try:
+        return text if re.fullmatch(regex, text) and text not in set(avoid) else None
+    except re.error:
+        return None
+
+
+def _gen(items: list[tuple[object, object]]) -> str | None:
+    out = []
+    for op, av in items:
+        part = _gen_one(op, av)
+        if part is None:
+            return None
+        out.append(part)
+    return "".join(out)
+
+
+def _gen_one(op: object, av: object) -> str | None:
+    if op == sc.LITERAL:
+        return chr(av)  # type: ignore[arg-type]
+    if op == sc.ANY:
+        return "x"
+    if op == sc.IN:
+        return _gen_in(av)  # type: ignore[arg-type]
+    if op == sc.BRANCH:
+        return _gen(list(av[1][0]))  # type: ignore[index]
+    if op == sc.SUBPATTERN:
+        return _gen(list(av[-1]))  # type: ignore[index]
+    if op in (sc.MAX_REPEAT, sc.MIN_REPEAT):
+        low, _high, body = av  # type: ignore[misc]
+        one = _gen(list(body))  # type: ignore[has-type]
+        return None if one is None else one * max(int(low), 1)  # type: ignore[has-type]
+    if op in (sc.AT, sc.ASSERT, sc.ASSERT_NOT):
+        return ""
+    return None
+
+
+def _gen_in(items: list[tuple[object, object]]) -> str | None:
+    negate = any(op == sc.NEGATE for op, _ in items)
+    if negate:
+        banned = {chr(av) for op, av in items if op == sc.LITERAL}  # type: ignore[arg-type]
+        return next((c for c in _ALPHABET if c not in banned), None)
+    for op, av in items:
+        if op == sc.LITERAL:
+            return chr(av)  # type: ignore[arg-type]
+        if op == sc.RANGE:
+            return chr(av[0])  # type: ignore[index]
+        if op == sc.CATEGORY:
+            return {sc.CATEGORY_DIGIT: "0", sc.CATEGORY_SPACE: " "}.get(av, "a")  # type: ignore[call-overload]
+    return None
+
+
+def alternatives(regex: str) -> list[str]:
+    """``a|b|c`` (literal alternatives, maybe grouped) -> [a, b, c]; else []."""
+    body = regex[3:-2] if regex.startswith("^(?:") and regex.endswith(")$") else regex
+    body = body[1:-1] if body.startswith("(") and body.endswith(")") else body
+    parts = body.split("|")
+    if all(re.fullmatch(r"(?:[\w\-:/ ]|\\\.)+", p) for p in parts):
+        return [p.replace("\\.", ".") for p in parts]
+    return []
+
+
+class Pools:
+    """Label name -> ordered candidate values, shared by every metric of a run."""
+
+    def __init__(self) -> None:
+        self.required: dict[str, list[str]] = {}
+        self.var_jobs: dict[tuple[str, str], str] = {}  # (file, variable) -> the job it resolves to
+
+    def require(self, label: str, value: str) -> None:
+        values = self.required.setdefault(label, [])
+        if value not in values:
+            values.append(value)
+
+    def candidates(self, label: str) -> list[str]:
+        known = list(KNOWN.get(label, ()))
+        if not known:
+            known = [f"{label.replace('_', '-')}-{i}" for i in (1, 2)]
+        return list(dict.fromkeys(self.required.get(label, []) + known))
+
+    def free(self, label: str, spread: bool, job: str | None = None) -> list[str]:
+        """Values of a label no matcher pins: the first required/known ones."""
+        if label == "job":
+            return [job or self.candidates("job")[0]]
+        cands = self.candidates(label)
+        return cands[:_SPREAD] if spread else cands[:1]
+
+    def job_for(self, metrics: Iterable[str], pinned: Iterable[str]) -> str:
+        """The scrape job of a family of metrics: the one its queries name, else its exporter's."""
+        for value in pinned:
+            return value
+        for name in metrics:
+            for prefix, job in JOBS:
+                if name.startswith(prefix):
+                    return job
+        return self.candidates("job")[0] if "job" in self.required else "app"
+
+    def satisfying(self, label: str, matchers: list[Matcher]) -> str | None:
+        """One value for ``label`` that every matcher on it accepts."""
+        for m in matchers:
+            if m.op == "=" and m.var is None:
+                return m.value if all(x.matches(m.value) for x in matchers) else None
+        extra: list[str] = []
+        examples: list[str] = []
+        for m in matchers:
+            if m.op == "=~" and m.var is None:
+                extra += alternatives(m.value)
+                ex = example(m.value, [x.value for x in matchers if x.op == "!="])
+                if ex is not None:
+                    examples.append(ex)
+        for value in extra + self.candidates(label) + examples + [f"{label}-x", "other"]:
+            if all(m.matches(value) for m in matchers):
+                return value
+        return None
+
+    def choices(self, label: str, matchers: list[Matcher], limit: int = 3) -> list[str]:
+        """Values for ``label``: each alternative of an ``=~"a|b|c"`` the other matchers allow
+        (a panel of ``phase=~"Pending|Running"`` shows both), else the one ``satisfying`` value."""
+        alts = [a for m in matchers if m.op == "=~" and m.var is None for a in alternatives(m.value)]
+        ok = [a for a in dict.fromkeys(alts) if all(m.matches(a) for m in matchers)][:limit]
+        if ok:
+            return ok
+        one = self.satisfying(label, matchers)
+        return [one] if one is not None else []
+
+    def note_matchers(self, matchers: Iterable[Matcher]) -> None:
+        """Values queries pin become the preferred values of their label everywhere."""
+        for m in matchers:
+            if m.var is not None:
+                continue
+            if m.op == "=" and m.value:
+                self.require(m.name, m.value)
+            elif m.op == "=~":
+                for alt in alternatives(m.value):
+                    self.require(m.name, alt)

@@ -1,0 +1,151 @@
+"""From files to a scenario: collect, walk, build the model, solve the alerts, write the YAML.
+
+``generate`` is what ``stackctl scenarios generate`` and ``stackctl seed --from`` run. Alerts
+are first all solved quiet (each on top of the others' changes); for ``firing``, the chosen
+alert (or every alert) is then solved on top of that, its changes kept for the last phase.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Literal
+
+import yaml
+
+from stackctl.errors import ScenarioError
+from stackctl.seeding.checks import semantic_problems
+from stackctl.seeding.scenario import Scenario, raise_problems
+from stackctl.seeding.synth import collect as C
+from stackctl.seeding.synth import exprs as E
+from stackctl.seeding.synth import model as M
+from stackctl.seeding.synth.alerts import Outcome, Solver, Tweaks
+from stackctl.seeding.synth.emit import Plan, scenario_text
+from stackctl.seeding.synth.evaluate import Tweak
+from stackctl.yamlfile import LocatedYaml, validate
+
+State = Literal["firing", "quiet"]
+
+
+@dataclass
+class Generated:
+    text: str
+    plan: Plan
+    inputs: C.Inputs
+
+    @property
+    def summary(self) -> dict[str, object]:
+        """What `seed status` and `scenarios generate` report: metrics, series, from which files."""
+        m = self.plan.model.metrics
+        return {"scenario": self.plan.name, "files": self.plan.files, "metrics": len(m),
+                "series": sum(len(x.series) for x in m.values()), "panels": self.inputs.panels,
+                "queries": len(self.inputs.queries),
+                "alerts": {o.rule.name: ("ok" if o.solved else "unsolved: " + o.note) for o in self.plan.outcomes},
+                "skipped": self.plan.skipped}
+
+
+def scenario_of(generated: Generated) -> Scenario:
+    """The generated text as a validated Scenario, without a file round trip (libyaml: the
+    catalog's line-tracking reader takes seconds on a few hundred metrics)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    doc = LocatedYaml(generated.plan.name, yaml.load(generated.text, Loader=loader))
+    sc = validate(doc, Scenario, error=ScenarioError)
+    raise_problems(semantic_problems(sc), generated.plan.name, doc.line_of)
+    return sc
+
+
+def walk_queries(queries: Iterable[M.Query]) -> tuple[list[tuple[M.Query, E.Walk]], list[str]]:
+    walks, skipped = [], []
+    for q in queries:
+        text = E.substitute(q.expr, q.values)
+        try:
+            walks.append((q, E.walk(text)))
+        except ValueError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "parse error"
+            skipped.append(f"{q.source}: not PromQL ({first}): {q.expr.strip()[:120]}")
+    return walks, skipped
+
+
+def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = None, name: str | None = None,
+             now: float | None = None) -> Generated:
+    now = now if now is not None else time.time()
+    inputs = C.collect(list(paths))
+    walks, skipped = walk_queries(inputs.queries)
+    recorded = {r.name for r in inputs.rules if r.kind == "record"}
+    model = M.build(walks, recorded)
+    broken = [r for r in inputs.rules if not _parses(r.expr)]  # reported by walk_queries
+    inputs.rules = [r for r in inputs.rules if r not in broken]
+    alerts = [r for r in inputs.rules if r.kind == "alert"]
+    if alert is not None and alert not in {r.name for r in alerts}:
+        known = ", ".join(sorted({r.name for r in alerts})) or "none"
+        raise ScenarioError(f"no alert {alert!r} in the given rule files", hint=f"alerts found: {known}")
+    targets = [r for r in alerts if state == "firing" and (alert is None or r.name == alert)]
+    solver = Solver(model, inputs.rules, now)
+    outcomes: list[Outcome] = []
+    others: Tweaks = {}  # every other alert quiet
+    keep: list[tuple[object, bool]] = []
+    for r in alerts:
+        if r not in targets:
+            o = solver.solve(r, "quiet", others, keep)
+            others = o.tweaks if o.solved else others
+            outcomes.append(o)
+            keep += [(E.parse(r.expr), False)] if o.solved else []
+    base = dict(others)  # the healthy phase: the targets quiet too
+    quiet_keep = list(keep)
+    for r in targets:
+        o = solver.solve(r, "quiet", base, quiet_keep)
+        base = o.tweaks if o.solved else base
+        quiet_keep += [(E.parse(r.expr), False)] if o.solved else []
+    firing: Tweaks = dict(others)
+    hold = 0.0
+    for r in targets:
+        o = solver.solve(r, "firing", firing, keep)
+        if not o.solved:  # it cannot fire alone: let alerts that follow from it fire too
+            o = solver.solve(r, "firing", firing, [(k, w) for k, w in keep if w])
+        if o.solved:
+            firing, hold = o.tweaks, max(hold, o.hold_s)
+            keep.append((E.parse(r.expr), True))
+        outcomes.append(o)
+    outcomes = _recheck(solver, outcomes, base, firing if targets else base)
+    phase = {k: firing.get(k) or Tweak() for k in set(firing) | set(base)
+             if (firing.get(k) or Tweak()) != (base.get(k) or Tweak())} if targets else {}
+    plan = Plan(model, name or _name(inputs.files, state, alert), base, phase, hold, outcomes,
+                inputs.skipped + skipped, now, state, inputs.files)
+    return Generated(scenario_text(plan), plan, inputs)
+
+
+def _parses(expr: str) -> bool:
+    try:
+        E.parse(expr)
+    except ValueError:
+        return False
+    return True
+
+
+def _recheck(solver: Solver, outcomes: list[Outcome], base: Tweaks, firing: Tweaks) -> list[Outcome]:
+    """A later solution may undo an earlier one: say so instead of promising it."""
+    out = []
+    for o in outcomes:
+        node = E.parse(o.rule.expr)
+        if o.solved and o.state == "firing" and not solver.fires(node, firing):
+            o = Outcome(o.rule, o.state, False, "solved alone, but another alert's solution undoes it", o.hold_s)
+        elif o.solved and o.state == "quiet" and solver.fires(node, base):
+            o = Outcome(o.rule, o.state, False, "solved alone, but another alert's solution undoes it", o.hold_s)
+        elif o.solved and o.state == "quiet" and firing != base and solver.fires(node, firing):
+            o = Outcome(o.rule, o.state, False, "quiet at first, but fires too in the firing phase "
+                        "(its condition follows the one under test)", o.hold_s, o.tweaks)
+        out.append(o)
+    return out
+
+
+def safe_name(text: str) -> str:
+    """A scenario name: lower case, digits and dashes."""
+    return re.sub(r"[^a-z0-9-]+", "-", re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", text).lower()).strip("-")
+
+
+def _name(files: list[str], state: State, alert: str | None) -> str:
+    stem = Path(files[0]).stem if files else "generated"
+    base = safe_name(f"synth-{stem}" + (f"-{alert}" if alert else "") + (f"-{state}" if state == "firing" else ""))
+    return re.sub(r"-+", "-", base)[:60].strip("-") or "synth"
