@@ -84,6 +84,10 @@ def test_readme_quickstart_on_a_fresh_debian(tmp_path: Path) -> None:
             venv = machine.run("python3 -m venv /root/venv", timeout=120)
             assert venv.returncode == 0, venv.stderr
             machine.base_env["PATH"] = "/root/venv/bin:" + machine.base_env["PATH"]  # an activated venv
+        else:
+            # The command activates the venv it makes; later commands are new shells: as in the
+            # user's terminal, the venv stays active for them.
+            machine.base_env["PATH"] = "/src/.venv/bin:" + machine.base_env["PATH"]
         before, dpkg_status = snapshot(root), sha(root / "var/lib/dpkg/status")
         try:
             up = machine.run(f"cd /src && {command}", env=env, timeout=900)
