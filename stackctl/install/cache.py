@@ -30,7 +30,7 @@ import requests
 from stackctl.errors import InstallError, UsageError
 from stackctl.install.archives import extract
 from stackctl.install.releases import ARCH_NAMES, NOT_DISTRIBUTED, OS_NAMES, RELEASES, PlatformKey, Release
-from stackctl.install.store import sha256_file
+from stackctl.install.store import commit, sha256_file
 from stackctl.yamlfile import suggest
 
 log = logging.getLogger(__name__)
@@ -248,7 +248,7 @@ def _download_and_unpack(
         binary = _check_binary(release, key, staging, source)
         _write_marker(staging, release, key, source, expected, binary)
         relative = binary.relative_to(staging)
-        _commit(staging, final)
+        commit(staging, final, MARKER)
         staging = None
         return final / relative
     finally:
@@ -357,21 +357,3 @@ def _check_binary(release: Release, key: PlatformKey, root: Path, archive_url: s
         )
     return binary
 
-
-def _commit(staging: Path, final: Path) -> None:
-    """Move ``staging`` to ``final`` atomically, replacing a stale or incomplete install."""
-    if final.exists():
-        trash = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
-        os.replace(final, trash / "old")
-        try:
-            os.replace(staging, final)
-        finally:
-            shutil.rmtree(trash, ignore_errors=True)
-        return
-    try:
-        os.replace(staging, final)
-    except OSError as exc:
-        # Another stackctl finished the same install first: keep theirs.
-        if not (final / MARKER).exists():
-            raise InstallError(f"cannot move the unpacked release into {final}: {exc}") from exc
-        shutil.rmtree(staging, ignore_errors=True)
