@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from stackctl.export import chart
 from stackctl.export.yamlout import comment
 
-if TYPE_CHECKING:  # a type only: kubernetes.py imports this module lazily, never the reverse at run time
-    from stackctl.export.kubernetes import KubernetesExport
+if TYPE_CHECKING:
+    from stackctl.export.model import KubernetesExport
 
 LEFT_OUT = (
     ("the notification sink", "locally Alertmanager also posts every notification to notify-sink so `stackctl notifications` and the "
