@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from benchmarks import backfill, cli, firing, report, startup, verification
+from benchmarks import backfill, cli, firing, report, startup, synthesis, verification
 from benchmarks.figures import Results
 from benchmarks.model import Measurement, Skip
 from stackctl import __version__
@@ -21,7 +21,7 @@ from stackctl.proc import run
 Log = Callable[[str], None]
 FIGURE_ORDER = (
     *cli.FIGURES, "time_to_healthy_native_s", "time_to_healthy_docker_s", "time_to_populated_s", "time_to_firing_s", "verify_s", "verify_dashboards_s", "report_s",
-    *backfill.FIGURES, "stack_rss_native_mb", "stack_rss_docker_mb",
+    "synth_infer_history_s", "synth_seed_s", *backfill.FIGURES, "stack_rss_native_mb", "stack_rss_docker_mb",
 )
 # The full run's history: every series of every shipped pack (all-healthy, 300 series),
 # 20 h at a 7.5 s step -> 9,601 samples per series, 2,880,300 in all; --quick: 20 minutes.
@@ -61,6 +61,7 @@ def benches(plan: Plan) -> list[Bench]:
         Bench("verify", ("verify_s",), verification.verify_time),
         Bench("report", ("report_s",), report.report_time),
         Bench("verify user dashboards", ("verify_dashboards_s",), verification.verify_user_dashboards_time),
+        Bench("synthesis", ("synth_infer_history_s", "synth_seed_s"), synthesis.synth_speed),
         Bench("backfill", backfill.FIGURES, lambda root: backfill.backfill_rates(root, plan.data)),
     ]
     return out

@@ -22,7 +22,7 @@ from stackctl.runtime.pids import OWNER_ENV
 # The contract: these keys, whatever the implementation calls them internally.
 FIGURES = (
     "cli_startup_s", "time_to_healthy_native_s", "time_to_healthy_docker_s", "time_to_populated_s", "time_to_firing_s", "verify_s", "verify_dashboards_s", "report_s",
-    "backfill_samples_per_s", "promtool_samples_per_s", "ingest_ceiling_samples_per_s",
+    "synth_infer_history_s", "synth_seed_s", "backfill_samples_per_s", "promtool_samples_per_s", "ingest_ceiling_samples_per_s",
     "backfill_vs_promtool_ratio", "backfill_vs_ceiling_ratio", "stack_rss_native_mb", "stack_rss_docker_mb",
 )
 
