@@ -12,11 +12,18 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Mapping
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from typing import Any, Mapping
 
 from stackctl.assets import asset_path
+from stackctl.configfile import (  # noqa: F401  (the file's models, re-exported for callers)
+    CONTROL_RE,
+    AlertmanagerSection,
+    FileModel,
+    RuntimeName,
+    ScrapeTarget,
+    duration_seconds,
+    prometheus_duration,
+)
 from stackctl.errors import ConfigError
 from stackctl.services import SERVICES, USER_SERVICES, parse_services, with_internal
 from stackctl.yamlfile import LocatedYaml, read_yaml, suggest, validate
@@ -24,142 +31,10 @@ from stackctl.yamlfile import LocatedYaml, read_yaml, suggest, validate
 CONFIG_FILENAME = "stackctl.yaml"
 # The seeds' external receivers: active only when their secret comes from the environment.
 SECRET_ENV = {"slack": "SLACK_WEBHOOK_URL", "pagerduty": "PAGERDUTY_ROUTING_KEY"}
-RuntimeName = Literal["auto", "docker", "native"]
 _PROJECT_RE = re.compile(r"[a-z0-9][a-z0-9_-]*")
 PROJECT_MAX = 63  # compose project names end up in container, network and volume names
-# Prometheus' duration grammar (model.ParseDuration): one or more <number><unit>, largest unit first.
-_DURATION_RE = re.compile(r"(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?")
-_LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
-_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 # docker's reference grammar, simplified: [registry[:port]/]path[:tag][@digest]
 _IMAGE_RE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$")
-
-
-def prometheus_duration(value: Any) -> str:
-    """A Prometheus duration string; a bare number is seconds (``5`` -> ``"5s"``)."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration like 15s or 1m, not true/false")
-    if isinstance(value, (int, float)):
-        if value <= 0:
-            raise ValueError(f"{value} is not a positive duration (e.g. 15s)")
-        return f"{int(value * 1000)}ms" if value != int(value) else f"{int(value)}s"
-    text = str(value)
-    if not text or text == "0" or not _DURATION_RE.fullmatch(text):
-        raise ValueError(f"{text!r} is not a duration: write a number with a unit, e.g. 15s, 1m, 500ms")
-    return text
-
-
-class ScrapeTarget(BaseModel):
-    """One scrape target; ``- localhost:8000`` is short for ``- target: localhost:8000``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    target: str = Field(examples=["localhost:8000"])
-    job: str | None = Field(default=None, examples=["my-app"])
-    path: str = Field(default="/metrics", examples=["/metrics"])
-    interval: str = Field(default="5s", examples=["15s"])
-    labels: dict[str, str] = Field(default_factory=dict, examples=[{"team": "search"}])
-
-    @model_validator(mode="before")
-    @classmethod
-    def _short_form(cls, value: Any) -> Any:
-        return {"target": value} if isinstance(value, str) else value
-
-    @field_validator("target")
-    @classmethod
-    def _host_port(cls, value: str) -> str:
-        host, sep, port = value.rpartition(":")
-        if _CONTROL_RE.search(value) or not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"{value!r} is not host:port (e.g. localhost:8000)")
-        return value
-
-    @field_validator("interval", mode="before")
-    @classmethod
-    def _duration(cls, value: Any) -> str:
-        return prometheus_duration(value)
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        if not value.startswith("/") or _CONTROL_RE.search(value) or " " in value:
-            raise ValueError(f"{value!r} is not a URL path (e.g. /metrics)")
-        return value
-
-    @field_validator("job")
-    @classmethod
-    def _job(cls, value: str | None) -> str | None:
-        if value is not None and (not value or _CONTROL_RE.search(value)):
-            raise ValueError(f"{value!r} is not a usable job name (e.g. my-app)")
-        return value
-
-    @field_validator("labels")
-    @classmethod
-    def _labels(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, label_value in value.items():
-            if not _LABEL_NAME_RE.fullmatch(name) or name.startswith("__"):
-                raise ValueError(f"{name!r} is not a Prometheus label name (letters, digits and _, not starting with a digit or __)")
-            if _CONTROL_RE.search(str(label_value)):
-                raise ValueError(f"the value of label {name!r} holds a control character")
-        return value
-
-
-class AlertmanagerSection(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    config: str | None = None  # a whole alertmanager.yml replacing the built-in one
-    receivers: list[dict[str, Any]] = Field(default_factory=list)
-    routes: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class FileModel(BaseModel):
-    """The shape of stackctl.yaml; every key optional."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    project: str | None = Field(default=None, examples=["my-app"])
-    runtime: RuntimeName | None = Field(default=None, examples=["native"])
-    services: list[str] | None = Field(default=None, examples=[["prometheus", "grafana"]])
-    bind: str | None = Field(default=None, examples=["127.0.0.1"])
-    ports: dict[str, Any] | None = Field(default=None, examples=[{"prometheus": 19090}])
-    images: dict[str, str] | None = Field(default=None, examples=[{"prometheus": "prom/prometheus:v3.5.0"}])
-    state_dir: str | None = Field(default=None, examples=[".stackctl"])
-    timeout: float | None = Field(default=None, gt=0, examples=[120])
-    packs: list[str] | None = Field(default=None, examples=[["preview"]])
-    scrape: list[ScrapeTarget] = Field(default_factory=list, examples=[["localhost:8000"]])
-    dashboards: list[str] = Field(default_factory=list, examples=[["dashboards/"]])
-    rules: list[str] = Field(default_factory=list, examples=[["rules/"]])
-    alertmanager: AlertmanagerSection | None = None
-    grafana_anonymous: bool | None = Field(default=None, examples=[True])
-    redis_password_env: str | None = Field(default=None, examples=["MY_REDIS_PASSWORD"])
-    install: bool | None = Field(default=None, examples=[False])  # native runtime: get missing binaries
-    release_mirror: str | None = Field(default=None, examples=["https://mirror.example.com/github"])
-
-    @field_validator("timeout", mode="before")
-    @classmethod
-    def _timeout(cls, value: Any) -> Any:
-        if isinstance(value, str) and value and not value.replace(".", "", 1).isdigit():
-            return _duration_seconds(prometheus_duration(value))
-        return value
-
-    @field_validator("state_dir", "project")
-    @classmethod
-    def _no_control(cls, value: str | None) -> str | None:
-        if value is not None and _CONTROL_RE.search(value):
-            raise ValueError(f"{value!r} holds a control character (a newline, tab, ...)")
-        return value
-
-    @field_validator("dashboards", "rules")
-    @classmethod
-    def _paths(cls, value: list[str]) -> list[str]:
-        for item in value:
-            if _CONTROL_RE.search(item):
-                raise ValueError(f"{item!r} holds a control character (a newline, tab, ...)")
-        return value
-
-    @field_validator("redis_password_env")
-    @classmethod
-    def _env_name(cls, value: str | None) -> str | None:
-        if value is not None and not _ENV_NAME_RE.fullmatch(value):
-            raise ValueError(f"{value!r} is not an environment variable name (e.g. MY_REDIS_PASSWORD)")
-        return value
 
 
 @dataclass(frozen=True)
@@ -237,9 +112,6 @@ def default_state_dir(project: str, env: Mapping[str, str]) -> Path:
     return Path(base) / "stackctl" / project
 
 
-def _duration_seconds(text: str) -> float:
-    units = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
-    return sum(float(n) * units[u] for n, u in re.findall(r"([0-9]+)(ms|[ywdhms])", text))
 
 
 def _check_project(name: str, source: str) -> str:
@@ -256,7 +128,7 @@ def _check_project(name: str, source: str) -> str:
 
 def _check_path(value: str, what: str, source: str) -> str:
     """Paths end up in rendered config files: no control characters, ever (config injection)."""
-    if _CONTROL_RE.search(value):
+    if CONTROL_RE.search(value):
         raise ConfigError(f"{source}: {what} {value!r} holds a control character (a newline, tab, ...)",
                           hint="write the path on one line, without control characters")
     return value
@@ -430,7 +302,7 @@ def _build(merged: dict[str, Any], model: FileModel, path: Path | None, env: Map
     state_dir = Path(str(state_raw)).expanduser() if state_raw else default_state_dir(project, env)
     timeout_raw = _pick(merged, "timeout", 120.0, sources)
     try:
-        timeout = _duration_seconds(prometheus_duration(timeout_raw)) if isinstance(timeout_raw, str) and not timeout_raw.replace(".", "", 1).isdigit() else float(timeout_raw)
+        timeout = duration_seconds(prometheus_duration(timeout_raw)) if isinstance(timeout_raw, str) and not timeout_raw.replace(".", "", 1).isdigit() else float(timeout_raw)
         assert timeout > 0
     except (TypeError, ValueError, AssertionError):
         raise ConfigError(f"{sources['timeout']}: timeout must be a positive number of seconds, got {timeout_raw!r}") from None
