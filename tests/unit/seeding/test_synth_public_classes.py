@@ -1,0 +1,50 @@
+"""Failure classes an evaluation on public dashboards and rule files found, each on a small
+fixture in the public file's shape (tests/fixtures/synth/classes/<case>/)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stackctl.errors import ScenarioError
+from stackctl.seeding.checks import semantic_problems
+from stackctl.seeding.scenario import Scenario, raise_problems
+from stackctl.seeding.synth.pipeline import generate, scenario_of
+
+CLASSES = Path(__file__).resolve().parents[2] / "fixtures" / "synth" / "classes"
+NOW = 1_800_000_000.0
+
+
+def test_duplicate_alert_names_across_files_and_severity_pairs_seed() -> None:
+    g = generate([CLASSES / "dup-alerts"], "firing", now=NOW)
+    sc = scenario_of(g)  # raised "alert 'RedisDown' listed twice" before
+    keys = [(a.name, tuple(sorted(a.labels.items()))) for a in sc.expected_alerts]
+    assert len(keys) == len(set(keys))
+    assert ("NodeFilesystemAlmostOutOfSpace", (("severity", "warning"),)) in keys
+    assert ("NodeFilesystemAlmostOutOfSpace", (("severity", "critical"),)) in keys
+    assert [k for k in keys if k[0] == "RedisDown"] == [("RedisDown", ())]  # one rule key, merged
+    assert next(a for a in sc.expected_alerts if a.name == "RedisDown").state == "pending"  # the weaker state
+
+
+def test_checker_reports_every_duplicate_at_once() -> None:
+    names = [f"A{i}" for i in range(12)]
+    doc = {"name": "dups", "description": "d", "sources": ["x"], "metrics": [],
+           "expected_alerts": [{"name": n} for n in names + names]}
+    sc = Scenario.model_validate(doc)
+    with pytest.raises(ScenarioError) as exc:
+        raise_problems(semantic_problems(sc), "dups.yaml", lambda _p: None)
+    assert all(f"alert {n!r} listed twice" in str(exc.value) for n in names)
+    pair = Scenario.model_validate({**doc, "expected_alerts": [{"name": "A", "labels": {"severity": s}}
+                                                               for s in ("warning", "critical")]})
+    assert semantic_problems(pair) == []
+
+
+def test_verify_tells_rules_of_one_name_apart_by_labels() -> None:
+    from stackctl.verify.checks import expected_alert_results
+    sc = Scenario.model_validate({"name": "p", "description": "d", "sources": ["x"], "expected_alerts": [
+        {"name": "A", "labels": {"severity": "warning"}}, {"name": "A", "labels": {"severity": "critical"}}]})
+    alerts = [{"labels": {"alertname": "A", "severity": "warning"}, "state": "pending"}]
+    results = expected_alert_results(sc, alerts)
+    assert [r.status for r in results] == ["ok", "error"]
