@@ -27,6 +27,7 @@ Tweaks = dict[tuple[str, int], Tweak]
 SLOPES = (-0.5, 0.5, -1.0, 1.0, -2.0, 2.0, -0.1, 0.1, -5.0, 5.0)  # x level per hour
 FACTORS = (2.0, 5.0, 10.0, 0.5, 0.2, 0.1, 0.0, 30.0, 100.0, 0.03, 0.01, 1e3, 1e-3, 1e4, 1e5, 1e6)
 MARGIN = 1.3
+ABSENT = frozenset({"absent", "absent_over_time", "vector"})  # conditions "no series" can make true
 HOLD_MARGIN_S = 180.0
 
 
@@ -188,7 +189,7 @@ class Solver:
 
     def _search(self, node: Any, want: bool, base: Tweaks) -> tuple[Tweaks, list[str]] | None:
         rank = {"rate": 0, "value": 0, "slope": 0, "set": 1, "drop": 2}
-        knobs = sorted(self._knobs(node), key=lambda k: rank[k.attr])  # leaving series out is the last resort
+        knobs = sorted(self._knobs(node, want), key=lambda k: rank[k.attr])  # leaving series out is the last resort
         numbers = sorted({abs(n) for n in _numbers(node)})
         for knob in knobs:
             if knob.attr == "set":
@@ -212,9 +213,14 @@ class Solver:
                 return tweaks, [knob.describe(f)]
         return None
 
-    def _knobs(self, node: Any) -> Iterator[_Knob]:
+    def _knobs(self, node: Any, want: bool = True) -> Iterator[_Knob]:
         seen = set()
-        trends = bool({c.func.name for c in _calls(node)} & (set(TREND) | {"changes"}))
+        funcs = {c.func.name for c in _calls(node)}
+        trends = bool(funcs & (set(TREND) | {"changes"}))
+        # "No series" solves only a condition that asks for it (absent(), `or vector(0)`), and
+        # only for firing (an alert asked to fire): a quiet condition made empty by leaving its
+        # input out would leave the panels and the other alerts reading that input with nothing.
+        may_drop = want and bool(funcs & ABSENT)
         for vs in _selectors(node, self.records):
             name = name_of(vs) or ""
             found = self.model.by_series_name(name)
@@ -233,6 +239,8 @@ class Solver:
             else:
                 attrs = ["value", "slope", "set", "drop"] if trends else ["value", "set", "drop"]
             levels = tuple(metric.series[i].level for i in idx)
+            if not may_drop:
+                attrs = [a for a in attrs if a != "drop"]
             for attr in attrs:
                 key = (metric.name, idx, attr)
                 if key not in seen:

@@ -48,3 +48,14 @@ def test_verify_tells_rules_of_one_name_apart_by_labels() -> None:
     alerts = [{"labels": {"alertname": "A", "severity": "warning"}, "state": "pending"}]
     results = expected_alert_results(sc, alerts)
     assert [r.status for r in results] == ["ok", "error"]
+
+
+def test_no_series_left_out_unless_an_absent_condition_asks_and_trends_read_no_noise() -> None:
+    quiet = generate([CLASSES / "no-absent"], now=NOW)
+    firing = generate([CLASSES / "no-absent"], "firing", now=NOW)
+    for g in (quiet, firing):
+        assert "left out" not in g.text  # no absent() anywhere: the panel's series stay
+        names = {m.name for m in scenario_of(g).metrics}
+        assert {"redis_connected_slaves", "kube_state_metrics_total_shards"} <= names
+    assert "RedisClusterFlapping (quiet)" not in quiet.text  # changes() of a constant gauge: 0
+    assert "constant: read by changes()/deriv()/delta()" in quiet.text
