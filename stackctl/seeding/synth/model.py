@@ -242,6 +242,12 @@ def _rows(members: list[str], needs: dict[str, _Need], schemas: dict[str, set[st
                 options.append([_CARRIED])
             elif any(m.var is None for m in ms):
                 options.append(pools.choices(label, ms) or pools.free(label, False, job))
+            elif ms and label == "job":  # every job a variable filtering this metric resolves to
+                options.append(list(dict.fromkeys(via + [job])))
+            elif ms:
+                # Filtered by a variable: every value the variable's source metric may list
+                # (it spreads its label), so whichever Grafana picks first, this metric has it.
+                options.append(pools.free(label, True, job))
             else:
                 options.append(pools.free(label, label in spread, job))
         per_use.append(options)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Literal
 
@@ -21,9 +21,10 @@ from stackctl.seeding.scenario import Scenario, raise_problems
 from stackctl.seeding.synth import collect as C
 from stackctl.seeding.synth import exprs as E
 from stackctl.seeding.synth import model as M
-from stackctl.seeding.synth.alerts import Outcome, Solver, Tweaks
+from stackctl.seeding.synth.alerts import Outcome, Rule, Solver, Tweaks
 from stackctl.seeding.synth.emit import Plan, scenario_text
-from stackctl.seeding.synth.evaluate import Tweak
+from stackctl.seeding.synth.evaluate import Tweak, Unsupported, as_vec, evaluate
+from stackctl.seeding.synth.functions import make_env
 from stackctl.yamlfile import LocatedYaml, validate
 
 State = Literal["firing", "quiet"]
@@ -75,6 +76,14 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     walks, skipped = walk_queries(inputs.queries)
     recorded = {r.name for r in inputs.rules if r.kind == "record"}
     model = M.build(walks, recorded)
+    direct = _unreachable_records(walks, inputs.rules, model, now)
+    if direct:  # seed them as gauges with the labels the panels ask, the rules' own output stays
+        model = M.build(_without(walks, direct), recorded - direct)
+        for n in direct:
+            m = model.metrics.get(n)
+            if m is not None:
+                m.profile = replace(m.profile, why=m.profile.why + "; recorded by a rule whose inputs are pinned to other "
+                                    "labels than the panels ask: seeded directly with the panels' labels")
     broken = [r for r in inputs.rules if not _parses(r.expr)]  # reported by walk_queries
     inputs.rules = [r for r in inputs.rules if r not in broken]
     alerts = [r for r in inputs.rules if r.kind == "alert"]
@@ -114,6 +123,34 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     plan = Plan(model, name or _name(inputs.files, state, alert), base, phase, hold, outcomes,
                 inputs.skipped + skipped, now, state, inputs.files)
     return Generated(scenario_text(plan), plan, inputs)
+
+
+def _unreachable_records(walks: list[tuple[M.Query, E.Walk]], rules: list[Rule], model: M.SynthModel,
+                         now: float) -> set[str]:
+    """Recorded names a dashboard reads with labels the rule's output never has (the panel asks
+    job="node", the rule reads job="node-exporter"): no seeded input can feed those panels."""
+    records = {r.name: E.parse(r.expr) for r in rules if r.kind == "record" and _parses(r.expr)}
+    env = make_env(model, {}, records, now)
+    out: set[str] = set()
+    for q, w in walks:
+        if not q.file.endswith(".json"):
+            continue
+        for u in w.uses:
+            if u.metric not in records or u.metric in out:
+                continue
+            try:
+                vec = as_vec(evaluate(records[u.metric], env))
+            except (Unsupported, ValueError, ZeroDivisionError, RecursionError):
+                continue
+            if vec and not any(all(m.matches(lab.get(m.name, "")) for m in u.matchers) for lab, _v in vec):
+                out.add(u.metric)
+    return out
+
+
+def _without(walks: list[tuple[M.Query, E.Walk]], names: set[str]) -> list[tuple[M.Query, E.Walk]]:
+    """The rules' uses of ``names`` left out: the rules compute those series themselves."""
+    return [(q, w if q.file.endswith(".json") else E.Walk([u for u in w.uses if u.metric not in names], w.joins))
+            for q, w in walks]
 
 
 def _parses(expr: str) -> bool:

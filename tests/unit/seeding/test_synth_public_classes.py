@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from stackctl.errors import ScenarioError
 from stackctl.seeding.checks import semantic_problems
@@ -59,3 +58,30 @@ def test_no_series_left_out_unless_an_absent_condition_asks_and_trends_read_no_n
         assert {"redis_connected_slaves", "kube_state_metrics_total_shards"} <= names
     assert "RedisClusterFlapping (quiet)" not in quiet.text  # changes() of a constant gauge: 0
     assert "constant: read by changes()/deriv()/delta()" in quiet.text
+
+
+def _values(g: object, metric: str, label: str) -> set[str]:
+    return {s.labels.get(label, "") for s in g.plan.model.metrics[metric].series}  # type: ignore[attr-defined]
+
+
+def test_label_values_line_up_across_files() -> None:
+    g = generate([CLASSES / "cross-files"], now=NOW)
+    # $job reads node_uname_info; the rules pin node_cpu_seconds_total to job="node-exporter":
+    # the panels' $job value exists on the metric they filter anyway.
+    assert _values(g, "node_uname_info", "job") <= _values(g, "node_cpu_seconds_total", "job")
+    assert "node-exporter" in _values(g, "node_cpu_seconds_total", "job")  # the rules' series stay
+    # $namespace lists every value the source metric has (kube rules pin namespace="monitoring").
+    src = "django_http_responses_total_by_status_view_method_total"
+    assert _values(g, src, "namespace") <= _values(g, "django_http_requests_total_by_view_transport_method_total", "namespace")
+    for metric in ("node_uname_info", "node_memory_MemAvailable_bytes", "node_memory_MemTotal_bytes"):
+        assert _values(g, "node_uname_info", "instance") <= _values(g, metric, "instance")
+
+
+def test_recorded_series_the_rules_cannot_produce_for_a_panel_are_seeded_directly() -> None:
+    g = generate([CLASSES / "recorded"], now=NOW)
+    model = g.plan.model
+    # The panel asks job="node"; the rule reads job="node-exporter": seeded with the panel's labels.
+    assert _values(g, "instance:node_cpu_utilisation:rate5m", "job") == {"node"}
+    assert "seeded directly" in g.text
+    # A recorded series the rule produces with the labels the panel asks stays the rule's.
+    assert "instance:node_num_cpu:sum" in model.recorded and "instance:node_num_cpu:sum" not in model.metrics
