@@ -218,7 +218,9 @@ def _aggregate(node: Any, ctx: _Ctx, out: Walk) -> _Side:
         labels = labels - {node.param.val}
     if node.param is not None and not isinstance(node.param, pp.StringLiteral):
         _visit(node.param, _Ctx(), out)
-    inner = _visit(node.expr, ctx.but(labels=ctx.labels | (labels if by else frozenset())), out)
+    # count_values()/stdvar() compare the series with each other: noise would make them differ
+    steady = ctx.steady or op in ("count_values", "stdvar", "stddev")
+    inner = _visit(node.expr, ctx.but(labels=ctx.labels | (labels if by else frozenset()), steady=steady), out)
     raw = not by and node.modifier is not None
     return _Side(inner.metrics, raw, inner.dropped | labels if raw else frozenset())
 

@@ -174,8 +174,9 @@ def build(walks: list[tuple[Query, Walk]], recorded: set[str] | None = None, poo
         kind = _kind(key, need.uses, bases)
         prof = V.profile(key, kind, boolean=kind == "gauge" and any(u.boolean for u in need.uses))
         if prof.kind == "gauge" and prof.spread and any(u.steady for u in need.uses):
-            # changes()/deriv()/delta() would read Gaussian noise as flapping or a trend
-            prof = replace(prof, spread=0.0, why=prof.why + "; constant: read by changes()/deriv()/delta()")
+            # changes()/deriv()/delta() would read Gaussian noise as flapping or a trend,
+            # count_values()/stdvar() as series that disagree
+            prof = replace(prof, spread=0.0, why=prof.why + "; constant: read by changes()/deriv()/delta()/count_values()/stdvar()")
         rows = _project(rows_by_group[root], schemas[key])
         model.metrics[key] = MetricModel(key, prof.kind, prof, [SeriesModel(r, prof.level) for r in rows],
                                          need.sources, _buckets(key, need.uses, prof) if prof.kind == "histogram" else ())

@@ -116,6 +116,8 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
         if o.solved:
             firing, hold = o.tweaks, max(hold, o.hold_s)
             keep.append((E.parse(r.expr), True))
+        else:
+            o = _conflict(solver, r, o, others, outcomes)
         outcomes.append(o)
     outcomes = _recheck(solver, outcomes, base, firing if targets else base)
     phase = {k: firing.get(k) or Tweak() for k in set(firing) | set(base)
@@ -123,6 +125,20 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     plan = Plan(model, name or _name(inputs.files, state, alert), base, phase, hold, outcomes,
                 inputs.skipped + skipped, now, state, inputs.files)
     return Generated(scenario_text(plan), plan, inputs)
+
+
+def _conflict(solver: Solver, rule: Rule, failed: Outcome, others: Tweaks, outcomes: list[Outcome]) -> Outcome:
+    """An alert that fires alone but not with the others: name the alerts setting the same series
+    the other way (redis_connected_clients < 5 and > 100), so it can be seeded on its own."""
+    alone = solver.solve(rule, "firing", others, [])
+    if not alone.solved:
+        return failed
+    rivals = sorted({o.rule.name for o in outcomes if o.state == "firing" and o.solved
+                     and not solver.fires(E.parse(o.rule.expr), alone.tweaks)})
+    if not rivals:
+        return failed
+    return Outcome(rule, "firing", False, f"fires alone ({alone.note}), but {', '.join(rivals)} set(s) the same series "
+                   f"the other way: seed it on its own with --alert {rule.name}", failed.hold_s, failed.tweaks)
 
 
 def _unreachable_records(walks: list[tuple[M.Query, E.Walk]], rules: list[Rule], model: M.SynthModel,

@@ -58,6 +58,9 @@ def test_no_series_left_out_unless_an_absent_condition_asks_and_trends_read_no_n
         assert {"redis_connected_slaves", "kube_state_metrics_total_shards"} <= names
     assert "RedisClusterFlapping (quiet)" not in quiet.text  # changes() of a constant gauge: 0
     assert "constant: read by changes()/deriv()/delta()" in quiet.text
+    assert "AlertmanagerConfigInconsistent (quiet)" not in quiet.text
+    expected = {a.name for a in scenario_of(firing).expected_alerts}
+    assert {"KubeStateMetricsShardingMismatch", "AlertmanagerConfigInconsistent"} <= expected  # series at different levels
 
 
 def _values(g: object, metric: str, label: str) -> set[str]:
@@ -85,3 +88,11 @@ def test_recorded_series_the_rules_cannot_produce_for_a_panel_are_seeded_directl
     assert "seeded directly" in g.text
     # A recorded series the rule produces with the labels the panel asks stays the rule's.
     assert "instance:node_num_cpu:sum" in model.recorded and "instance:node_num_cpu:sum" not in model.metrics
+
+
+def test_two_alerts_wanting_one_series_the_other_way_say_so() -> None:
+    g = generate([CLASSES / "opposite"], "firing", now=NOW)
+    assert "RedisTooManyConnections set(s) the same series the other way" in g.text
+    assert "--alert RedisNotEnoughConnections" in g.text
+    alone = generate([CLASSES / "opposite"], "firing", "RedisNotEnoughConnections", now=NOW)
+    assert [a.name for a in scenario_of(alone).expected_alerts] == ["RedisNotEnoughConnections"]
