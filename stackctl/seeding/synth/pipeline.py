@@ -84,6 +84,12 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
             if m is not None:
                 m.profile = replace(m.profile, why=m.profile.why + "; recorded by a rule whose inputs are pinned to other "
                                     "labels than the panels ask: seeded directly with the panels' labels")
+    if not model.metrics:
+        read = ", ".join(Path(f).name for f in inputs.files) or "no dashboard or rule file"
+        why = "; ".join(inputs.skipped + skipped)[:300]
+        raise ScenarioError(f"nothing to synthesize: no Prometheus query in {read} reads a metric"
+                            + (f" ({why})" if why else ""),
+                            hint="give dashboards with Prometheus panels or rule files (--from PATH)")
     broken = [r for r in inputs.rules if not _parses(r.expr)]  # reported by walk_queries
     inputs.rules = [r for r in inputs.rules if r not in broken]
     alerts = [r for r in inputs.rules if r.kind == "alert"]
@@ -122,7 +128,7 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     outcomes = _recheck(solver, outcomes, base, firing if targets else base)
     phase = {k: firing.get(k) or Tweak() for k in set(firing) | set(base)
              if (firing.get(k) or Tweak()) != (base.get(k) or Tweak())} if targets else {}
-    plan = Plan(model, name or _name(inputs.files, state, alert), base, phase, hold, outcomes,
+    plan = Plan(model, name or _name(_feeding(inputs.files, model), state, alert), base, phase, hold, outcomes,
                 inputs.skipped + skipped, now, state, inputs.files)
     return Generated(scenario_text(plan), plan, inputs)
 
@@ -167,6 +173,12 @@ def _without(walks: list[tuple[M.Query, E.Walk]], names: set[str]) -> list[tuple
     """The rules' uses of ``names`` left out: the rules compute those series themselves."""
     return [(q, w if q.file.endswith(".json") else E.Walk([u for u in w.uses if u.metric not in names], w.joins))
             for q, w in walks]
+
+
+def _feeding(files: list[str], model: M.SynthModel) -> list[str]:
+    """The files whose queries read a synthesized metric first (the scenario is named after one)."""
+    used = {src.split(": ", 1)[0] for m in model.metrics.values() for src in m.sources}
+    return [f for f in files if Path(f).name in used] + [f for f in files if Path(f).name not in used]
 
 
 def _parses(expr: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from stackctl.errors import ScenarioError
 from stackctl.seeding.checks import semantic_problems
@@ -96,3 +97,30 @@ def test_two_alerts_wanting_one_series_the_other_way_say_so() -> None:
     assert "--alert RedisNotEnoughConnections" in g.text
     alone = generate([CLASSES / "opposite"], "firing", "RedisNotEnoughConnections", now=NOW)
     assert [a.name for a in scenario_of(alone).expected_alerts] == ["RedisNotEnoughConnections"]
+
+
+def test_a_dashboard_without_prometheus_queries_has_nothing_to_synthesize() -> None:
+    with pytest.raises(ScenarioError, match="nothing to synthesize"):
+        generate([CLASSES / "no-queries"], now=NOW)
+    g = generate([CLASSES / "no-queries", CLASSES / "opposite"], now=NOW)
+    assert g.plan.name == "synth-redis-connections"  # named after a file that has something
+
+
+def test_a_prometheus_rule_resource_is_loaded_and_checked_by_its_spec(tmp_path: Path) -> None:
+    import shutil
+
+    from stackctl.byo.rules_check import check_rule_files
+    from stackctl.config import load_config
+    from stackctl.render.configs import render
+
+    crd = CLASSES / "crd" / "alertmanager-prometheusRule.yaml"
+    (tmp_path / "stackctl.yaml").write_text(f"packs: []\nrules: [{crd}]\n")
+    cfg = load_config(env={"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state")}, cwd=tmp_path)
+    render(cfg, "docker", check=False)
+    doc = yaml.safe_load((cfg.state_dir / "rendered/prometheus/rules/user-alertmanager-prometheusRule.yml").read_text())
+    assert list(doc) == ["groups"] and doc["groups"][0]["rules"][0]["alert"] == "AlertmanagerFailedReload"
+    if shutil.which("promtool") is None:
+        pytest.skip("promtool is not installed (apt-get install prometheus)")
+    assert check_rule_files([crd]) is None  # promtool alone rejects the resource (field apiVersion not found)
+    g = generate([crd], "firing", now=NOW)
+    assert [a.name for a in scenario_of(g).expected_alerts] == ["AlertmanagerFailedReload"]
