@@ -124,3 +124,11 @@ def test_a_prometheus_rule_resource_is_loaded_and_checked_by_its_spec(tmp_path: 
     assert check_rule_files([crd]) is None  # promtool alone rejects the resource (field apiVersion not found)
     g = generate([crd], "firing", now=NOW)
     assert [a.name for a in scenario_of(g).expected_alerts] == ["AlertmanagerFailedReload"]
+
+
+def test_synthetic_instances_sort_before_the_stacks_own_targets() -> None:
+    g = generate([CLASSES / "real-targets"], now=NOW)
+    values = _values(g, "alertmanager_build_info", "instance")
+    real = ["127.0.0.1:9093", "alertmanager:9093", "localhost:9093"]  # native, compose, a user's
+    assert values and all(v < r for v in values for r in real)
+    assert values <= _values(g, "alertmanager_cluster_members", "instance")
