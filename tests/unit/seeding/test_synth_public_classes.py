@@ -132,3 +132,8 @@ def test_synthetic_instances_sort_before_the_stacks_own_targets() -> None:
     real = ["127.0.0.1:9093", "alertmanager:9093", "localhost:9093"]  # native, compose, a user's
     assert values and all(v < r for v in values for r in real)
     assert values <= _values(g, "alertmanager_cluster_members", "instance")
+
+
+def test_label_values_variable_adds_its_label_to_its_metric() -> None:
+    g = generate([CLASSES / "label-values"], now=NOW)  # class 4 (fixed in a086716): a regression test
+    assert all("pod" in s.labels for s in g.plan.model.metrics["redis_up"].series)
