@@ -137,3 +137,14 @@ def test_synthetic_instances_sort_before_the_stacks_own_targets() -> None:
 def test_label_values_variable_adds_its_label_to_its_metric() -> None:
     g = generate([CLASSES / "label-values"], now=NOW)  # class 4 (fixed in a086716): a regression test
     assert all("pod" in s.labels for s in g.plan.model.metrics["redis_up"].series)
+
+
+def test_down_volumes_then_up_after_seed_from(tmp_path: Path) -> None:
+    from stackctl.state.dirs import claim_state_dir, remove_state_dir
+    state = claim_state_dir(tmp_path / "state")
+    (state / "synth").mkdir()
+    (state / "synth" / "synth-x.yaml").write_text("name: synth-x\n")
+    remove_state_dir(state)  # `down --volumes` left synth/ behind, and the next `up` refused the folder
+    assert not (state / "synth").exists()
+    (state / "synth").mkdir(parents=True)  # a state dir from before the marker, holding synth/
+    assert claim_state_dir(state) == state
