@@ -107,6 +107,7 @@ class Solver:
         earlier solution established, which a candidate must not break."""
         base = dict(base or {})
         self.keep = list(keep or [])
+        self.reader = f"{rule.source.replace(chr(92), '/').rsplit('/', 1)[-1]}: {rule.name}"  # its queries' source
         node = parse(rule.expr)
         want = state == "firing"
         hold = rule.for_s + _max_window(node, self.records) + HOLD_MARGIN_S if want else 0.0
@@ -226,7 +227,9 @@ class Solver:
         # "No series" solves only a condition that asks for it (absent(), `or vector(0)`), and
         # only for firing (an alert asked to fire): a quiet condition made empty by leaving its
         # input out would leave the panels and the other alerts reading that input with nothing.
+        # A metric only this rule reads may be left out (nothing else would miss it).
         may_drop = want and bool(funcs & ABSENT)
+        own = {getattr(self, "reader", "")}
         for vs in _selectors(node, self.records):
             name = name_of(vs) or ""
             found = self.model.by_series_name(name)
@@ -247,7 +250,7 @@ class Solver:
                 if spreads and len(idx) > 1:
                     attrs.append("differ")
             levels = tuple(metric.series[i].level for i in idx)
-            if not may_drop:
+            if not may_drop and not metric.sources <= own:
                 attrs = [a for a in attrs if a != "drop"]
             for attr in attrs:
                 key = (metric.name, idx, attr)

@@ -91,7 +91,8 @@ def _metric_yaml(m: MetricModel, plan: Plan) -> list[str]:
     kept = [(i, s) for i, s in enumerate(m.series)
             if not (plan.base.get((m.name, i)) or Tweak()).drop and not (plan.firing.get((m.name, i)) or Tweak()).drop]
     if not kept:
-        return [f"  # {m.name}: left out: the solution of an absent() alert needs it missing"]
+        return [f"  # {m.name}: left out: the solution of an absent() alert needs it missing (or of an alert "
+                "that is the only reader of this metric)"]
     srcs = sorted(m.sources)
     lines = [f"  # {m.name}: {m.kind}; {m.profile.why}. Read by {', '.join(srcs[:3])}"
              + (f" and {len(srcs) - 3} more" if len(srcs) > 3 else "")]

@@ -125,6 +125,10 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
         else:
             o = _conflict(solver, r, o, others, outcomes)
         outcomes.append(o)
+    if targets:  # a series left out in one phase is left out throughout (emit): check what is written
+        dropped = {k for k, t in list(base.items()) + list(firing.items()) if t.drop}
+        base = {**base, **{k: replace(base.get(k) or Tweak(), drop=True) for k in dropped}}
+        firing = {**firing, **{k: replace(firing.get(k) or Tweak(), drop=True) for k in dropped}}
     outcomes = _recheck(solver, outcomes, base, firing if targets else base)
     phase = {k: firing.get(k) or Tweak() for k in set(firing) | set(base)
              if (firing.get(k) or Tweak()) != (base.get(k) or Tweak())} if targets else {}
