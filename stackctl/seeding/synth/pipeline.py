@@ -111,8 +111,10 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     quiet_keep = list(keep)
     for r in targets:
         o = solver.solve(r, "quiet", base, quiet_keep)
-        base = o.tweaks if o.solved else base
-        quiet_keep += [(E.parse(r.expr), False)] if o.solved else []
+        # a series left out is left out in the firing phase too: no healthy phase bought that way
+        ok = o.solved and not any(t.drop and not (base.get(k) or Tweak()).drop for k, t in o.tweaks.items())
+        base = o.tweaks if ok else base
+        quiet_keep += [(E.parse(r.expr), False)] if ok else []
     firing: Tweaks = dict(others)
     hold = 0.0
     for r in targets:

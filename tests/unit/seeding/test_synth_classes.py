@@ -66,6 +66,7 @@ def test_no_series_left_out_unless_an_absent_condition_asks_and_trends_read_no_n
     assert "AlertmanagerConfigInconsistent (quiet)" not in quiet.text
     expected = {a.name for a in scenario_of(firing).expected_alerts}
     assert {"KubeStateMetricsShardingMismatch", "AlertmanagerConfigInconsistent"} <= expected  # series at different levels
+    assert "KubeStateMetricsShardsMissing" in expected  # its healthy phase does not leave its input out
 
 
 def _values(g: object, metric: str, label: str) -> set[str]:
