@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -21,6 +22,7 @@ from stackctl.config import Config
 from stackctl.errors import ConfigError, ProcessError
 from stackctl.install.obtain import which_tool
 from stackctl.proc import Command, run
+from stackctl.render.rulefiles import unwrapped
 
 RULE_SUFFIXES = (".yml", ".yaml")
 CONTAINER_DIR = "/rules"
@@ -58,7 +60,23 @@ def check_rule_files(paths: Sequence[Path], *, promtool: str | None = None, imag
     files = expand_rule_paths(paths)
     if not files:
         return None
-    checker = _local_checker(files, promtool) or (_docker_checker(files, image) if image else None)
+    with tempfile.TemporaryDirectory(prefix="stackctl-rules-") as tmp:
+        # PrometheusRule resources are checked as rendered: their spec.groups
+        staged = {f: _stage(f, Path(tmp) / f"{i}-{f.name}") for i, f in enumerate(files)}
+        return _check(files, staged, promtool, image, timeout)
+
+
+def _stage(path: Path, to: Path) -> Path:
+    plain = unwrapped(path)
+    if plain is None:
+        return path
+    to.write_bytes(plain)
+    return to
+
+
+def _check(files: list[Path], staged: dict[Path, Path], promtool: str | None, image: str | None,
+           timeout: float) -> str | None:
+    checker = _local_checker(staged, promtool) or (_docker_checker(staged, image) if image else None)
     if checker is None:
         return (f"rule files not validated: promtool is not on PATH{' and docker is not installed' if image else ''}; "
                 "a broken rule file will stop Prometheus from starting (install promtool, e.g. apt-get install prometheus)")
@@ -84,14 +102,14 @@ def check_config_rules(cfg: Config, runtime: str) -> str | None:
     return check_rule_files(cfg.rules, image=image)
 
 
-def _local_checker(files: list[Path], promtool: str | None) -> _Checker | None:
+def _local_checker(staged: dict[Path, Path], promtool: str | None) -> _Checker | None:
     found = promtool or which_tool("promtool")
     if not found:
         return None
-    return _Checker([found], {f: str(f) for f in files})
+    return _Checker([found], {f: str(s) for f, s in staged.items()})
 
 
-def _docker_checker(files: list[Path], image: str) -> _Checker | None:
+def _docker_checker(staged: dict[Path, Path], image: str) -> _Checker | None:
     if shutil.which("docker") is None:
         return None
     # Each file is mounted on its own (read-only, no network): rule files may live in
@@ -99,10 +117,10 @@ def _docker_checker(files: list[Path], image: str) -> _Checker | None:
     # pull: the image is the one `up` already requires locally.
     cmd = Command(["docker", "run", "--rm", "--pull", "never", "--network", "none", "--entrypoint", "promtool"])
     names: dict[Path, str] = {}
-    for index, path in enumerate(files):
+    for index, (path, source) in enumerate(staged.items()):
         inside = f"{CONTAINER_DIR}/{index}-{path.name}"
         names[path] = inside
-        cmd.add_simple_arg("-v", f"{path.resolve()}:{inside}:ro")
+        cmd.add_simple_arg("-v", f"{source.resolve()}:{inside}:ro")
     cmd.append(image)
     return _Checker(list(cmd), names)
 

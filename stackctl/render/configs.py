@@ -29,6 +29,7 @@ from stackctl.render.alertmanager_check import base_path as alertmanager_base_pa
 from stackctl.render.alertmanager_check import external_parts
 from stackctl.render.definition import container_path_map, rendered_root
 from stackctl.render.preflight import preflight
+from stackctl.render.rulefiles import unwrapped
 from stackctl.services import SERVICES, with_internal
 from stackctl.state.dirs import ensure_dir, write_atomic
 
@@ -110,7 +111,7 @@ def _prometheus(cfg: Config, runtime: str, files: dict[str, bytes | Path]) -> No
         doc["scrape_configs"].append(scrape_config(target, runtime))
     files["prometheus/prometheus.yml"] = _dump(doc)
     for rel, path in _rule_files(cfg).items():
-        files[f"prometheus/rules/{rel}"] = path
+        files[f"prometheus/rules/{rel}"] = unwrapped(path) or path  # a PrometheusRule resource: its spec.groups
 
 
 def scrape_config(target: Any, runtime: str) -> dict[str, Any]:

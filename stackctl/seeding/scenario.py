@@ -183,6 +183,9 @@ class ExpectedAlert(_Model):
     name: str = Field(min_length=1)
     state: Literal["pending", "firing"] = "pending"
     within: Duration = Field(default=60.0, gt=0)
+    # Static labels telling apart rules of one name (a warning/critical pair); an alert matches
+    # when it carries them all.
+    labels: dict[str, str] = Field(default_factory=dict)
 
 
 class Scenario(_Model):
@@ -209,15 +212,18 @@ def template_fields(template: str) -> list[str]:
     return [name for _, name, _, _ in string.Formatter().parse(template) if name]
 
 
+MAX_PROBLEMS = 40  # every problem at once, up to a screenful
+
+
 def raise_problems(problems: list[tuple[tuple[Any, ...], str]], source: str, line_of: Any) -> None:
     """Turn (path, message) pairs into one ScenarioError naming file:line: field."""
     if not problems:
         return
     out = []
-    for path, msg in problems[:8]:
+    for path, msg in problems[:MAX_PROBLEMS]:
         line = line_of(path)
         where = f"{source}:{line}" if line else source
         out.append(f"{where}: {'.'.join(map(str, path)) or '(top level)'}: {msg}")
-    if len(problems) > 8:
-        out.append(f"... and {len(problems) - 8} more problem(s)")
+    if len(problems) > MAX_PROBLEMS:
+        out.append(f"... and {len(problems) - MAX_PROBLEMS} more problem(s)")
     raise ScenarioError("\n".join(out), hint="see fixtures/scenarios/*.yaml for working examples")

@@ -35,7 +35,8 @@ log = logging.getLogger("stackctl.state.dirs")
 MARKER = ".stackctl-state"
 # What a state dir written before the marker existed holds; such a dir is adopted.
 OWN_ENTRIES = frozenset({"rendered", "data", "run", "logs", "secrets", "stack.json", "seed.json", "seed.log",
-                         "lock", "compose.yaml", "seed.tmp", "stack.json.tmp"})
+                         "lock", "compose.yaml", "seed.tmp", "stack.json.tmp",
+                         "synth"})  # synth: the scenarios `seed --from` synthesized
 
 
 def claim_state_dir(state_dir: Path) -> Path:

@@ -84,11 +84,14 @@ def _name(sel: promql.Selector) -> str:
 
 # -- expected alerts ------------------------------------------------------------------------
 
-def _alert_states(alerts: list[dict[str, Any]]) -> dict[str, set[str]]:
-    states: dict[str, set[str]] = {}
+def _alert_states(alerts: list[dict[str, Any]], name: str, labels: dict[str, str]) -> set[str]:
+    """The states of the alerts named ``name`` carrying every one of ``labels``."""
+    out = set()
     for a in alerts:
-        states.setdefault(str((a.get("labels") or {}).get("alertname")), set()).add(str(a.get("state")))
-    return states
+        have = {str(k): str(v) for k, v in (a.get("labels") or {}).items()}
+        if have.get("alertname") == name and all(have.get(k) == v for k, v in labels.items()):
+            out.add(str(a.get("state")))
+    return out
 
 
 def _satisfied(expected: str, seen: set[str]) -> bool:
@@ -97,13 +100,14 @@ def _satisfied(expected: str, seen: set[str]) -> bool:
 
 
 def expected_alert_results(scenario: Any, alerts: list[dict[str, Any]]) -> list[CheckResult]:
-    states = _alert_states(alerts)
     out = []
     for exp in scenario.expected_alerts:
-        seen = states.get(exp.name, set())
+        labels = dict(getattr(exp, "labels", None) or {})
+        seen = _alert_states(alerts, exp.name, labels)
         ok = _satisfied(exp.state, seen)
         detail = f"expected {exp.state}, Prometheus reports {', '.join(sorted(seen)) or 'inactive'}"
-        out.append(CheckResult("alert", scenario.name, exp.name, "", "ok" if ok else "error", detail))
+        shown = exp.name + ("{" + ",".join(f"{k}={v!r}" for k, v in sorted(labels.items())) + "}" if labels else "")
+        out.append(CheckResult("alert", scenario.name, shown, "", "ok" if ok else "error", detail))
     if not scenario.expected_alerts:
         packs = set(scenario.packs)
         noisy = sorted({str(a["labels"].get("alertname")) for a in alerts if (a.get("labels") or {}).get("pack") in packs})

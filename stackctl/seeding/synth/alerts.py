@@ -27,6 +27,7 @@ Tweaks = dict[tuple[str, int], Tweak]
 SLOPES = (-0.5, 0.5, -1.0, 1.0, -2.0, 2.0, -0.1, 0.1, -5.0, 5.0)  # x level per hour
 FACTORS = (2.0, 5.0, 10.0, 0.5, 0.2, 0.1, 0.0, 30.0, 100.0, 0.03, 0.01, 1e3, 1e-3, 1e4, 1e5, 1e6)
 MARGIN = 1.3
+ABSENT = frozenset({"absent", "absent_over_time", "vector"})  # conditions "no series" can make true
 HOLD_MARGIN_S = 180.0
 
 
@@ -54,7 +55,7 @@ class Outcome:
 class _Knob:
     metric: str
     indexes: tuple[int, ...]
-    attr: Literal["rate", "value", "set", "drop", "slope"]
+    attr: Literal["rate", "value", "set", "drop", "slope", "differ"]
     selector: str
     levels: tuple[float, ...] = ()  # the series' levels, for slopes relative to them
 
@@ -68,6 +69,8 @@ class _Knob:
                 t = replace(t, value=t.value * factor)
             elif self.attr == "set":
                 t = replace(t, set=factor)
+            elif self.attr == "differ":  # each series its own level (stdvar() != 0, count_values() != 1)
+                t = replace(t, set=factor * (j + 1) * (abs(t.level(self.levels[j])) or 1.0))
             elif self.attr == "slope":  # factor: the share of its level the series moves per hour
                 t = replace(t, slope=factor * abs(t.level(self.levels[j]) or 1.0) / 3600.0)
             else:
@@ -80,6 +83,8 @@ class _Knob:
             return f"no series of {self.selector}"
         if self.attr == "set":
             return f"{self.selector} set to {factor:g}"
+        if self.attr == "differ":
+            return f"the series of {self.selector} at different levels"
         if self.attr == "slope":
             return f"{self.selector} trending {factor:+g}x its level per hour"
         return f"{self.attr} of {self.selector} x{factor:g}"
@@ -102,6 +107,7 @@ class Solver:
         earlier solution established, which a candidate must not break."""
         base = dict(base or {})
         self.keep = list(keep or [])
+        self.reader = f"{rule.source.replace(chr(92), '/').rsplit('/', 1)[-1]}: {rule.name}"  # its queries' source
         node = parse(rule.expr)
         want = state == "firing"
         hold = rule.for_s + _max_window(node, self.records) + HOLD_MARGIN_S if want else 0.0
@@ -124,7 +130,7 @@ class Solver:
         if not robust:
             return True
         for knob in self._knobs(node):
-            if knob.attr in ("drop", "set", "slope") or not self._noisy(knob.metric):
+            if knob.attr in ("drop", "set", "slope", "differ") or not self._noisy(knob.metric):
                 continue
             for f in (MARGIN, 1 / MARGIN):
                 if self.fires(node, knob.apply(tweaks, f)) != want:
@@ -187,15 +193,15 @@ class Solver:
         return None
 
     def _search(self, node: Any, want: bool, base: Tweaks) -> tuple[Tweaks, list[str]] | None:
-        rank = {"rate": 0, "value": 0, "slope": 0, "set": 1, "drop": 2}
-        knobs = sorted(self._knobs(node), key=lambda k: rank[k.attr])  # leaving series out is the last resort
+        rank = {"rate": 0, "value": 0, "slope": 0, "set": 1, "differ": 1, "drop": 2}
+        knobs = sorted(self._knobs(node, want), key=lambda k: rank[k.attr])  # leaving series out is the last resort
         numbers = sorted({abs(n) for n in _numbers(node)})
         for knob in knobs:
             if knob.attr == "set":
                 values = [v for n in numbers for v in (n * 1.5 + 1, n / 2, n + 1, n * 2)] + [0.0, 1.0]
                 candidates = list(dict.fromkeys(values))
-            elif knob.attr == "drop":
-                candidates = [0.0]
+            elif knob.attr in ("drop", "differ"):
+                candidates = [1.0] if knob.attr == "differ" else [0.0]
             elif knob.attr == "slope":
                 candidates = list(SLOPES)
             elif knob.attr == "value" and self.model.metrics[knob.metric].kind == "histogram":
@@ -212,9 +218,18 @@ class Solver:
                 return tweaks, [knob.describe(f)]
         return None
 
-    def _knobs(self, node: Any) -> Iterator[_Knob]:
+    def _knobs(self, node: Any, want: bool = True) -> Iterator[_Knob]:
         seen = set()
-        trends = bool({c.func.name for c in _calls(node)} & (set(TREND) | {"changes"}))
+        funcs = {c.func.name for c in _calls(node)}
+        trends = bool(funcs & (set(TREND) | {"changes"}))
+        spreads = any(isinstance(n, pp.AggregateExpr) and str(n.op) in ("stdvar", "stddev", "count_values")
+                      for n in _walk(node))
+        # "No series" solves only a condition that asks for it (absent(), `or vector(0)`), and
+        # only for firing (an alert asked to fire): a quiet condition made empty by leaving its
+        # input out would leave the panels and the other alerts reading that input with nothing.
+        # A metric only this rule reads may be left out (nothing else would miss it).
+        may_drop = want and bool(funcs & ABSENT)
+        own = {getattr(self, "reader", "")}
         for vs in _selectors(node, self.records):
             name = name_of(vs) or ""
             found = self.model.by_series_name(name)
@@ -225,14 +240,18 @@ class Solver:
             if not idx:
                 continue
             label = vs.prettify() if hasattr(vs, "prettify") else name
-            attrs: list[Literal["rate", "value", "set", "drop", "slope"]]
+            attrs: list[Literal["rate", "value", "set", "drop", "slope", "differ"]]
             if metric.kind == "counter":
                 attrs = ["rate", "drop"]
             elif metric.kind == "histogram":
                 attrs = ["value", "rate", "drop"] if suffix == "_bucket" else ["rate", "value", "drop"]
             else:
                 attrs = ["value", "slope", "set", "drop"] if trends else ["value", "set", "drop"]
+                if spreads and len(idx) > 1:
+                    attrs.append("differ")
             levels = tuple(metric.series[i].level for i in idx)
+            if not may_drop and not metric.sources <= own:
+                attrs = [a for a in attrs if a != "drop"]
             for attr in attrs:
                 key = (metric.name, idx, attr)
                 if key not in seen:

@@ -91,7 +91,8 @@ def _metric_yaml(m: MetricModel, plan: Plan) -> list[str]:
     kept = [(i, s) for i, s in enumerate(m.series)
             if not (plan.base.get((m.name, i)) or Tweak()).drop and not (plan.firing.get((m.name, i)) or Tweak()).drop]
     if not kept:
-        return [f"  # {m.name}: left out: the solution of an absent() alert needs it missing"]
+        return [f"  # {m.name}: left out: the solution of an absent() alert needs it missing (or of an alert "
+                "that is the only reader of this metric)"]
     srcs = sorted(m.sources)
     lines = [f"  # {m.name}: {m.kind}; {m.profile.why}. Read by {', '.join(srcs[:3])}"
              + (f" and {len(srcs) - 3} more" if len(srcs) > 3 else "")]
@@ -186,14 +187,35 @@ def _description(plan: Plan) -> str:
     return "Synthesized healthy traffic for the given dashboards and rules: every alert stays quiet."
 
 
+def expected_entries(firing: list[Outcome]) -> list[tuple[dict[str, Any], str]]:
+    """One ``expected_alerts`` entry per rule name + static labels (Prometheus accepts several
+    rules of one name: a warning/critical pair, the same alert in two files); the rules of one
+    key merge, the weaker state (pending) wins."""
+    names: dict[str, set[tuple[tuple[str, str], ...]]] = {}
+    for o in firing:
+        names.setdefault(o.rule.name, set()).add(o.rule.labels)
+    merged: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[dict[str, Any], str]] = {}
+    for o in firing:
+        labels = o.rule.labels if len(names[o.rule.name]) > 1 else ()
+        state = "firing" if o.rule.for_s == 0 else "pending"
+        key = (o.rule.name, labels)
+        if key in merged:
+            entry, note = merged[key]
+            entry["state"] = "pending" if "pending" in (entry["state"], state) else "firing"
+            continue
+        entry = {"name": o.rule.name, "state": state, "within": "2m"}
+        if labels:
+            entry["labels"] = dict(labels)
+        merged[key] = (entry, o.note)
+    return list(merged.values())
+
+
 def _alert_lines(plan: Plan) -> list[str]:
     lines: list[str] = []
     firing = [o for o in plan.outcomes if o.state == "firing" and o.solved]
     if firing:
         lines.append("expected_alerts:")
-        for o in firing:
-            state = "firing" if o.rule.for_s == 0 else "pending"
-            lines.append(f"  - {{name: {o.rule.name}, state: {state}, within: 2m}}  # {o.note}")
+        lines += [f"  - {_flow(entry)}  # {note}" for entry, note in expected_entries(firing)]
     unsolved = [o for o in plan.outcomes if not o.solved]
     if unsolved:
         lines.append("# Not solved (the scenario does not promise these):")

@@ -336,6 +336,8 @@ def _aggregate(node: Any, env: Env) -> Value:
     keys: dict[tuple[tuple[str, str], ...], Labels] = {}
     for lab, v in vec:
         key_labels = _group_key(lab, node)
+        if op == "count_values" and isinstance(node.param, pp.StringLiteral):  # one output per distinct value
+            key_labels = {**key_labels, node.param.val: f"{v:g}"}
         key = tuple(sorted(key_labels.items()))
         groups.setdefault(key, []).append(v)
         keys[key] = key_labels

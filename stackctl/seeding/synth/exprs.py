@@ -62,6 +62,7 @@ class Use:
     absent: bool = False  # under absent()/absent_over_time(): its absence is the point
     carried: frozenset[str] = frozenset()  # labels a group_left copies from this (info) side
     boolean: bool = False  # compared with == 0 / == 1: a 0/1 state
+    steady: bool = False  # under changes()/deriv()/delta(): sample-to-sample noise would be read as a change
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,9 @@ class Walk:
     joins: list[Join] = field(default_factory=list)
 
 
+STEADY_FUNCS = frozenset({"changes", "deriv", "delta", "idelta", "resets"})
+
+
 @dataclass(frozen=True)
 class _Ctx:
     counter: bool = False
@@ -89,6 +93,7 @@ class _Ctx:
     labels: frozenset[str] = frozenset()
     carried: frozenset[str] = frozenset()
     boolean: bool = False
+    steady: bool = False
 
     def but(self, **kw: Any) -> _Ctx:
         return _Ctx(**{**self.__dict__, **kw})
@@ -190,7 +195,7 @@ def _visit(node: Any, ctx: _Ctx, out: Walk) -> _Side:
         if not name:
             return empty
         out.uses.append(Use(name, matchers_of(node), ctx.counter, ctx.quantile, ctx.info, ctx.labels, ctx.absent,
-                            ctx.carried, ctx.boolean))
+                            ctx.carried, ctx.boolean, ctx.steady))
         return _Side(frozenset({name}), True)
     if isinstance(node, pp.MatrixSelector):
         return _visit(node.vector_selector, ctx, out)
@@ -213,7 +218,9 @@ def _aggregate(node: Any, ctx: _Ctx, out: Walk) -> _Side:
         labels = labels - {node.param.val}
     if node.param is not None and not isinstance(node.param, pp.StringLiteral):
         _visit(node.param, _Ctx(), out)
-    inner = _visit(node.expr, ctx.but(labels=ctx.labels | (labels if by else frozenset())), out)
+    # count_values()/stdvar() compare the series with each other: noise would make them differ
+    steady = ctx.steady or op in ("count_values", "stdvar", "stddev")
+    inner = _visit(node.expr, ctx.but(labels=ctx.labels | (labels if by else frozenset()), steady=steady), out)
     raw = not by and node.modifier is not None
     return _Side(inner.metrics, raw, inner.dropped | labels if raw else frozenset())
 
@@ -236,6 +243,8 @@ def _call(node: Any, ctx: _Ctx, out: Walk) -> _Side:
         inner = ctx.but(counter=True)
     elif name in ("absent", "absent_over_time"):
         inner = ctx.but(absent=True)
+    elif name in STEADY_FUNCS:
+        inner = ctx.but(steady=True)
     sides = [_visit(a, inner, out) for a in args if not isinstance(a, (pp.StringLiteral, pp.NumberLiteral))]
     metrics = frozenset().union(*(s.metrics for s in sides)) if sides else frozenset()
     dropped = frozenset().union(*(s.dropped for s in sides)) if sides else frozenset()

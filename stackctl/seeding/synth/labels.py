@@ -1,7 +1,7 @@
 """Label values that satisfy the matchers the queries use, realistic where they are free.
 
 One ``Pools`` object serves every metric of a run, so a free ``instance`` is the same
-``host-1:9100`` on every metric and the joins of a query line up. Values a matcher names
+``10.0.0.1:9100`` on every metric and the joins of a query line up. Values a matcher names
 (``job="node"``, ``code=~"5.."``) come first; free labels take well-known values
 (``mode="idle"``, ``method="GET"``) or ``<label>-1``.
 """
@@ -20,7 +20,10 @@ with warnings.catch_warnings():  # the stdlib regex parser: the only one that re
     import sre_parse
 
 KNOWN: dict[str, tuple[str, ...]] = {
-    "instance": ("host-1:9100", "host-2:9100"),
+    # Sort before the stack's own targets (127.0.0.1:PORT natively, alertmanager:9093 in
+    # compose): a label_values(alertmanager_build_info, instance) variable picks the first
+    # value, which must be a synthetic series, not the real, quiet Alertmanager.
+    "instance": ("10.0.0.1:9100", "10.0.0.2:9100"),
     "mode": ("idle", "user", "system", "iowait", "irq", "softirq", "steal", "nice"),
     "method": ("GET", "POST", "PUT", "DELETE"),
     "code": ("200", "201", "404", "500"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 from stackctl.seeding.synth import values as V
@@ -173,6 +173,10 @@ def build(walks: list[tuple[Query, Walk]], recorded: set[str] | None = None, poo
             rows_by_group[root] = _rows(members, needs, schemas, pools, groups.ignoring.get(root, set()))
         kind = _kind(key, need.uses, bases)
         prof = V.profile(key, kind, boolean=kind == "gauge" and any(u.boolean for u in need.uses))
+        if prof.kind == "gauge" and prof.spread and any(u.steady for u in need.uses):
+            # changes()/deriv()/delta() would read Gaussian noise as flapping or a trend,
+            # count_values()/stdvar() as series that disagree
+            prof = replace(prof, spread=0.0, why=prof.why + "; constant: read by changes()/deriv()/delta()/count_values()/stdvar()")
         rows = _project(rows_by_group[root], schemas[key])
         model.metrics[key] = MetricModel(key, prof.kind, prof, [SeriesModel(r, prof.level) for r in rows],
                                          need.sources, _buckets(key, need.uses, prof) if prof.kind == "histogram" else ())
@@ -239,6 +243,12 @@ def _rows(members: list[str], needs: dict[str, _Need], schemas: dict[str, set[st
                 options.append([_CARRIED])
             elif any(m.var is None for m in ms):
                 options.append(pools.choices(label, ms) or pools.free(label, False, job))
+            elif ms and label == "job":  # every job a variable filtering this metric resolves to
+                options.append(list(dict.fromkeys(via + [job])))
+            elif ms:
+                # Filtered by a variable: every value the variable's source metric may list
+                # (it spreads its label), so whichever Grafana picks first, this metric has it.
+                options.append(pools.free(label, True, job))
             else:
                 options.append(pools.free(label, label in spread, job))
         per_use.append(options)

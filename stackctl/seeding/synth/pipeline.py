@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Literal
 
@@ -21,9 +21,10 @@ from stackctl.seeding.scenario import Scenario, raise_problems
 from stackctl.seeding.synth import collect as C
 from stackctl.seeding.synth import exprs as E
 from stackctl.seeding.synth import model as M
-from stackctl.seeding.synth.alerts import Outcome, Solver, Tweaks
+from stackctl.seeding.synth.alerts import Outcome, Rule, Solver, Tweaks
 from stackctl.seeding.synth.emit import Plan, scenario_text
-from stackctl.seeding.synth.evaluate import Tweak
+from stackctl.seeding.synth.evaluate import Tweak, Unsupported, as_vec, evaluate
+from stackctl.seeding.synth.functions import make_env
 from stackctl.yamlfile import LocatedYaml, validate
 
 State = Literal["firing", "quiet"]
@@ -75,6 +76,20 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     walks, skipped = walk_queries(inputs.queries)
     recorded = {r.name for r in inputs.rules if r.kind == "record"}
     model = M.build(walks, recorded)
+    direct = _unreachable_records(walks, inputs.rules, model, now)
+    if direct:  # seed them as gauges with the labels the panels ask, the rules' own output stays
+        model = M.build(_without(walks, direct), recorded - direct)
+        for n in direct:
+            m = model.metrics.get(n)
+            if m is not None:
+                m.profile = replace(m.profile, why=m.profile.why + "; recorded by a rule whose inputs are pinned to other "
+                                    "labels than the panels ask: seeded directly with the panels' labels")
+    if not model.metrics:
+        read = ", ".join(Path(f).name for f in inputs.files) or "no dashboard or rule file"
+        why = "; ".join(inputs.skipped + skipped)[:300]
+        raise ScenarioError(f"nothing to synthesize: no Prometheus query in {read} reads a metric"
+                            + (f" ({why})" if why else ""),
+                            hint="give dashboards with Prometheus panels or rule files (--from PATH)")
     broken = [r for r in inputs.rules if not _parses(r.expr)]  # reported by walk_queries
     inputs.rules = [r for r in inputs.rules if r not in broken]
     alerts = [r for r in inputs.rules if r.kind == "alert"]
@@ -96,8 +111,10 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     quiet_keep = list(keep)
     for r in targets:
         o = solver.solve(r, "quiet", base, quiet_keep)
-        base = o.tweaks if o.solved else base
-        quiet_keep += [(E.parse(r.expr), False)] if o.solved else []
+        # a series left out is left out in the firing phase too: no healthy phase bought that way
+        ok = o.solved and not any(t.drop and not (base.get(k) or Tweak()).drop for k, t in o.tweaks.items())
+        base = o.tweaks if ok else base
+        quiet_keep += [(E.parse(r.expr), False)] if ok else []
     firing: Tweaks = dict(others)
     hold = 0.0
     for r in targets:
@@ -107,13 +124,67 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
         if o.solved:
             firing, hold = o.tweaks, max(hold, o.hold_s)
             keep.append((E.parse(r.expr), True))
+        else:
+            o = _conflict(solver, r, o, others, outcomes)
         outcomes.append(o)
+    if targets:  # a series left out in one phase is left out throughout (emit): check what is written
+        dropped = {k for k, t in list(base.items()) + list(firing.items()) if t.drop}
+        base = {**base, **{k: replace(base.get(k) or Tweak(), drop=True) for k in dropped}}
+        firing = {**firing, **{k: replace(firing.get(k) or Tweak(), drop=True) for k in dropped}}
     outcomes = _recheck(solver, outcomes, base, firing if targets else base)
     phase = {k: firing.get(k) or Tweak() for k in set(firing) | set(base)
              if (firing.get(k) or Tweak()) != (base.get(k) or Tweak())} if targets else {}
-    plan = Plan(model, name or _name(inputs.files, state, alert), base, phase, hold, outcomes,
+    plan = Plan(model, name or _name(_feeding(inputs.files, model), state, alert), base, phase, hold, outcomes,
                 inputs.skipped + skipped, now, state, inputs.files)
     return Generated(scenario_text(plan), plan, inputs)
+
+
+def _conflict(solver: Solver, rule: Rule, failed: Outcome, others: Tweaks, outcomes: list[Outcome]) -> Outcome:
+    """An alert that fires alone but not with the others: name the alerts setting the same series
+    the other way (redis_connected_clients < 5 and > 100), so it can be seeded on its own."""
+    alone = solver.solve(rule, "firing", others, [])
+    if not alone.solved:
+        return failed
+    rivals = sorted({o.rule.name for o in outcomes if o.state == "firing" and o.solved
+                     and not solver.fires(E.parse(o.rule.expr), alone.tweaks)})
+    if not rivals:
+        return failed
+    return Outcome(rule, "firing", False, f"fires alone ({alone.note}), but {', '.join(rivals)} set(s) the same series "
+                   f"the other way: seed it on its own with --alert {rule.name}", failed.hold_s, failed.tweaks)
+
+
+def _unreachable_records(walks: list[tuple[M.Query, E.Walk]], rules: list[Rule], model: M.SynthModel,
+                         now: float) -> set[str]:
+    """Recorded names a dashboard reads with labels the rule's output never has (the panel asks
+    job="node", the rule reads job="node-exporter"): no seeded input can feed those panels."""
+    records = {r.name: E.parse(r.expr) for r in rules if r.kind == "record" and _parses(r.expr)}
+    env = make_env(model, {}, records, now)
+    out: set[str] = set()
+    for q, w in walks:
+        if not q.file.endswith(".json"):
+            continue
+        for u in w.uses:
+            if u.metric not in records or u.metric in out:
+                continue
+            try:
+                vec = as_vec(evaluate(records[u.metric], env))
+            except (Unsupported, ValueError, ZeroDivisionError, RecursionError):
+                continue
+            if vec and not any(all(m.matches(lab.get(m.name, "")) for m in u.matchers) for lab, _v in vec):
+                out.add(u.metric)
+    return out
+
+
+def _without(walks: list[tuple[M.Query, E.Walk]], names: set[str]) -> list[tuple[M.Query, E.Walk]]:
+    """The rules' uses of ``names`` left out: the rules compute those series themselves."""
+    return [(q, w if q.file.endswith(".json") else E.Walk([u for u in w.uses if u.metric not in names], w.joins))
+            for q, w in walks]
+
+
+def _feeding(files: list[str], model: M.SynthModel) -> list[str]:
+    """The files whose queries read a synthesized metric first (the scenario is named after one)."""
+    used = {src.split(": ", 1)[0] for m in model.metrics.values() for src in m.sources}
+    return [f for f in files if Path(f).name in used] + [f for f in files if Path(f).name not in used]
 
 
 def _parses(expr: str) -> bool:

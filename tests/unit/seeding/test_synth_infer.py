@@ -44,7 +44,7 @@ def test_labels_from_matchers_by_and_variables() -> None:
     assert all({"instance", "job", "mode", "cpu"} <= set(s.labels) for s in series)
     assert {s.labels["mode"] for s in series} >= {"user"} and "idle" not in {s.labels["mode"] for s in series}
     assert {s.labels["cpu"] for s in series} <= {"0", "1"}
-    assert series[0].labels["instance"] == "host-1:9100" and series[0].labels["job"] == "node"
+    assert series[0].labels["instance"] == "10.0.0.1:9100" and series[0].labels["job"] == "node"
     assert len(value(m, q)) >= 1
 
 
