@@ -22,7 +22,8 @@ SCENARIO = "all-healthy"
 
 
 def report_time(state_root: Path) -> Measurement:
-    from stackctl.report.build import ReportOptions, build_report, write_report
+    from stackctl.report.build import build_report, write_report
+    from stackctl.verify.run import VerifyOptions
 
     imported = time.perf_counter()
     from stackctl.report import page  # noqa: F401  (matplotlib, untimed)
@@ -34,7 +35,7 @@ def report_time(state_root: Path) -> Measurement:
         sc = load_scenario(SCENARIO)
         seed(sc, seed_targets(cfg), timedelta(seconds=sc.history), duration=0, random_seed=RANDOM_SEED)
         begin = time.perf_counter()
-        report = build_report(cfg, ReportOptions(scenario=SCENARIO, all_packs=True))
+        report = build_report(cfg, VerifyOptions(scenario=SCENARIO, all_packs=True))
         queried = time.perf_counter()
         write_report(report, out)
         elapsed = time.perf_counter() - begin

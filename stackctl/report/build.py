@@ -24,18 +24,6 @@ from stackctl.verify.run import VerifyOptions, groups_of, resolve_scope
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class ReportOptions:
-    extra_dashboards: tuple[Path, ...] = ()
-    scenario: str | None = None  # None: the scenario the seeder recorded, if any
-    prometheus_url: str | None = None
-    loki_url: str | None = None
-    all_packs: bool = False  # False: only the seeded scenario's packs, as verify
-
-    def verify_options(self) -> VerifyOptions:
-        return VerifyOptions(self.extra_dashboards, self.scenario, self.prometheus_url, self.loki_url, all_packs=self.all_packs)
-
-
 def _alerts(prom: Prometheus, packs: tuple[str, ...] | None, scenario: Any, unreadable: list[CheckResult]) -> Alerts:
     groups = groups_of(prom.rule_groups(), packs)
     active = prom.alerts()
@@ -48,10 +36,9 @@ def _alerts(prom: Prometheus, packs: tuple[str, ...] | None, scenario: Any, unre
     return Alerts(active, inactive, expected, list(unreadable) + checks.check_rules(groups))
 
 
-def build_report(cfg: Config, opts: ReportOptions, progress: Progress = lambda _m: None) -> Report:
-    """Query every panel verify would check, over its dashboard's default range."""
-    vopts = opts.verify_options()
-    scope = resolve_scope(cfg, vopts)
+def build_report(cfg: Config, opts: VerifyOptions, progress: Progress = lambda _m: None) -> Report:
+    """Query every panel verify would check (the same options choose them), over its dashboard's default range."""
+    scope = resolve_scope(cfg, opts)
     prom, loki = scope.prom, scope.loki
     report = Report(time.time(), prom.url, scope.loki_info, scope.scenario.name if scope.scenario else None, scope.packs,
                     _alerts(prom, scope.packs, scope.scenario, scope.files))

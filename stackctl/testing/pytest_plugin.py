@@ -92,9 +92,10 @@ def _write_report(config: pytest.Config, handle: TestStack, path: Path | None) -
         return
     lines = config.stash.setdefault(_LEFT_OUT_KEY, [])
     try:
-        from stackctl.report.build import ReportOptions, build_report, write_report
+        from stackctl.report.build import build_report, write_report
+        from stackctl.verify.run import VerifyOptions
 
-        report = build_report(handle.cfg, ReportOptions(scenario=handle.last_scenario, all_packs=True))
+        report = build_report(handle.cfg, VerifyOptions(scenario=handle.last_scenario, all_packs=True))
         write_report(report, path)
     except StackctlError as exc:
         lines.append(f"stackctl: could not write the report {path}: {exc}")

@@ -24,10 +24,11 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None,
     ) -> None:
         """Every panel verify checks, drawn from the live stack into one self-contained HTML file."""
-        from stackctl.report.build import ReportOptions, build_report, write_report  # matplotlib: only for this command
+        from stackctl.report.build import build_report, write_report  # matplotlib: only for this command
+        from stackctl.verify.run import VerifyOptions
 
         cfg = config_from(config, project=project)
-        opts = ReportOptions(tuple(dashboards or ()), scenario, prometheus_url, loki_url, all_packs)
+        opts = VerifyOptions(tuple(dashboards or ()), scenario, prometheus_url, loki_url, all_packs=all_packs)
         started = time.monotonic()
         with console.status("querying every panel"):
             result = build_report(cfg, opts)
