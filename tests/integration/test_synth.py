@@ -134,7 +134,7 @@ def test_generated_firing_scenario_raises_every_solved_alert(shop_stack: tuple[d
 
 def test_alert_firing_alone_and_the_same_seed_writes_the_same_scenario(shop_stack: tuple[dict[str, str], Path]) -> None:
     env, repo = shop_stack
-    args = ("seed", "--from", str(repo), "--alert", "ShopHighLatency", "--history", "20m", "--duration", "0",
+    args = ("seed", "--from", str(repo / "dashboards"), str(repo / "rules"), "--alert", "ShopHighLatency", "--history", "20m", "--duration", "0",
             "--random-seed", "11")
     seeded = stackctl(*args, env=env, cwd=repo)
     assert seeded.returncode == 0, seeded.stderr

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from stackctl.cli import console
 from stackctl.cli.options import ConfigOpt, JsonOpt, ProjectOpt, config_from
@@ -18,9 +19,30 @@ ScenarioOpt = Annotated[Optional[str], typer.Option("--scenario", "-s", help="Sc
 HistoryOpt = Annotated[str, typer.Option("--history", help="Past to write at once, e.g. 30m, 2h (up to the stack's 24h window).")]
 DurationOpt = Annotated[Optional[str], typer.Option("--duration", help="Keep seeding live this long, e.g. 10m (default: until Ctrl-C; 0: history only).")]
 UrlOpt = Optional[str]
-FromOpt = Annotated[Optional[List[Path]], typer.Option("--from", metavar="PATH", help="Synthesize the traffic these dashboards (JSON) and rule files (YAML), or folders of them, ask for; repeatable.")]
+FromOpt = Annotated[Optional[List[Path]], typer.Option("--from", metavar="PATH", help="Synthesize the traffic these dashboards (JSON) and rule files (YAML), or folders of them, ask for; more paths may follow (--from a.json b/ rules.yml).")]
 AlertOpt = Annotated[Optional[str], typer.Option("--alert", help="With --from: the alert the synthesized traffic fires (others stay quiet).")]
 StateOpt = Annotated[Optional[str], typer.Option("--state", help="With --from: firing or quiet (default: quiet, or firing with --alert).")]
+
+
+class _SeedGroup(TyperGroup):
+    """`seed --from a.json b/ rules.yml --history 1h`: the words after --from's first path are more
+    paths, not subcommand names (status, stop). Click has no option taking a variable number of
+    values, and seed is a group (whose leftover words name a subcommand), so the words are
+    rewritten to repeated --from before click parses them."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        out: list[str] = []
+        paths = False  # inside a run of words that follow --from PATH
+        for i, word in enumerate(args):
+            if word == "--" or (word in self.commands and not (out and out[-1] == "--from")):
+                out += args[i:]  # a subcommand's own arguments are left alone
+                break
+            if paths and not word.startswith("-"):
+                out += ["--from", word]
+                continue
+            paths = bool(out) and out[-1] == "--from" or word.startswith("--from=")
+            out.append(word)
+        return super().parse_args(ctx, out)
 
 
 def _synthesized(paths: list[Path], alert: str | None, state: str | None,
@@ -83,7 +105,7 @@ def _show(report: SeedReport) -> None:
 
 def register(app: typer.Typer) -> None:
     seed_app = typer.Typer(help="Seed the stack with a scenario's synthetic traffic: history at once, then live.",
-                           invoke_without_command=True, no_args_is_help=False)
+                           invoke_without_command=True, no_args_is_help=False, cls=_SeedGroup)
 
     @seed_app.callback()
     def seed_cmd(ctx: typer.Context, scenario: ScenarioOpt = None, history: HistoryOpt = "30m",

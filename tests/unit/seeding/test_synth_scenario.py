@@ -115,3 +115,21 @@ def test_api_exports_and_prometheusrule_resources_are_read(tmp_path: Path) -> No
     g = generate([tmp_path], "firing", "ApiDown", now=NOW)
     assert len(g.inputs.files) == 2 and any("package.json" in s for s in g.plan.skipped)
     assert [o.rule.name for o in g.plan.outcomes if o.solved] == ["ApiDown"]
+
+
+@pytest.mark.parametrize("words", [["--from", "{a}", "{b}"], ["--from={a}", "{b}"], ["--history", "1m", "--from", "{a}", "{b}", "--duration", "0"]])
+def test_seed_from_takes_several_paths_after_one_flag(tmp_path: Path, words: list[str]) -> None:
+    """`seed --from a.json b/`: the second word is a path (named when missing), not a subcommand."""
+    import os
+
+    from helpers import stackctl
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STACKCTL_")}
+    env.update(STACKCTL_STATE_DIR=str(tmp_path / "state"), STACKCTL_PROJECT="fromwords")
+    missing = tmp_path / "missing-rules.yml"
+    args = [w.format(a=FIXTURES / "shop" / "dashboards", b=missing) for w in words]
+    result = stackctl("seed", *args, env=env)
+    assert result.returncode != 0
+    assert f"{missing}: no such file or folder" in result.stderr, result.stderr
+    status = stackctl("seed", "status", env=env)  # a subcommand name after the options still is one
+    assert status.returncode == 0 and "not started" in status.stdout, status.stderr
