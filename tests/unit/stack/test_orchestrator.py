@@ -130,7 +130,9 @@ def test_up_waits_for_readiness_and_writes_the_record(tmp_path: Path, fake: Fake
 
 def test_plan_leaves_out_what_the_runtime_cannot_run(tmp_path: Path, fake: FakeRuntime) -> None:
     fake.absent = {"pushgateway": BinaryNotFoundError("no pushgateway binary", hint="install it")}
-    cfg = load_config(env={"HOME": str(tmp_path)}, cwd=tmp_path, flags={"runtime": "native", "state_dir": str(tmp_path / "s")})
+    ports = dict(zip(("prometheus", "pushgateway", "alertmanager", "redis", "grafana", "loki", "notify-sink"), free_ports(7)))
+    cfg = load_config(env={"HOME": str(tmp_path)}, cwd=tmp_path,  # the default services, on ports nobody holds
+                      flags={"runtime": "native", "state_dir": str(tmp_path / "s"), "ports": ports})
     chosen = orchestrator.plan(cfg)
     assert "pushgateway" not in chosen.services and "prometheus" in chosen.services
     assert set(chosen.left_out) == {"pushgateway"}
