@@ -1,0 +1,136 @@
+"""The rendered Prometheus configuration checked with ``promtool check config`` before it is
+written, its errors traced back to the user's prometheus.yml (``prometheus.config``).
+
+The same approach as :mod:`.alertmanager_check`, with its helpers: the rendered text is checked
+in a private temporary folder (so a rejected config never replaces the last good one), and each
+``line N`` of promtool's message, or the job name it quotes, is mapped to the place of the
+user's file it came from. Rule files are left to ``promtool check rules`` (byo.rules_check),
+which names them better; files the docker runtime copies in are staged beside the config, so
+promtool sees the paths the running Prometheus will read.
+
+promtool comes from PATH (Debian's prometheus package, or the one `stackctl install` puts
+there); without it the check is skipped with a warning, and Prometheus itself would refuse a
+bad file at start.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stackctl.config import Config
+from stackctl.errors import ConfigError, ProcessError
+from stackctl.proc import run
+from stackctl.render.alertmanager_check import explanation, paths_by_line, paths_with_value
+from stackctl.render.prometheus_user import CONTAINER_DIR, Merged
+from stackctl.yamlfile import parse_yaml
+
+_LINE_RE = re.compile(r"\bline (\d+):")
+_QUOTED_RE = re.compile(r'"([^"]+)"')
+_FRAME_RE = re.compile(r"^parsing YAML file (the rendered prometheus\.yml|\S+?):\s*")
+_REGEX_RE = re.compile(r"`\^\(\?:(.*)\)\$`")  # how Prometheus quotes a relabel regex it cannot compile
+
+
+def check_prometheus(cfg: Config, files: dict[str, bytes | Path], merged: Merged, *,
+                     promtool: str | None = None, timeout: float = 60) -> str | None:
+    """None when promtool accepts the rendered prometheus.yml (a warning when no promtool could
+    run); raises ConfigError naming the user's file and line when it rejects it."""
+    found = promtool or shutil.which("promtool")
+    if not found:
+        return ("Prometheus config not validated: promtool is not on PATH (apt-get install prometheus); "
+                "a config Prometheus rejects will stop it from starting")
+    content = files["prometheus/prometheus.yml"]
+    data = yaml.safe_load(content.read_bytes() if isinstance(content, Path) else content) or {}
+    with tempfile.TemporaryDirectory(prefix="stackctl-promcheck-") as tmp:
+        root = Path(tmp)
+        data["rule_files"] = []  # checked by `promtool check rules`, each named as the user wrote it
+        staged = _staged(_relocate(data, f"{CONTAINER_DIR}/", f"{root}/prometheus/"), root, merged)
+        config = root / "prometheus" / "prometheus.yml"
+        config.write_text(staged, encoding="utf-8")
+        config.chmod(0o600)  # an inline password stays private
+        try:
+            result = run([found, "check", "config", str(config)], timeout=timeout, check=False)
+        except ProcessError as exc:
+            return f"Prometheus config not validated: {exc.message}"
+        output = _unstaged(result.stdout + "\n" + result.stderr, root, merged)
+    if result.returncode != 0:
+        raise rejected(cfg, staged, output, merged)
+    return None
+
+
+def _staged(data: dict[str, Any], root: Path, merged: Merged) -> str:
+    (root / "prometheus").mkdir(mode=0o700)
+    for rel, source in merged.files.items():
+        dest = root / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, dest)
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+
+
+def _relocate(node: Any, old: str, new: str) -> Any:
+    if isinstance(node, dict):
+        return {k: _relocate(v, old, new) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_relocate(v, old, new) for v in node]
+    return new + node[len(old):] if isinstance(node, str) and node.startswith(old) else node
+
+
+def _unstaged(output: str, root: Path, merged: Merged) -> str:
+    """promtool names the staged copies: name the user's files instead."""
+    for rel, source in sorted(merged.files.items(), key=lambda kv: -len(kv[0])):
+        output = output.replace(str(root / rel), str(source))
+    return output.replace(str(root / "prometheus" / "prometheus.yml"), "the rendered prometheus.yml")
+
+
+def _job_offset(cfg: Config, data: Any, merged: Merged) -> int:
+    jobs = data.get("scrape_configs") if isinstance(data, dict) else None
+    return len(jobs or []) - len(merged.jobs) - len(cfg.scrape)
+
+
+def _where(cfg: Config, merged: Merged, path: tuple[Any, ...], offset: int) -> str:
+    user = merged.user
+    if len(path) >= 2 and path[0] == "scrape_configs" and isinstance(path[1], int):
+        i = path[1] - offset
+        if 0 <= i < len(merged.origins):
+            return merged.origins[i].where(*path[2:])
+        if i >= len(merged.origins):
+            return str(cfg.config_file or "stackctl.yaml")
+    if user is not None and path[:1] == ("global",) and len(path) >= 2 and path[1] in (user.data.get("global") or {}):
+        return user.where(*path)
+    if user is not None and path[:1] in (("storage",), ("runtime",), ("otlp",)):
+        return user.where(*path)
+    return "stackctl's prometheus.yml"
+
+
+def rejected(cfg: Config, rendered: str, output: str, merged: Merged) -> ConfigError:
+    doc = parse_yaml(rendered, "rendered prometheus.yml")
+    by_line = paths_by_line(doc)
+    offset = _job_offset(cfg, doc.data, merged)
+    by_job = {str(j.get("job_name")): origin for j, origin in zip(merged.jobs, merged.origins)}
+    fallback = str(cfg.prometheus_config)
+    problems: list[str] = []
+    for raw in explanation(output):
+        reason = _FRAME_RE.sub("", raw)
+        if not reason:
+            continue
+        line = _LINE_RE.search(reason)
+        if line and int(line.group(1)) in by_line:
+            problems.append(f"{_where(cfg, merged, by_line[int(line.group(1))], offset)}: {_LINE_RE.sub('', reason, count=1).strip()}")
+            continue
+        if reason.endswith(":"):  # a heading such as "yaml: unmarshal errors:"
+            problems.append(reason)
+            continue
+        quoted = _QUOTED_RE.findall(reason) + _REGEX_RE.findall(reason)
+        places = [by_job[q].where("job_name") for q in quoted if q in by_job]
+        places += [_where(cfg, merged, p, offset) for p in paths_with_value(doc.data, quoted)]
+        problems.append(f"{', '.join(dict.fromkeys(places)) or fallback}: {reason}")
+    return ConfigError(
+        "Prometheus would reject its configuration (promtool check config):\n  " + "\n  ".join(problems or [output.strip()]),
+        hint="fix the file and line named above and run `stackctl up` again; nothing was started, and a running "
+             "Prometheus keeps its last good configuration",
+    )
