@@ -63,9 +63,7 @@ def preflight(cfg: Config, runtime: str, files: dict[str, bytes | Path], origins
         raise _failed(errors)
     notices = list(merged.notices) if merged else []
     if merged is not None and merged.user is not None and "prometheus" in cfg.services:
-        warning = check_prometheus(cfg, files, merged)
-        if warning:
-            notices.append(warning)
+        notices += check_prometheus(cfg, runtime, files, merged)
     text = files.get("alertmanager/alertmanager.yml")
     if "alertmanager" in cfg.services and text is not None:
         data = text.read_bytes() if isinstance(text, Path) else text

@@ -36,20 +36,44 @@ _FRAME_RE = re.compile(r"^parsing YAML file (the rendered prometheus\.yml|\S+?):
 _REGEX_RE = re.compile(r"`\^\(\?:(.*)\)\$`")  # how Prometheus quotes a relabel regex it cannot compile
 
 
-def check_prometheus(cfg: Config, files: dict[str, bytes | Path], merged: Merged, *,
-                     promtool: str | None = None, timeout: float = 60) -> str | None:
-    """None when promtool accepts the rendered prometheus.yml (a warning when no promtool could
-    run); raises ConfigError naming the user's file and line when it rejects it."""
+def check_prometheus(cfg: Config, runtime: str, files: dict[str, bytes | Path], merged: Merged, *,
+                     promtool: str | None = None, timeout: float = 60) -> list[str]:
+    """Warnings when promtool accepts the rendered prometheus.yml (or when no promtool could run);
+    raises ConfigError naming the user's file and line when it rejects it.
+
+    A discovery mechanism this Prometheus build lacks (Debian's leaves some out, e.g. consul) is
+    not the user's mistake: on the native runtime, which runs this very build, it is left out
+    of ``files`` with a warning; on docker the image's own Prometheus judges it at start.
+    """
     found = promtool or shutil.which("promtool")
     if not found:
-        return ("Prometheus config not validated: promtool is not on PATH (apt-get install prometheus); "
-                "a config Prometheus rejects will stop it from starting")
+        return ["Prometheus config not validated: promtool is not on PATH (apt-get install prometheus); "
+                "a config Prometheus rejects will stop it from starting"]
     content = files["prometheus/prometheus.yml"]
     data = yaml.safe_load(content.read_bytes() if isinstance(content, Path) else content) or {}
+    notes: list[str] = []
+    for _attempt in range(3):
+        verdict = _promtool(found, data, merged, timeout)
+        if isinstance(verdict, str):
+            return notes + [verdict]
+        code, staged, output = verdict
+        if code == 0:
+            return notes
+        missing = _unsupported_discovery(output)
+        if not missing:
+            raise rejected(cfg, staged, output, merged)
+        notes += _strip_discovery(data, missing, merged, native=runtime == "native")
+        if runtime == "native":
+            files["prometheus/prometheus.yml"] = _redump(content, data)
+    raise rejected(cfg, staged, output, merged)
+
+
+def _promtool(found: str, data: dict[str, Any], merged: Merged, timeout: float) -> tuple[int, str, str] | str:
     with tempfile.TemporaryDirectory(prefix="stackctl-promcheck-") as tmp:
         root = Path(tmp)
-        data["rule_files"] = []  # checked by `promtool check rules`, each named as the user wrote it
-        staged = _staged(_relocate(data, f"{CONTAINER_DIR}/", f"{root}/prometheus/"), root, merged)
+        # rule files are checked by `promtool check rules`, each named as the user wrote it
+        checked = {**data, "rule_files": []}
+        staged = _staged(_relocate(checked, f"{CONTAINER_DIR}/", f"{root}/prometheus/"), root, merged)
         config = root / "prometheus" / "prometheus.yml"
         config.write_text(staged, encoding="utf-8")
         config.chmod(0o600)  # an inline password stays private
@@ -57,10 +81,44 @@ def check_prometheus(cfg: Config, files: dict[str, bytes | Path], merged: Merged
             result = run([found, "check", "config", str(config)], timeout=timeout, check=False)
         except ProcessError as exc:
             return f"Prometheus config not validated: {exc.message}"
-        output = _unstaged(result.stdout + "\n" + result.stderr, root, merged)
-    if result.returncode != 0:
-        raise rejected(cfg, staged, output, merged)
-    return None
+        return result.returncode, staged, _unstaged(result.stdout + "\n" + result.stderr, root, merged)
+
+
+_UNKNOWN_SD_RE = re.compile(r"field (\w+_sd_configs) not found in type config\.ScrapeConfig")
+
+
+def _unsupported_discovery(output: str) -> set[str]:
+    """The *_sd_configs promtool does not know, when they are its only complaint."""
+    reasons = [r for r in (_FRAME_RE.sub("", x) for x in explanation(output)) if r and not r.endswith(":")]
+    found = [_UNKNOWN_SD_RE.search(r) for r in reasons]
+    return {m.group(1) for m in found if m} if reasons and all(found) else set()
+
+
+def _strip_discovery(data: dict[str, Any], missing: set[str], merged: Merged, *, native: bool) -> list[str]:
+    """Remove ``missing`` from every job (a job left with no targets stays: Prometheus accepts it,
+    and the job names keep matching ``merged`` for later messages)."""
+    notes = []
+    by_job = {str(j.get("job_name")): origin for j, origin in zip(merged.jobs, merged.origins)}
+    for job in data.get("scrape_configs") or []:
+        gone = sorted(k for k in missing if k in job)
+        if not gone:
+            continue
+        for key in gone:
+            del job[key]
+        origin = by_job.get(str(job.get("job_name")))
+        where = origin.where(gone[0]) if origin else "stackctl's prometheus.yml"
+        if native:
+            notes.append(f"{where}: job {job['job_name']!r}: {', '.join(gone)} left out: this Prometheus build does not support it")
+        else:
+            notes.append(f"{where}: job {job['job_name']!r}: {', '.join(gone)} not validated: the host's promtool does "
+                         "not support it (the Prometheus image judges it at start)")
+    return notes
+
+
+def _redump(content: bytes | Path, data: dict[str, Any]) -> bytes:
+    text = content.read_bytes() if isinstance(content, Path) else content
+    header = text.split(b"\n", 1)[0] + b"\n" if text.startswith(b"#") else b""
+    return header + yaml.safe_dump(data, sort_keys=False, default_flow_style=False).encode()
 
 
 def _staged(data: dict[str, Any], root: Path, merged: Merged) -> str:

@@ -26,7 +26,9 @@ def _setup(tmp_path: Path, prom: str, extra: str = "", files: dict[str, str] | N
     for rel, text in (files or {}).items():
         (tmp_path / "prom" / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "prom" / rel).write_text(textwrap.dedent(text))
-    (tmp_path / "stackctl.yaml").write_text("prometheus:\n  config: prom/prometheus.yml\n" + textwrap.dedent(extra))
+    # no Grafana: its checks have their own tests
+    (tmp_path / "stackctl.yaml").write_text("services: [prometheus, alertmanager, pushgateway]\nprometheus:\n  config: prom/prometheus.yml\n"
+                                            + textwrap.dedent(extra))
     return load_config(env={"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state")}, cwd=tmp_path)
 
 
@@ -290,3 +292,40 @@ def test_a_broken_file_sd_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         render(cfg, "native")
     assert str(tmp_path / "prom" / "t.json") in err.value.message
+
+
+# -- public prometheus.yml files (tests/fixtures/prometheus-config/public, see its SOURCES.md) --------
+
+PUBLIC = Path(__file__).resolve().parents[1] / "fixtures" / "prometheus-config" / "public"
+EXPECTED = {  # name -> (notices every runtime gives, jobs the user's file adds)
+    "prometheus-example": (["global.evaluation_interval 15s -> 1s", "alerting: dropped",
+                            "job 'prometheus' scrapes the stack's own prometheus: left out"], []),
+    "dockprom": (["alerting: dropped", "job 'prometheus' scrapes the stack's own prometheus",
+                  "job 'pushgateway' scrapes the stack's own pushgateway"], ["nodeexporter", "cadvisor"]),
+    "vegasbrianc": (["job 'prometheus' is also one of stackctl's own jobs: scraped as job 'user-prometheus'"], ["user-prometheus"]),
+    "awesome-compose": (["alerting: dropped", "job 'prometheus' scrapes the stack's own prometheus"], []),
+    "prometheus-docker": (["job 'prometheus' scrapes the stack's own prometheus"], ["docker"]),
+    "prometheus-consul": ([], ["consul-services", "services-with-metrics-tag"]),
+    "prometheus-agent": (["remote_write: dropped, nothing leaves the machine"], ["prometheus-agent"]),
+    "prometheus-kubernetes": ([f"job 'kubernetes-{k}' left out: kubernetes_sd_configs" for k in ("apiservers", "nodes", "services", "pods")], []),
+}
+
+
+@needs_promtool
+@pytest.mark.parametrize("runtime", ["native", "docker"])
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_public_prometheus_yml_renders_cleanly_with_the_right_warnings(tmp_path: Path, name: str, runtime: str) -> None:
+    (tmp_path / "stackctl.yaml").write_text(f"services: [prometheus, alertmanager, pushgateway]\nprometheus:\n  config: {PUBLIC / name / 'prometheus.yml'}\n")
+    cfg = load_config(env={"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state")}, cwd=tmp_path)
+    assert [p.name for p in cfg.rules] == (["alert.rules"] if (PUBLIC / name / "alert.rules").exists() else [])
+    tree = render(cfg, runtime)
+    notices, jobs = EXPECTED[name]
+    for text in notices:
+        assert any(text in w for w in tree.warnings), (text, tree.warnings)
+    assert all(str(PUBLIC / name / "prometheus.yml") in w for w in tree.warnings), tree.warnings  # each names the file and line
+    doc = yaml.safe_load((tmp_path / "state" / "rendered" / "prometheus" / "prometheus.yml").read_text())
+    names = [j["job_name"] for j in doc["scrape_configs"]]
+    assert names[:3] == ["prometheus", "alertmanager", "pushgateway"]
+    assert set(jobs) <= set(names[3:]), names
+    if name == "prometheus-docker":
+        assert ("docker-containers" in names) == (runtime == "native"), names
