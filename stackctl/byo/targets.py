@@ -17,7 +17,10 @@ import requests
 
 from stackctl.config import Config
 from stackctl.errors import StackctlError
+from stackctl.promfile import read_user_prometheus
 from stackctl.render.configs import scrape_config
+from stackctl.render.prometheus_user import USER_PREFIX
+from stackctl.services import SERVICES
 from stackctl.state import record
 
 NEVER = "0001-01-01T00:00:00Z"  # Prometheus' lastScrape before the first scrape
@@ -32,7 +35,7 @@ class TargetInfo:
     last_scrape: str | None  # RFC 3339, None before the first scrape
     last_scrape_age: float | None  # seconds
     last_error: str
-    user: bool  # declared under `scrape:` in stackctl.yaml
+    user: bool  # declared under `scrape:` in stackctl.yaml, or in the user's prometheus.yml
     hint: str | None = None
 
     def public(self) -> dict[str, Any]:
@@ -58,10 +61,19 @@ def fetch_targets(cfg: Config, *, now: datetime | None = None, timeout: float = 
     except (requests.RequestException, ValueError, KeyError) as exc:
         raise StackctlError(f"could not read targets from Prometheus at {url}: {exc}",
                             hint="is the stack running? `stackctl status` shows it; `stackctl up` starts it") from None
-    user_jobs = {scrape_config(t, "native")["job_name"] for t in cfg.scrape}  # job names are runtime-independent
+    user_jobs = {scrape_config(t, "native")["job_name"] for t in cfg.scrape} | _prometheus_config_jobs(cfg)
     now = now or datetime.now(timezone.utc)
     infos = [_info(raw, raw.get("scrapePool", "") in user_jobs, runtime, now) for raw in active]
     return sorted(infos, key=lambda t: (not t.user, t.job, t.instance))
+
+
+def _prometheus_config_jobs(cfg: Config) -> set[str]:
+    """The jobs of the user's own prometheus.yml, as render names them (one named like a stack
+    job is scraped as ``user-<name>``, or left to the stack's job)."""
+    if cfg.prometheus_config is None:
+        return set()
+    jobs = read_user_prometheus(cfg.prometheus_config).jobs
+    return {j.name if j.name not in SERVICES else USER_PREFIX + j.name for j in jobs}
 
 
 def _info(raw: dict[str, Any], user: bool, runtime: str, now: datetime) -> TargetInfo:

@@ -154,6 +154,9 @@ def test_users_prometheus_yml_scrapes_loads_rules_and_fires(native: tuple[dict[s
         assert "remote.example.invalid" not in config and "kubernetes_sd_configs" not in config
         assert str(repo / "monitoring" / "pw") in config  # password_file resolved against the user's file
 
+        listed = json.loads(stackctl("targets", "--json", env=env, cwd=repo).stdout)
+        assert {t["job"] for t in listed if t["user"]} == {"my-app", "from-files"}, listed
+
         # `seed` reads the same rules: the user's file is among what it synthesizes from
         shown = json.loads(stackctl("config", "--json", env=env, cwd=repo).stdout)
         assert shown["prometheus_config"] == str(src)
