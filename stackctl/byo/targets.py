@@ -119,6 +119,11 @@ def target_hint(target: TargetInfo, runtime: str) -> str | None:
                     "docker0 bridge address (what host.docker.internal resolves to, usually 172.17.0.1), not only on "
                     f"127.0.0.1, to be reachable from containers; is it running? {check}")
         return f"nothing listens on 127.0.0.1:{port}: is your app running, on that port? {check}"
+    host = target.scrape_url.split("://", 1)[-1].split("/", 1)[0].rpartition(":")[0]
+    if ("no such host" in error or "server misbehaving" in error) and host != "host.docker.internal":
+        return (f"the host {host!r} does not resolve {'in the Prometheus container' if runtime == 'docker' else 'on this machine'}: "
+                "a service name of another setup (a compose file, a cluster)? Run that exporter here and scrape it "
+                "as localhost:PORT, or leave the job out")
     if "no such host" in error or "server misbehaving" in error:
         return ("host.docker.internal does not resolve in the Prometheus container (it needs Docker 20.10+ for "
                 "host-gateway); run `stackctl up` again, or write the host's address in stackctl.yaml")
