@@ -153,9 +153,10 @@ def _rule_files(cfg: Config) -> dict[str, Path]:
         for path in sources:
             # always .yml: Prometheus loads rules/*.yml
             name = f"user-{path.stem}.yml"
-            if name in origin:
-                raise ConfigError(f"two rule files would both load as {name}: {origin[name]} and {path}",
-                                  hint="rename one of them; rule files are loaded by file name")
+            if origin.get(name, path) != path:
+                # Two files of one name in different folders (alerts/node.yml, recording/node.yml):
+                # Prometheus loads both, so the stack does too, the second told apart by its path.
+                name = f"user-{path.stem}-{hashlib.sha1(str(path).encode()).hexdigest()[:8]}.yml"
             origin[name] = path
             chosen[name] = path
     return chosen

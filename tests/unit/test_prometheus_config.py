@@ -4,6 +4,7 @@ promtool-checked with errors at the user's file and line (render/prometheus_chec
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from pathlib import Path
@@ -329,3 +330,11 @@ def test_public_prometheus_yml_renders_cleanly_with_the_right_warnings(tmp_path:
     assert set(jobs) <= set(names[3:]), names
     if name == "prometheus-docker":
         assert ("docker-containers" in names) == (runtime == "native"), names
+
+
+def test_rule_files_of_one_name_in_two_folders_both_load(tmp_path: Path) -> None:
+    cfg = _setup(tmp_path, 'rule_files: ["alerts/*.yml", "recording/*.yml"]\n',
+                 files={"alerts/node.yml": RULE, "recording/node.yml": RULE.replace("AppDown", "Other")})
+    rules = sorted(rel for rel in build_files(cfg, "native") if rel.startswith("prometheus/rules/user-node"))
+    assert len(rules) == 2 and rules[1] == "prometheus/rules/user-node.yml"
+    assert re.fullmatch(r"prometheus/rules/user-node-[0-9a-f]{8}\.yml", rules[0]), rules
