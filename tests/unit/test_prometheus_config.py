@@ -338,3 +338,21 @@ def test_rule_files_of_one_name_in_two_folders_both_load(tmp_path: Path) -> None
     rules = sorted(rel for rel in build_files(cfg, "native") if rel.startswith("prometheus/rules/user-node"))
     assert len(rules) == 2 and rules[1] == "prometheus/rules/user-node.yml"
     assert re.fullmatch(r"prometheus/rules/user-node-[0-9a-f]{8}\.yml", rules[0]), rules
+
+
+def test_init_detects_the_repos_prometheus_yml(tmp_path: Path) -> None:
+    from stackctl.byo.init import init_config
+
+    repo = tmp_path / "dockprom"
+    (repo / "prometheus").mkdir(parents=True)
+    for name in ("prometheus.yml", "alert.rules"):
+        (repo / "prometheus" / name).write_text((PUBLIC / "dockprom" / name).read_text())
+    (repo / "docker-compose.yml").write_text("services:\n  prometheus: {image: prom/prometheus}\n")  # a look-alike
+    (repo / "charts").mkdir()
+    (repo / "charts" / "prometheus.yaml").write_text("server: {global: {scrape_interval: 1m}}\n")  # not one either
+    result = init_config(repo, probe=False)
+    assert result.detected.prometheus == "prometheus/prometheus.yml"
+    assert "prometheus:  # found in this repo\n  config: prometheus/prometheus.yml\n" in result.path.read_text()
+    cfg = load_config(env={"HOME": str(tmp_path)}, cwd=repo)
+    assert cfg.prometheus_config == repo / "prometheus" / "prometheus.yml"
+    assert cfg.rules == (repo / "prometheus" / "alert.rules",)
