@@ -119,6 +119,10 @@ def _prometheus(cfg: Config, runtime: str, files: dict[str, bytes | Path], modes
     for target in cfg.scrape:
         doc["scrape_configs"].append(scrape_config(target, runtime))
     files["prometheus/prometheus.yml"] = _dump(doc)
+    if cfg.prometheus_config is not None and runtime == "native":
+        # An inline password of the user's file is never more readable than there. (The docker
+        # runtime's Prometheus runs as the image's user, which must read it: it stays 0644.)
+        modes["prometheus/prometheus.yml"] = 0o644 & (cfg.prometheus_config.stat().st_mode | 0o600)
     for rel, path in _rule_files(cfg).items():
         files[f"prometheus/rules/{rel}"] = unwrapped(path) or path  # a PrometheusRule resource: its spec.groups
     return user

@@ -356,3 +356,12 @@ def test_init_detects_the_repos_prometheus_yml(tmp_path: Path) -> None:
     cfg = load_config(env={"HOME": str(tmp_path)}, cwd=repo)
     assert cfg.prometheus_config == repo / "prometheus" / "prometheus.yml"
     assert cfg.rules == (repo / "prometheus" / "alert.rules",)
+
+
+@needs_promtool
+def test_a_private_prometheus_yml_renders_private_on_native(tmp_path: Path) -> None:
+    cfg = _setup(tmp_path, "scrape_configs:\n  - job_name: a\n    basic_auth: {username: u, password: inline-secret}\n"
+                           "    static_configs: [{targets: ['localhost:1']}]\n")
+    (tmp_path / "prom" / "prometheus.yml").chmod(0o600)
+    render(cfg, "native")
+    assert (tmp_path / "state" / "rendered" / "prometheus" / "prometheus.yml").stat().st_mode & 0o777 == 0o600
