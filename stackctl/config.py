@@ -321,7 +321,7 @@ def _build(merged: dict[str, Any], model: FileModel, path: Path | None, env: Map
     rules = _resolve_paths(model.rules, base, "rules", path) if path else ()
     prometheus_config = _prometheus_config(model, path)
     if prometheus_config:  # its rule_files load like `rules:` (checked, synthesized, fired)
-        rules += tuple(p for p in read_user_prometheus(prometheus_config).rule_files if p not in rules)
+        rules += tuple(p for p in _prometheus_rule_files(prometheus_config) if p not in rules)
     return Config(
         project=project, runtime=runtime, services=services, bind=bind, ports=ports, images=images,
         state_dir=state_dir.resolve() if state_dir.is_absolute() else (Path.cwd() / state_dir).resolve(),
@@ -347,6 +347,15 @@ def _prometheus_config(model: FileModel, path: Path | None) -> Path | None:
                           f"{'is a folder' if config.is_dir() else 'does not exist'} (resolved to {config})",
                           hint="name your prometheus.yml; the path is relative to stackctl.yaml")
     return config.resolve()
+
+
+def _prometheus_rule_files(path: Path) -> tuple[Path, ...]:
+    """The rule files of the user's prometheus.yml; none while it is broken: `down`, `status` and
+    `logs` must still work, and render (every `up`) reads it again and raises the error there."""
+    try:
+        return read_user_prometheus(path).rule_files
+    except ConfigError:
+        return ()
 
 
 def _check_packs(packs: tuple[str, ...] | None, source: str) -> None:

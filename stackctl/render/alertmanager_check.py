@@ -193,7 +193,7 @@ def paths_by_line(doc: LocatedYaml) -> dict[int, tuple[Any, ...]]:
 
 
 def paths_with_value(data: Any, values: list[str], path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Paths of scalars equal to one of ``values`` (the names an amtool message quotes)."""
+    """Paths of scalars equal to one of ``values`` (the names an amtool or promtool message quotes)."""
     if not values:
         return []
     found: list[tuple[Any, ...]] = []
@@ -203,6 +203,6 @@ def paths_with_value(data: Any, values: list[str], path: tuple[Any, ...] = ()) -
     elif isinstance(data, list):
         for index, value in enumerate(data):
             found += paths_with_value(value, values, path + (index,))
-    elif isinstance(data, str) and data in values:
-        found.append(path)
+    elif isinstance(data, (str, int, float)) and not isinstance(data, bool) and str(data) in values:
+        found.append(path)  # a number too: promtool quotes `scrape_interval: 5` as "5"
     return found

@@ -179,6 +179,18 @@ def test_a_public_prometheus_yml_goes_through_up(native: tuple[dict[str, str], P
 
 
 @pytest.mark.native
+def test_a_broken_edit_keeps_the_running_stack_and_status_works(native: tuple[dict[str, str], Path]) -> None:
+    env, repo = native
+    (repo / "broken.yml").write_text("scrape_configs:\n  - job_name: a\n    scrape_interval: 5\n")
+    (repo / "stackctl.yaml").write_text("prometheus:\n  config: broken.yml\n")
+    up = stackctl("up", env=env, cwd=repo)
+    assert up.returncode != 0 and f"{repo / 'broken.yml'}:3:" in up.stderr, up.stderr
+    assert stackctl("status", env=env, cwd=repo).returncode == 0  # the file is read again only by `up`
+    jobs = {t["labels"]["job"] for t in prom(env, "/api/v1/targets")["activeTargets"]}
+    assert "a" not in jobs and "nodeexporter" in jobs  # Prometheus keeps its last good configuration
+
+
+@pytest.mark.native
 @pytest.mark.parametrize(("text", "expected"), [
     ("scrape_configs:\n  - job_name: a\n    static_configs: [{targets: ['localhost:1']}]\n    scrape_intreval: 5s\n",
      ":4: field scrape_intreval not found in type config.ScrapeConfig"),

@@ -83,10 +83,12 @@ def test_missing_prometheus_config_names_the_stackctl_yaml_line(tmp_path: Path) 
     ("global: 15s\n", "prometheus.yml:1: global must be a mapping"),
 ])
 def test_bad_input_is_refused_with_file_line_and_hint(tmp_path: Path, prom: str, expected: str) -> None:
+    cfg = _setup(tmp_path, prom)  # the config loads (`down` and `status` must work meanwhile)...
     with pytest.raises(ConfigError) as err:
-        _setup(tmp_path, prom)
+        render(cfg, "native")  # ...and every `up` refuses it before anything is written
     assert expected in err.value.message
     assert err.value.hint
+    assert not (tmp_path / "state" / "rendered").exists()
 
 
 def test_jobs_are_kept_as_written_with_paths_resolved_native(tmp_path: Path) -> None:
