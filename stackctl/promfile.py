@@ -51,6 +51,7 @@ class UserPrometheus:
     data: dict[str, Any]
     jobs: tuple[UserJob, ...]
     rule_files: tuple[Path, ...]
+    notes: tuple[str, ...] = ()  # paths found beside the file rather than where written
 
     def where(self, *path: Any) -> str:
         line = self.doc.line_of(path)
@@ -68,9 +69,11 @@ def read_user_prometheus(path: Path) -> UserPrometheus:
     for key in ("global", "storage", "alerting", "tracing", "runtime", "otlp"):
         if data.get(key) is not None and not isinstance(data[key], dict):
             raise ConfigError(f"{_at(doc, (key,))}: {key} must be a mapping, not {type(data[key]).__name__}", hint=HINT)
-    jobs = _jobs(doc, data) + _included_jobs(path, doc, data)
+    notes: list[str] = []
+    jobs = _jobs(doc, data) + _included_jobs(path, doc, data, notes)
     _unique(jobs)
-    return UserPrometheus(path, doc, data, tuple(jobs), tuple(_rule_files(path, doc, data)))
+    rule_files = _rule_files(path, doc, data, notes)
+    return UserPrometheus(path, doc, data, tuple(jobs), tuple(rule_files), tuple(notes))
 
 
 def _mapping(path: Path) -> LocatedYaml:
@@ -113,10 +116,10 @@ def _jobs(doc: LocatedYaml, data: dict[str, Any]) -> list[UserJob]:
     return jobs
 
 
-def _included_jobs(path: Path, doc: LocatedYaml, data: dict[str, Any]) -> list[UserJob]:
+def _included_jobs(path: Path, doc: LocatedYaml, data: dict[str, Any], notes: list[str]) -> list[UserJob]:
     jobs = []
     for i, pattern in enumerate(_list(doc, data, "scrape_config_files")):
-        for included in _expand(path, doc, ("scrape_config_files", i), pattern):
+        for included in _expand(path, doc, ("scrape_config_files", i), pattern, notes):
             inner = _mapping(included)
             extra = set(inner.data or {}) - {"scrape_configs"}
             if extra:
@@ -136,11 +139,13 @@ def _unique(jobs: list[UserJob]) -> None:
         seen[job.name] = job
 
 
-def _expand(base_file: Path, doc: LocatedYaml, at: tuple[Any, ...], pattern: Any) -> list[Path]:
+def _expand(base_file: Path, doc: LocatedYaml, at: tuple[Any, ...], pattern: Any, notes: list[str]) -> list[Path]:
     """A path or glob of the user's file, relative to that file, as Prometheus reads it."""
     if not isinstance(pattern, str) or not pattern.strip():
         raise ConfigError(f"{_at(doc, at)}: expected a file path or glob, got {pattern!r}", hint=HINT)
-    full = resolve(base_file, pattern)
+    full, note = resolve_path(base_file, pattern)
+    if note:
+        notes.append(f"{_at(doc, at)}: {note}")
     if glob.has_magic(full):
         return sorted(Path(p) for p in glob.glob(full) if Path(p).is_file())
     if not Path(full).is_file():
@@ -150,15 +155,38 @@ def _expand(base_file: Path, doc: LocatedYaml, at: tuple[Any, ...], pattern: Any
 
 
 def resolve(base_file: Path, value: str) -> str:
-    """Prometheus resolves a relative path against its config file's folder (config.SetDirectory)."""
+    return resolve_path(base_file, value)[0]
+
+
+def resolve_path(base_file: Path, value: str) -> tuple[str, str | None]:
+    """Where ``value`` points, and a note when it was found by its tail.
+
+    Prometheus resolves a relative path against its config file's folder (config.SetDirectory).
+    An absolute path that does not exist here is usually the container path of the setup the
+    file came from (``./prometheus`` mounted at ``/etc/prometheus``, ``rule_files:
+    [/etc/prometheus/alert.rules]``): the same tail beside the file is what it means.
+    """
     path = Path(value).expanduser()
-    return str(path if path.is_absolute() else (base_file.parent / path).resolve())
+    if not path.is_absolute():
+        return str((base_file.parent / path).resolve()), None
+    if _exists(str(path)):
+        return str(path), None
+    tail = path.parts[1:]
+    for i in range(1, len(tail)):
+        candidate = base_file.parent.resolve().joinpath(*tail[i:])
+        if _exists(str(candidate)):
+            return str(candidate), f"{value} does not exist here: using {candidate} (the same path beside the file)"
+    return str(path), None
 
 
-def _rule_files(path: Path, doc: LocatedYaml, data: dict[str, Any]) -> list[Path]:
+def _exists(path: str) -> bool:
+    return bool(glob.glob(path)) if glob.has_magic(path) else Path(path).exists()
+
+
+def _rule_files(path: Path, doc: LocatedYaml, data: dict[str, Any], notes: list[str]) -> list[Path]:
     out: list[Path] = []
     for i, pattern in enumerate(_list(doc, data, "rule_files")):
-        for found in _expand(path, doc, ("rule_files", i), pattern):
+        for found in _expand(path, doc, ("rule_files", i), pattern, notes):
             if found.resolve() not in out:
                 out.append(found.resolve())
     return out

@@ -31,7 +31,7 @@ from typing import Any
 
 from stackctl.config import Config
 from stackctl.errors import ConfigError
-from stackctl.promfile import UserJob, UserPrometheus, read_user_prometheus, resolve
+from stackctl.promfile import UserJob, UserPrometheus, read_user_prometheus, resolve_path
 from stackctl.services import SERVICES
 
 # Discovery a laptop can serve: static lists and files; an HTTP endpoint, DNS, a local Consul
@@ -62,6 +62,7 @@ def merge_user_prometheus(cfg: Config, runtime: str, doc: dict[str, Any]) -> Mer
     if cfg.prometheus_config is None:
         return merged
     user = merged.user = read_user_prometheus(cfg.prometheus_config)
+    merged.notices += user.notes
     _sections(user, doc, merged)
     stack_jobs = [str(j.get("job_name")) for j in doc.get("scrape_configs") or []]
     scrape_jobs = {t.job or f"app-{t.target.replace(':', '-')}": i for i, t in enumerate(cfg.scrape)}
@@ -119,8 +120,8 @@ def _sections(user: UserPrometheus, doc: dict[str, Any], merged: Merged) -> None
             merged.notices.append(f"{user.where(key)}: {key}: dropped, {why}")
     storage = data.get("storage") or {}
     if storage:
-        tsdb = {**(storage.get("tsdb") or {}), **(doc.get("storage", {}).get("tsdb") or {})}
-        doc["storage"] = {**storage, "tsdb": tsdb}
+        theirs_tsdb = storage.get("tsdb") if isinstance(storage.get("tsdb"), dict) else {}
+        doc["storage"] = {**storage, "tsdb": {**theirs_tsdb, **(doc.get("storage", {}).get("tsdb") or {})}}
     for key in ("runtime", "otlp"):
         if data.get(key):
             doc[key] = copy.deepcopy(data[key])
@@ -137,8 +138,7 @@ def _job(job: UserJob, runtime: str, merged: Merged) -> dict[str, Any] | None:
     for key, reason in dropped.items():
         del out[key]
         merged.notices.append(f"{job.where(key)}: job {job.name!r}: {key} left out ({reason})")
-    base = job.doc.source
-    _resolve_files(out, Path(base), runtime, merged)
+    _resolve_files(out, job, runtime, merged)
     if runtime == "docker":
         _to_host(out)
     return out
@@ -153,23 +153,31 @@ def _unusable(key: str, value: Any, runtime: str) -> str | None:
     return None
 
 
-def _resolve_files(node: Any, base: Path, runtime: str, merged: Merged) -> None:
+def _resolve_files(node: Any, job: UserJob, runtime: str, merged: Merged) -> None:
     """``*_file`` values and file_sd ``files`` globs, absolute (native) or copied in (docker)."""
     if isinstance(node, list):
         for item in node:
-            _resolve_files(item, base, runtime, merged)
+            _resolve_files(item, job, runtime, merged)
         return
     if not isinstance(node, dict):
         return
     for key, value in list(node.items()):
         if isinstance(key, str) and key.endswith("_file") and isinstance(value, str) and value:
-            node[key] = _placed(resolve(base, value), runtime, merged)
+            node[key] = _placed(_located(job, value, merged), runtime, merged)
         elif key == "file_sd_configs" and isinstance(value, list):
             for sd in value:
                 if isinstance(sd, dict) and isinstance(sd.get("files"), list):
-                    sd["files"] = [_placed_glob(resolve(base, f), runtime, merged) if isinstance(f, str) else f for f in sd["files"]]
+                    sd["files"] = [_placed_glob(_located(job, f, merged), runtime, merged) if isinstance(f, str) else f
+                                   for f in sd["files"]]
         else:
-            _resolve_files(value, base, runtime, merged)
+            _resolve_files(value, job, runtime, merged)
+
+
+def _located(job: UserJob, value: str, merged: Merged) -> str:
+    path, note = resolve_path(Path(job.doc.source), value)
+    if note:
+        merged.notices.append(f"{job.where()}: job {job.name!r}: {note}")
+    return path
 
 
 def _digest(text: str) -> str:
@@ -205,6 +213,8 @@ def _to_host(job: dict[str, Any]) -> None:
     ``__address__``), so every discovery mechanism is covered; ``instance`` keeps the address
     as written, so dashboards filtering on it still match.
     """
+    if not isinstance(job.get("relabel_configs") or [], list):
+        return  # promtool names it
     job["relabel_configs"] = list(job.get("relabel_configs") or []) + [
         {"source_labels": ["instance", "__address__"], "regex": ";(.+)", "target_label": "instance", "replacement": "$1"},
         {"source_labels": ["__address__"], "regex": f"{_LOCAL_RE}(:[0-9]+)?", "target_label": "__address__",

@@ -367,3 +367,24 @@ def test_a_private_prometheus_yml_renders_private_on_native(tmp_path: Path) -> N
     (tmp_path / "prom" / "prometheus.yml").chmod(0o600)
     render(cfg, "native")
     assert (tmp_path / "state" / "rendered" / "prometheus" / "prometheus.yml").stat().st_mode & 0o777 == 0o600
+
+
+def test_container_paths_of_the_original_setup_are_found_beside_the_file(tmp_path: Path) -> None:
+    """A file written for `./prometheus:/etc/prometheus` in compose names container paths."""
+    root = "/nonexistent-h35/etc/prometheus"
+    cfg = _setup(tmp_path, f"""\
+        rule_files: ["{root}/alert.rules", "{root}/rules/*.yml"]
+        scrape_configs:
+          - job_name: app
+            basic_auth: {{username: u, password_file: {root}/pw}}
+            file_sd_configs: [{{files: ["{root}/targets/*.json"]}}]
+        """, files={"alert.rules": RULE, "rules/a.yml": RULE, "pw": "x\n", "targets/t.json": "[]"})
+    prom = tmp_path / "prom"
+    assert cfg.rules == (prom / "alert.rules", prom / "rules" / "a.yml")
+    doc, merged, _ = _rendered(cfg, "native")
+    app = _job(doc, "app")
+    assert app["basic_auth"]["password_file"] == str(prom / "pw")
+    assert app["file_sd_configs"][0]["files"] == [str(prom / "targets" / "*.json")]
+    text = "\n".join(merged.notices)
+    assert f"prometheus.yml:1: {root}/alert.rules does not exist here: using {prom / 'alert.rules'}" in text
+    assert f"job 'app': {root}/pw does not exist here: using {prom / 'pw'}" in text
