@@ -120,7 +120,8 @@ def _sections(user: UserPrometheus, doc: dict[str, Any], merged: Merged) -> None
             merged.notices.append(f"{user.where(key)}: {key}: dropped, {why}")
     storage = data.get("storage") or {}
     if storage:
-        theirs_tsdb = storage.get("tsdb") if isinstance(storage.get("tsdb"), dict) else {}
+        tsdb = storage.get("tsdb")
+        theirs_tsdb: dict[str, Any] = tsdb if isinstance(tsdb, dict) else {}
         doc["storage"] = {**storage, "tsdb": {**theirs_tsdb, **(doc.get("storage", {}).get("tsdb") or {})}}
     for key in ("runtime", "otlp"):
         if data.get(key):
