@@ -14,13 +14,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 import requests
+import yaml
 
+from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.errors import StackctlError
 from stackctl.promfile import read_user_prometheus
 from stackctl.render.configs import scrape_config
 from stackctl.render.prometheus_user import USER_PREFIX
-from stackctl.services import SERVICES
 from stackctl.state import record
 
 NEVER = "0001-01-01T00:00:00Z"  # Prometheus' lastScrape before the first scrape
@@ -72,8 +73,9 @@ def _prometheus_config_jobs(cfg: Config) -> set[str]:
     job is scraped as ``user-<name>``, or left to the stack's job)."""
     if cfg.prometheus_config is None:
         return set()
-    jobs = read_user_prometheus(cfg.prometheus_config).jobs
-    return {j.name if j.name not in SERVICES else USER_PREFIX + j.name for j in jobs}
+    shipped = yaml.safe_load(asset_path("prometheus", "prometheus.yml").read_text(encoding="utf-8")) or {}
+    stack_jobs = {str(j.get("job_name")) for j in shipped.get("scrape_configs") or []}
+    return {USER_PREFIX + j.name if j.name in stack_jobs else j.name for j in read_user_prometheus(cfg.prometheus_config).jobs}
 
 
 def _info(raw: dict[str, Any], user: bool, runtime: str, now: datetime) -> TargetInfo:
