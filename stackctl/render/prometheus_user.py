@@ -109,10 +109,11 @@ def _sections(user: UserPrometheus, doc: dict[str, Any], merged: Merged) -> None
     theirs.pop("evaluation_interval", None)
     if theirs.pop("query_log_file", None) is not None:
         merged.notices.append(f"{user.where('global', 'query_log_file')}: global.query_log_file: not written by the stack's Prometheus")
-    labels = {**(ours.get("external_labels") or {}), **(theirs.pop("external_labels", None) or {})}
+    their_labels = theirs.pop("external_labels", None) or {}
+    labels = {**(ours.get("external_labels") or {}), **their_labels} if isinstance(their_labels, dict) else their_labels
     ours.update(theirs)
     if labels:
-        ours["external_labels"] = labels
+        ours["external_labels"] = labels  # not a mapping: promtool names their line
     for key, why in (("alerting", "alerts go to the stack's Alertmanager"),
                      ("remote_write", "nothing leaves the machine"), ("remote_read", "nothing leaves the machine"),
                      ("tracing", "nothing leaves the machine")):
@@ -148,8 +149,8 @@ def _job(job: UserJob, runtime: str, merged: Merged) -> dict[str, Any] | None:
 def _unusable(key: str, value: Any, runtime: str) -> str | None:
     if key not in LOCAL_SD:
         return "it asks a cluster or cloud API for targets, which a laptop stack cannot reach"
-    if key == "docker_sd_configs" and runtime == "docker" and any(
-            str((c or {}).get("host", "")).startswith("unix:") for c in value or []):
+    if key == "docker_sd_configs" and runtime == "docker" and isinstance(value, list) and any(
+            isinstance(c, dict) and str(c.get("host", "")).startswith("unix:") for c in value):
         return "the stack's Prometheus container has no Docker socket; the native runtime can use it"
     return None
 
@@ -221,12 +222,16 @@ def _to_host(job: dict[str, Any]) -> None:
         {"source_labels": ["__address__"], "regex": f"{_LOCAL_RE}(:[0-9]+)?", "target_label": "__address__",
          "replacement": "host.docker.internal$2"},
     ]
-    for sd in job.get("http_sd_configs") or []:
+    for sd in _items(job.get("http_sd_configs")):
         if isinstance(sd, dict) and isinstance(sd.get("url"), str):
             sd["url"] = re.sub(rf"^(https?://){_LOCAL_RE}(?=[:/]|$)", r"\1host.docker.internal", sd["url"])
-    for sd in job.get("consul_sd_configs") or []:
+    for sd in _items(job.get("consul_sd_configs")):
         if isinstance(sd, dict):
             sd["server"] = re.sub(rf"^{_LOCAL_RE}(?=:|$)", "host.docker.internal", str(sd.get("server") or "localhost:8500"))
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _same_service(name: str, job: dict[str, Any]) -> bool:
@@ -236,5 +241,6 @@ def _same_service(name: str, job: dict[str, Any]) -> bool:
         return False
     ports = {str(spec.default_port), str(spec.container_port)}
     hosts = set(_LOCAL_HOSTS) | {name}
-    targets = [str(t) for sc in job["static_configs"] if isinstance(sc, dict) for t in sc.get("targets") or []]
+    groups = job["static_configs"] if isinstance(job["static_configs"], list) else []
+    targets = [str(t) for sc in groups if isinstance(sc, dict) and isinstance(sc.get("targets"), list) for t in sc["targets"]]
     return bool(targets) and all(t.rpartition(":")[0] in hosts and t.rpartition(":")[2] in ports for t in targets)

@@ -16,7 +16,7 @@ import yaml
 from stackctl.config import Config, load_config
 from stackctl.errors import ConfigError
 from stackctl.render.configs import build_files, render
-from stackctl.render.prometheus_user import Merged
+from stackctl.render.prometheus_user import Merged, merge_user_prometheus
 
 needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed here")
 
@@ -81,11 +81,18 @@ def test_missing_prometheus_config_names_the_stackctl_yaml_line(tmp_path: Path) 
     ("scrape_configs: {job_name: a}\n", "prometheus.yml:1: scrape_configs must be a list"),
     ("rule_files: [missing.yml]\n", "prometheus.yml:1: 'missing.yml' does not exist"),
     ("global: 15s\n", "prometheus.yml:1: global must be a mapping"),
+    # shapes promtool refuses, which the merge must carry to it intact (found by fuzzing)
+    ("global: {external_labels: [1]}\n", "prometheus.yml:1: "),
+    ("scrape_configs: [{job_name: prometheus, static_configs: [{targets: 5}]}]\n", "prometheus.yml:1: "),
+    ("scrape_configs: [{job_name: a, docker_sd_configs: [5]}]\n", "prometheus.yml:1: "),
+    ("scrape_configs: [{job_name: a, file_sd_configs: {files: x}}]\n", "prometheus.yml:1: cannot unmarshal !!map"),
 ])
 def test_bad_input_is_refused_with_file_line_and_hint(tmp_path: Path, prom: str, expected: str) -> None:
     cfg = _setup(tmp_path, prom)  # the config loads (`down` and `status` must work meanwhile)...
     with pytest.raises(ConfigError) as err:
         render(cfg, "native")  # ...and every `up` refuses it before anything is written
+    with pytest.raises(ConfigError):
+        render(cfg, "docker")
     assert expected in err.value.message
     assert err.value.hint
     assert not (tmp_path / "state" / "rendered").exists()
@@ -388,3 +395,39 @@ def test_container_paths_of_the_original_setup_are_found_beside_the_file(tmp_pat
     text = "\n".join(merged.notices)
     assert f"prometheus.yml:1: {root}/alert.rules does not exist here: using {prom / 'alert.rules'}" in text
     assert f"job 'app': {root}/pw does not exist here: using {prom / 'pw'}" in text
+
+
+# -- hostile shapes: a clean ConfigError naming the file, never a traceback ------------------------
+
+PROM_KEYS = ["global", "scrape_configs", "rule_files", "scrape_config_files", "alerting", "remote_write", "storage",
+             "job_name", "static_configs", "targets", "relabel_configs", "file_sd_configs", "files", "password_file",
+             "kubernetes_sd_configs", "external_labels", "evaluation_interval", "tsdb", "basic_auth"]
+
+
+def test_hostile_shapes_never_crash(tmp_path: Path) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=6))
+    values = st.recursive(scalars, lambda c: st.one_of(st.lists(c, max_size=3),
+                                                       st.dictionaries(st.sampled_from(PROM_KEYS), c, max_size=3)), max_leaves=12)
+    job_keys = st.sampled_from(["static_configs", "file_sd_configs", "docker_sd_configs", "consul_sd_configs",
+                                "http_sd_configs", "kubernetes_sd_configs", "relabel_configs", "basic_auth", "tls_config"])
+    jobs = st.fixed_dictionaries({"job_name": st.sampled_from(["prometheus", "app", "alertmanager"])},
+                                 optional={"x": st.none()}).flatmap(
+        lambda base: st.dictionaries(job_keys, values, max_size=3).map(lambda extra: {**base, **extra}))
+    docs = st.one_of(st.dictionaries(st.sampled_from(PROM_KEYS[:7]), values, max_size=4),
+                     st.fixed_dictionaries({"scrape_configs": st.lists(jobs, max_size=3, unique_by=lambda j: j["job_name"]),
+                                            "global": st.dictionaries(st.sampled_from(PROM_KEYS[14:17]), values, max_size=2)}))
+
+    @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    @given(docs)
+    def run(doc: dict[str, Any]) -> None:
+        cfg = _setup(tmp_path, yaml.safe_dump(doc))
+        for runtime in ("native", "docker"):
+            try:  # the merge alone: build_files would also render every shipped dashboard each time
+                merge_user_prometheus(cfg, runtime, {"global": {"evaluation_interval": "1s"}, "scrape_configs": [{"job_name": "prometheus"}]})
+            except ConfigError as exc:
+                assert "prometheus.yml" in exc.message or "stackctl.yaml" in exc.message, exc.message
+
+    run()
