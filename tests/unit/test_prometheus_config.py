@@ -413,11 +413,10 @@ def test_hostile_shapes_never_crash(tmp_path: Path) -> None:
                                                        st.dictionaries(st.sampled_from(PROM_KEYS), c, max_size=3)), max_leaves=12)
     job_keys = st.sampled_from(["static_configs", "file_sd_configs", "docker_sd_configs", "consul_sd_configs",
                                 "http_sd_configs", "kubernetes_sd_configs", "relabel_configs", "basic_auth", "tls_config"])
-    jobs = st.fixed_dictionaries({"job_name": st.sampled_from(["prometheus", "app", "alertmanager"])},
-                                 optional={"x": st.none()}).flatmap(
-        lambda base: st.dictionaries(job_keys, values, max_size=3).map(lambda extra: {**base, **extra}))
+    jobs = st.tuples(st.sampled_from(["prometheus", "app", "alertmanager"]), st.dictionaries(job_keys, values, max_size=3)).map(
+        lambda pair: {"job_name": pair[0], **pair[1]})
     docs = st.one_of(st.dictionaries(st.sampled_from(PROM_KEYS[:7]), values, max_size=4),
-                     st.fixed_dictionaries({"scrape_configs": st.lists(jobs, max_size=3, unique_by=lambda j: j["job_name"]),
+                     st.fixed_dictionaries({"scrape_configs": st.lists(jobs, max_size=3),
                                             "global": st.dictionaries(st.sampled_from(PROM_KEYS[14:17]), values, max_size=2)}))
 
     @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
