@@ -8,16 +8,18 @@ user's file it came from. Rule files are left to ``promtool check rules`` (byo.r
 which names them better; files the docker runtime copies in are staged beside the config, so
 promtool sees the paths the running Prometheus will read.
 
-promtool comes from PATH (Debian's prometheus package, or the one `stackctl install` puts
-there); without it the check is skipped with a warning, and Prometheus itself would refuse a
-bad file at start.
+promtool comes from the Prometheus image on the docker runtime (as amtool does), else from PATH
+(Debian's prometheus package); without any the check is skipped with a warning, and Prometheus
+itself would refuse a bad file at start.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ import yaml
 
 from stackctl.config import Config
 from stackctl.errors import ConfigError, ProcessError
-from stackctl.proc import run
+from stackctl.proc import Command, run
 from stackctl.render.alertmanager_check import explanation, paths_by_line, paths_with_value
 from stackctl.render.prometheus_user import CONTAINER_DIR, Merged
 from stackctl.yamlfile import parse_yaml
@@ -36,39 +38,74 @@ _FRAME_RE = re.compile(r"^parsing YAML file (the rendered prometheus\.yml|\S+?):
 _REGEX_RE = re.compile(r"`\^\(\?:(.*)\)\$`")  # how Prometheus quotes a relabel regex it cannot compile
 
 
+_DOCKER_OWN_FAILURES = (125, 126, 127)  # `docker run` failed, or the image has no promtool
+
+
+@dataclass(frozen=True)
+class _Checker:
+    """One way to run ``promtool check config``: the image's (docker) or the host's."""
+
+    image: str | None
+    host: str | None
+
+    def argv(self, root: Path, config: Path) -> list[str]:
+        if self.image is None:
+            return [str(self.host), "check", "config", str(config)]
+        # The staged folder at the same path inside, so promtool names the same files; as the
+        # user owning the 0600 copy; no network, never a pull: the image is the one `up` runs.
+        cmd = Command(["docker", "run", "--rm", "--pull", "never", "--network", "none", "--entrypoint", "promtool"])
+        cmd.add_simple_arg("--user", f"{os.getuid()}:{os.getgid()}")
+        cmd.add_simple_arg("-v", f"{root}:{root}:ro")
+        return [*cmd, self.image, "check", "config", str(config)]
+
+
 def check_prometheus(cfg: Config, runtime: str, files: dict[str, bytes | Path], merged: Merged, *,
                      promtool: str | None = None, timeout: float = 60) -> list[str]:
     """Warnings when promtool accepts the rendered prometheus.yml (or when no promtool could run);
     raises ConfigError naming the user's file and line when it rejects it.
 
-    A discovery mechanism this Prometheus build lacks (Debian's leaves some out, e.g. consul) is
-    not the user's mistake: on the native runtime, which runs this very build, it is left out
-    of ``files`` with a warning; on docker the image's own Prometheus judges it at start.
+    promtool comes from the image Prometheus will run (docker: same version, same verdict: a
+    Prometheus 3 field is not refused by an older host promtool), else from PATH. A discovery
+    mechanism the Prometheus that will run lacks (Debian's build leaves some out, e.g. consul) is
+    not the user's mistake: it is left out of ``files`` with a warning. When only the host's
+    promtool could judge a docker config, such a mechanism is left to the image at start.
     """
-    found = promtool or shutil.which("promtool")
-    if not found:
+    host = promtool or shutil.which("promtool")
+    image = cfg.images.get("prometheus") if runtime == "docker" and promtool is None and shutil.which("docker") else None
+    checkers = [_Checker(image, None)] if image else []
+    checkers += [_Checker(None, host)] if host else []
+    if not checkers:
         return ["Prometheus config not validated: promtool is not on PATH (apt-get install prometheus); "
                 "a config Prometheus rejects will stop it from starting"]
     content = files["prometheus/prometheus.yml"]
     data = yaml.safe_load(content.read_bytes() if isinstance(content, Path) else content) or {}
     notes: list[str] = []
-    for _attempt in range(3):
-        verdict = _promtool(found, data, merged, timeout)
+    attempts = 0
+    while checkers and attempts < 3:
+        checker = checkers[0]
+        verdict = _promtool(checker, data, merged, timeout)
         if isinstance(verdict, str):
             return notes + [verdict]
         code, staged, output = verdict
+        if checker.image and code in _DOCKER_OWN_FAILURES:
+            checkers.pop(0)  # no verdict on the config: ask the host's promtool
+            continue
         if code == 0:
             return notes
         missing = _unsupported_discovery(output)
         if not missing:
             raise rejected(cfg, staged, output, merged)
-        notes += _strip_discovery(data, missing, merged, native=runtime == "native")
-        if runtime == "native":
+        runs_it = runtime == "native" or checker.image is not None  # the Prometheus that will run said so
+        notes += _strip_discovery(data, missing, merged, native=runs_it)
+        if runs_it:
             files["prometheus/prometheus.yml"] = _redump(content, data)
+        attempts += 1
+    if not checkers:
+        return notes + ["Prometheus config not validated: neither the image's nor a host promtool could run"]
     raise rejected(cfg, staged, output, merged)
 
 
-def _promtool(found: str, data: dict[str, Any], merged: Merged, timeout: float) -> tuple[int, str, str] | str:
+def _promtool(checker: _Checker, data: dict[str, Any], merged: Merged, timeout: float) -> tuple[int, str, str] | str:
     with tempfile.TemporaryDirectory(prefix="stackctl-promcheck-") as tmp:
         root = Path(tmp)
         # rule files are checked by `promtool check rules`, each named as the user wrote it
@@ -78,7 +115,7 @@ def _promtool(found: str, data: dict[str, Any], merged: Merged, timeout: float) 
         config.write_text(staged, encoding="utf-8")
         config.chmod(0o600)  # an inline password stays private
         try:
-            result = run([found, "check", "config", str(config)], timeout=timeout, check=False)
+            result = run(checker.argv(root, config), timeout=timeout, check=False)
         except ProcessError as exc:
             return f"Prometheus config not validated: {exc.message}"
         return result.returncode, staged, _unstaged(result.stdout + "\n" + result.stderr, root, merged)

@@ -244,3 +244,19 @@ def _host_gateway() -> str:
         if line.endswith("h35-probe"):
             return line.split()[0]
     raise AssertionError(f"host-gateway did not resolve in a container:\n{out}")
+
+
+@pytest.mark.docker
+def test_docker_configs_are_judged_by_the_images_own_promtool(tmp_path: Path) -> None:
+    """The stand-in image is Debian's Prometheus (no Consul discovery): its promtool says so, and
+    the job's consul_sd_configs is left out of what that Prometheus will load."""
+    require_docker()
+    env = isolated_env(tmp_path, ("prometheus",), STACKCTL_RUNTIME="docker")
+    (tmp_path / "stackctl.yaml").write_text(f"prometheus:\n  config: {PUBLIC / 'prometheus-consul' / 'prometheus.yml'}\n")
+    from stackctl.config import load_config
+    from stackctl.render.configs import render
+
+    cfg = load_config(env=env, cwd=tmp_path)
+    tree = render(cfg, "docker")
+    assert any("consul_sd_configs left out: this Prometheus build does not support it" in w for w in tree.warnings), tree.warnings
+    assert "consul_sd_configs" not in (tmp_path / "state" / "rendered" / "prometheus" / "prometheus.yml").read_text()
