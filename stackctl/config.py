@@ -25,6 +25,7 @@ from stackctl.configfile import (  # noqa: F401  (the file's models, re-exported
     prometheus_duration,
 )
 from stackctl.errors import ConfigError
+from stackctl.promfile import read_user_prometheus
 from stackctl.services import SERVICES, USER_SERVICES, parse_services, with_internal
 from stackctl.yamlfile import LocatedYaml, read_yaml, suggest, validate
 
@@ -52,6 +53,7 @@ class Config:
     dashboards: tuple[Path, ...] = ()
     rules: tuple[Path, ...] = ()
     alertmanager: AlertmanagerSection | None = None
+    prometheus_config: Path | None = None  # the user's own prometheus.yml (its rule files are in ``rules``)
     grafana_anonymous: bool = False
     install: bool = True
     release_mirror: str | None = None
@@ -82,6 +84,7 @@ class Config:
             "timeout": self.timeout,
             "packs": list(self.packs) if self.packs is not None else "all",
             "config_file": str(self.config_file) if self.config_file else None,
+            "prometheus_config": str(self.prometheus_config) if self.prometheus_config else None,
             "install": self.install,
             "release_mirror": self.release_mirror,
             "redis_password": "set" if self.redis_password else "not set",
@@ -315,17 +318,44 @@ def _build(merged: dict[str, Any], model: FileModel, path: Path | None, env: Map
     mirror = _pick(merged, "release_mirror", None, sources)
     base = path.parent if path else Path.cwd()
     password_env = model.redis_password_env or "STACKCTL_REDIS_PASSWORD"
+    rules = _resolve_paths(model.rules, base, "rules", path) if path else ()
+    prometheus_config = _prometheus_config(model, path)
+    if prometheus_config:  # its rule_files load like `rules:` (checked, synthesized, fired)
+        rules += tuple(p for p in _prometheus_rule_files(prometheus_config) if p not in rules)
     return Config(
         project=project, runtime=runtime, services=services, bind=bind, ports=ports, images=images,
         state_dir=state_dir.resolve() if state_dir.is_absolute() else (Path.cwd() / state_dir).resolve(),
         timeout=timeout, packs=packs, scrape=tuple(model.scrape),
         dashboards=_resolve_paths(model.dashboards, base, "dashboards", path) if path else (),
-        rules=_resolve_paths(model.rules, base, "rules", path) if path else (),
+        rules=rules, prometheus_config=prometheus_config,
         alertmanager=model.alertmanager, grafana_anonymous=bool(model.grafana_anonymous),
         install=install, release_mirror=str(mirror) if mirror else None,
         redis_password=env.get(password_env) or None, config_file=path, sources=sources,
         external_secrets={name: env[var] for name, var in SECRET_ENV.items() if env.get(var)},
     )
+
+
+def _prometheus_config(model: FileModel, path: Path | None) -> Path | None:
+    """``prometheus.config``, relative to stackctl.yaml; it must be a file."""
+    if path is None or model.prometheus is None or not model.prometheus.config:
+        return None
+    config = Path(model.prometheus.config).expanduser()
+    config = config if config.is_absolute() else path.parent / config
+    if not config.is_file():
+        line = read_yaml(path, ConfigError).line_of(("prometheus", "config"))
+        raise ConfigError(f"{path}:{line}: prometheus.config {model.prometheus.config!r} "
+                          f"{'is a folder' if config.is_dir() else 'does not exist'} (resolved to {config})",
+                          hint="name your prometheus.yml; the path is relative to stackctl.yaml")
+    return config.resolve()
+
+
+def _prometheus_rule_files(path: Path) -> tuple[Path, ...]:
+    """The rule files of the user's prometheus.yml; none while it is broken: `down`, `status` and
+    `logs` must still work, and render (every `up`) reads it again and raises the error there."""
+    try:
+        return read_user_prometheus(path).rule_files
+    except ConfigError:
+        return ()
 
 
 def _check_packs(packs: tuple[str, ...] | None, source: str) -> None:

@@ -93,6 +93,19 @@ class AlertmanagerSection(BaseModel):
     routes: list[dict[str, Any]] = Field(default_factory=list)
 
 
+class PrometheusSection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # the user's own prometheus.yml, merged into the stack's (docs/prometheus-config.md)
+    config: str | None = Field(default=None, examples=["prometheus/prometheus.yml"])
+
+    @field_validator("config")
+    @classmethod
+    def _no_control(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or CONTROL_RE.search(value)):
+            raise ValueError(f"{value!r} is not a usable path (empty, or holds a control character)")
+        return value
+
+
 class FileModel(BaseModel):
     """The shape of stackctl.yaml; every key optional."""
 
@@ -110,6 +123,7 @@ class FileModel(BaseModel):
     dashboards: list[str] = Field(default_factory=list, examples=[["dashboards/"]])
     rules: list[str] = Field(default_factory=list, examples=[["rules/"]])
     alertmanager: AlertmanagerSection | None = None
+    prometheus: PrometheusSection | None = None
     grafana_anonymous: bool | None = Field(default=None, examples=[True])
     redis_password_env: str | None = Field(default=None, examples=["MY_REDIS_PASSWORD"])
     install: bool | None = Field(default=None, examples=[False])  # native runtime: get missing binaries

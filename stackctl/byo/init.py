@@ -43,6 +43,7 @@ class Detected:
     scrape: tuple[ScrapeGuess, ...] = ()
     dashboards: tuple[str, ...] = ()  # relative to the config file's folder
     rules: tuple[str, ...] = ()
+    prometheus: str | None = None  # the repo's own prometheus.yml
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def init_config(directory: Path, scrape: Sequence[str] = (), *, force: bool = Fa
         scrape=tuple(guess_scrape(value, directory.name, len(scrape), probe) for value in scrape),
         dashboards=tuple(find_dashboard_dirs(directory)),
         rules=tuple(find_rule_paths(directory)),
+        prometheus=find_prometheus_config(directory),
     )
     text = render_config(detected, project=_job_name(directory.name))
     _ensure_valid(text, path)
@@ -156,6 +158,28 @@ def find_rule_paths(root: Path) -> list[str]:
     return sorted(p for p in set(found) if p in dirs or not any(p.startswith(d + "/") for d in dirs))
 
 
+PROMETHEUS_NAMES = ("prometheus.yml", "prometheus.yaml")
+
+
+def find_prometheus_config(root: Path) -> str | None:
+    """The repo's own prometheus.yml (the shallowest), kept only when it reads as one: a
+    mapping with scrape_configs or global, so a compose file or a Helm values file is left out."""
+    for folder in sorted(_walk(root), key=lambda p: (len(p.parts), str(p))):
+        for name in PROMETHEUS_NAMES:
+            path = folder / name
+            if path.is_file() and _is_prometheus_config(path):
+                return _rel(path, root)
+    return None
+
+
+def _is_prometheus_config(path: Path) -> bool:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(doc, dict) and ("scrape_configs" in doc or "global" in doc) and "services" not in doc
+
+
 def _rule_files_in(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.suffix in (".yml", ".yaml") and _is_rule_file(p)]
 
@@ -212,6 +236,12 @@ RULES_DOC = """
 # `promtool check rules` before the stack starts.
 """
 
+PROMETHEUS_DOC = """
+# prometheus: `config:` your own prometheus.yml. Its scrape_configs are scraped and its
+# rule_files loaded next to the stack's own; alerting goes to the stack's Alertmanager and
+# remote_write is dropped (docs/prometheus-config.md).
+"""
+
 FOOTER = """
 # packs: the built-in packs to load (rules + dashboards); default all, [] for none.
 # `stackctl packs` lists them.
@@ -233,7 +263,8 @@ def render_config(detected: Detected, project: str = "my-app") -> str:
     """The commented YAML; every detected value is live, examples stay commented."""
     parts = [HEADER.format(project=project), SCRAPE_DOC, _scrape_block(detected.scrape),
              DASHBOARDS_DOC, _list_block("dashboards", detected.dashboards, "grafana/dashboards"),
-             RULES_DOC, _list_block("rules", detected.rules, "prometheus/alerts.yml"), FOOTER.format()]
+             RULES_DOC, _list_block("rules", detected.rules, "prometheus/alerts.yml"),
+             PROMETHEUS_DOC, _prometheus_block(detected.prometheus), FOOTER.format()]
     return "".join(parts)
 
 
@@ -248,6 +279,12 @@ def _scrape_block(guesses: Sequence[ScrapeGuess]) -> str:
                   f"    job: {guess.job}  # the `job` label in queries and dashboards",
                   f"    path: {_scalar(guess.path)}", "    interval: 5s", "    # labels: {env: dev}"]
     return "\n".join(lines) + "\n"
+
+
+def _prometheus_block(found: str | None) -> str:
+    if found is None:
+        return "# prometheus:\n#   config: monitoring/prometheus.yml\n"
+    return f"prometheus:  # found in this repo\n  config: {_scalar(found)}\n"
 
 
 def _list_block(key: str, items: Sequence[str], example: str) -> str:

@@ -14,10 +14,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 import requests
+import yaml
 
+from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.errors import StackctlError
+from stackctl.promfile import read_user_prometheus
 from stackctl.render.configs import scrape_config
+from stackctl.render.prometheus_user import USER_PREFIX
 from stackctl.state import record
 
 NEVER = "0001-01-01T00:00:00Z"  # Prometheus' lastScrape before the first scrape
@@ -32,7 +36,7 @@ class TargetInfo:
     last_scrape: str | None  # RFC 3339, None before the first scrape
     last_scrape_age: float | None  # seconds
     last_error: str
-    user: bool  # declared under `scrape:` in stackctl.yaml
+    user: bool  # declared under `scrape:` in stackctl.yaml, or in the user's prometheus.yml
     hint: str | None = None
 
     def public(self) -> dict[str, Any]:
@@ -58,10 +62,20 @@ def fetch_targets(cfg: Config, *, now: datetime | None = None, timeout: float = 
     except (requests.RequestException, ValueError, KeyError) as exc:
         raise StackctlError(f"could not read targets from Prometheus at {url}: {exc}",
                             hint="is the stack running? `stackctl status` shows it; `stackctl up` starts it") from None
-    user_jobs = {scrape_config(t, "native")["job_name"] for t in cfg.scrape}  # job names are runtime-independent
+    user_jobs = {scrape_config(t, "native")["job_name"] for t in cfg.scrape} | _prometheus_config_jobs(cfg)
     now = now or datetime.now(timezone.utc)
     infos = [_info(raw, raw.get("scrapePool", "") in user_jobs, runtime, now) for raw in active]
     return sorted(infos, key=lambda t: (not t.user, t.job, t.instance))
+
+
+def _prometheus_config_jobs(cfg: Config) -> set[str]:
+    """The jobs of the user's own prometheus.yml, as render names them (one named like a stack
+    job is scraped as ``user-<name>``, or left to the stack's job)."""
+    if cfg.prometheus_config is None:
+        return set()
+    shipped = yaml.safe_load(asset_path("prometheus", "prometheus.yml").read_text(encoding="utf-8")) or {}
+    stack_jobs = {str(j.get("job_name")) for j in shipped.get("scrape_configs") or []}
+    return {USER_PREFIX + j.name if j.name in stack_jobs else j.name for j in read_user_prometheus(cfg.prometheus_config).jobs}
 
 
 def _info(raw: dict[str, Any], user: bool, runtime: str, now: datetime) -> TargetInfo:
@@ -107,6 +121,11 @@ def target_hint(target: TargetInfo, runtime: str) -> str | None:
                     "docker0 bridge address (what host.docker.internal resolves to, usually 172.17.0.1), not only on "
                     f"127.0.0.1, to be reachable from containers; is it running? {check}")
         return f"nothing listens on 127.0.0.1:{port}: is your app running, on that port? {check}"
+    host = target.scrape_url.split("://", 1)[-1].split("/", 1)[0].rpartition(":")[0]
+    if ("no such host" in error or "server misbehaving" in error) and host != "host.docker.internal":
+        return (f"the host {host!r} does not resolve {'in the Prometheus container' if runtime == 'docker' else 'on this machine'}: "
+                "a service name of another setup (a compose file, a cluster)? Run that exporter here and scrape it "
+                "as localhost:PORT, or leave the job out")
     if "no such host" in error or "server misbehaving" in error:
         return ("host.docker.internal does not resolve in the Prometheus container (it needs Docker 20.10+ for "
                 "host-gateway); run `stackctl up` again, or write the host's address in stackctl.yaml")

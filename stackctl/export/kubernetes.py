@@ -51,6 +51,9 @@ def build_export(cfg: Config, options: ExportOptions) -> KubernetesExport:
         if target.target.rpartition(":")[0] in _LOCAL_HOSTS:
             export.notes.append(f"scrape target {target.target} is this machine; in the cluster, replace it with the app's Service "
                                 f"(e.g. my-app.my-namespace.svc:{target.target.rpartition(':')[2]}) in values.yaml")
+    if cfg.prometheus_config is not None:
+        export.notes.append(f"the scrape jobs of {cfg.prometheus_config} are not exported (its rule_files are): "
+                            "the cluster's Prometheus has its own; add what it lacks as ServiceMonitors")
     export.values = _values(export, _yaml(files, "prometheus/prometheus.yml"))
     return export
 

@@ -163,7 +163,7 @@ def explanation(output: str) -> list[str]:
 def rejected(cfg: Config, rendered: str, output: str) -> ConfigError:
     smap = SourceMap(cfg)
     doc = parse_yaml(rendered, "rendered alertmanager.yml")
-    by_line = _paths_by_line(doc)
+    by_line = paths_by_line(doc)
     problems: list[str] = []
     for reason in explanation(output):
         if reason.endswith(":") and not _LINE_RE.search(reason):  # a heading such as "yaml: unmarshal errors:"
@@ -174,7 +174,7 @@ def rejected(cfg: Config, rendered: str, output: str) -> ConfigError:
             origin = smap.origin(by_line[int(line.group(1))])
             problems.append(f"{origin.where()}: {_LINE_RE.sub('', reason, count=1).strip()}")
             continue
-        places = [smap.origin(p).where() for p in _paths_with_value(doc.data, _QUOTED_RE.findall(reason))]
+        places = [smap.origin(p).where() for p in paths_with_value(doc.data, _QUOTED_RE.findall(reason))]
         problems.append(f"{', '.join(dict.fromkeys(places)) or smap.base}: {reason}")
     return ConfigError(
         "Alertmanager would reject its configuration (amtool check-config):\n  " + "\n  ".join(problems or [output.strip()]),
@@ -183,7 +183,7 @@ def rejected(cfg: Config, rendered: str, output: str) -> ConfigError:
     )
 
 
-def _paths_by_line(doc: LocatedYaml) -> dict[int, tuple[Any, ...]]:
+def paths_by_line(doc: LocatedYaml) -> dict[int, tuple[Any, ...]]:
     """Each line of the rendered file -> the deepest path that starts on it."""
     out: dict[int, tuple[Any, ...]] = {}
     for path, line in doc.lines.items():
@@ -192,17 +192,17 @@ def _paths_by_line(doc: LocatedYaml) -> dict[int, tuple[Any, ...]]:
     return out
 
 
-def _paths_with_value(data: Any, values: list[str], path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Paths of scalars equal to one of ``values`` (the names an amtool message quotes)."""
+def paths_with_value(data: Any, values: list[str], path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths of scalars equal to one of ``values`` (the names an amtool or promtool message quotes)."""
     if not values:
         return []
     found: list[tuple[Any, ...]] = []
     if isinstance(data, dict):
         for key, value in data.items():
-            found += _paths_with_value(value, values, path + (key,))
+            found += paths_with_value(value, values, path + (key,))
     elif isinstance(data, list):
         for index, value in enumerate(data):
-            found += _paths_with_value(value, values, path + (index,))
-    elif isinstance(data, str) and data in values:
-        found.append(path)
+            found += paths_with_value(value, values, path + (index,))
+    elif isinstance(data, (str, int, float)) and not isinstance(data, bool) and str(data) in values:
+        found.append(path)  # a number too: promtool quotes `scrape_interval: 5` as "5"
     return found

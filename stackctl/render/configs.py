@@ -29,6 +29,7 @@ from stackctl.render.alertmanager_check import base_path as alertmanager_base_pa
 from stackctl.render.alertmanager_check import external_parts
 from stackctl.render.definition import container_path_map, rendered_root
 from stackctl.render.preflight import preflight
+from stackctl.render.prometheus_user import Merged, merge_user_prometheus
 from stackctl.render.rulefiles import unwrapped
 from stackctl.services import SERVICES, with_internal
 from stackctl.state.dirs import ensure_dir, write_atomic
@@ -55,15 +56,16 @@ def render(cfg: Config, runtime: str, *, check: bool = True) -> RenderedTree:
     """
     modes: dict[str, int] = {}
     origins: dict[str, Path] = {}
-    files = build_files(cfg, runtime, modes=modes, origins=origins)
-    warnings = preflight(cfg, runtime, files, origins) if check else []
+    merged: list[Merged] = []
+    files = build_files(cfg, runtime, modes=modes, origins=origins, merged=merged)
+    warnings = preflight(cfg, runtime, files, origins, merged[0] if merged else None) if check else []
     root = rendered_root(cfg)
     written = _sync(root, files, modes)
     return RenderedTree(root, tuple(written), tuple(warnings))
 
 
 def build_files(cfg: Config, runtime: str, *, modes: dict[str, int] | None = None,
-                origins: dict[str, Path] | None = None) -> dict[str, bytes | Path]:
+                origins: dict[str, Path] | None = None, merged: list[Merged] | None = None) -> dict[str, bytes | Path]:
     """Every rendered file in memory: path relative to the rendered root -> bytes, or the asset to copy.
 
     ``runtime`` is docker or native; any other name (the Kubernetes export passes "kubernetes")
@@ -73,7 +75,9 @@ def build_files(cfg: Config, runtime: str, *, modes: dict[str, int] | None = Non
     """
     files: dict[str, bytes | Path] = {}
     modes = {} if modes is None else modes
-    _prometheus(cfg, runtime, files)
+    user = _prometheus(cfg, runtime, files, modes)
+    if merged is not None:
+        merged.append(user)
     _alertmanager(cfg, files, runtime)
     _grafana(cfg, files, modes)
     files["loki/loki.yml"] = asset_path("loki", "loki.yml")
@@ -101,17 +105,27 @@ def _dump(data: Any) -> bytes:
             + yaml.safe_dump(data, sort_keys=False, default_flow_style=False)).encode()
 
 
-def _prometheus(cfg: Config, runtime: str, files: dict[str, bytes | Path]) -> None:
+def _prometheus(cfg: Config, runtime: str, files: dict[str, bytes | Path], modes: dict[str, int]) -> Merged:
     doc = yaml.safe_load(asset_path("prometheus", "prometheus.yml").read_text(encoding="utf-8"))
     enabled = set(with_internal(cfg.services))
     doc["scrape_configs"] = [s for s in doc.get("scrape_configs", []) if s.get("job_name") not in SERVICES or s["job_name"] in enabled]
     if "alertmanager" not in enabled:
         doc.pop("alerting", None)
+    # The user's prometheus.yml: its jobs after the stack's, before stackctl.yaml's `scrape:`
+    user = merge_user_prometheus(cfg, runtime, doc)
+    for rel, path in user.files.items():
+        files[rel] = path
+        modes[rel] = 0o644 & (path.stat().st_mode | 0o600)  # a 0600 password file stays 0600
     for target in cfg.scrape:
         doc["scrape_configs"].append(scrape_config(target, runtime))
     files["prometheus/prometheus.yml"] = _dump(doc)
+    if cfg.prometheus_config is not None and runtime == "native":
+        # An inline password of the user's file is never more readable than there. (The docker
+        # runtime's Prometheus runs as the image's user, which must read it: it stays 0644.)
+        modes["prometheus/prometheus.yml"] = 0o644 & (cfg.prometheus_config.stat().st_mode | 0o600)
     for rel, path in _rule_files(cfg).items():
         files[f"prometheus/rules/{rel}"] = unwrapped(path) or path  # a PrometheusRule resource: its spec.groups
+    return user
 
 
 def scrape_config(target: Any, runtime: str) -> dict[str, Any]:
@@ -143,9 +157,10 @@ def _rule_files(cfg: Config) -> dict[str, Path]:
         for path in sources:
             # always .yml: Prometheus loads rules/*.yml
             name = f"user-{path.stem}.yml"
-            if name in origin:
-                raise ConfigError(f"two rule files would both load as {name}: {origin[name]} and {path}",
-                                  hint="rename one of them; rule files are loaded by file name")
+            if origin.get(name, path) != path:
+                # Two files of one name in different folders (alerts/node.yml, recording/node.yml):
+                # Prometheus loads both, so the stack does too, the second told apart by its path.
+                name = f"user-{path.stem}-{hashlib.sha1(str(path).encode()).hexdigest()[:8]}.yml"
             origin[name] = path
             chosen[name] = path
     return chosen

@@ -8,7 +8,8 @@ before anything starts, so the last good tree (and a running stack) stays as it 
   dashboard it will load, ours and the user's (:mod:`stackctl.dashboards.validate`);
 * Alertmanager: ``amtool check-config`` on the rendered config (:mod:`.alertmanager_check`);
 * Prometheus: the user's ``scrape:`` entries (label names, intervals, job names), which
-  Prometheus would otherwise reject at start, naming its rendered prometheus.yml.
+  Prometheus would otherwise reject at start, naming its rendered prometheus.yml; with the
+  user's own prometheus.yml, ``promtool check config`` on the result (:mod:`.prometheus_check`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from stackctl.dashboards.validate import DashboardFile, Problem, check_files
 from stackctl.errors import ConfigError
 from stackctl.render.alertmanager_check import check_alertmanager
 from stackctl.render.definition import container_path_map, rendered_root
+from stackctl.render.prometheus_check import check_prometheus
+from stackctl.render.prometheus_user import Merged
 from stackctl.render.provisioning_check import Findings, check_provisioning
 from stackctl.services import SERVICES
 from stackctl.yamlfile import LocatedYaml, read_yaml
@@ -35,11 +38,13 @@ _LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 MAX_WARNINGS = 10
 
 
-def preflight(cfg: Config, runtime: str, files: dict[str, bytes | Path], origins: Mapping[str, Path] | None = None) -> list[str]:
+def preflight(cfg: Config, runtime: str, files: dict[str, bytes | Path], origins: Mapping[str, Path] | None = None,
+              merged: Merged | None = None) -> list[str]:
     """Raise ConfigError for what a service would reject; return what it tolerates, as warnings.
 
     ``origins``: rendered path -> the shipped file it was made from (the native runtime rewrites
     hosts and paths within lines, so line numbers still hold), to name that file in messages.
+    ``merged``: how the user's prometheus.yml went in (its notices are returned in full).
     """
     errors: list[str] = []
     warnings: list[str] = []
@@ -56,6 +61,9 @@ def preflight(cfg: Config, runtime: str, files: dict[str, bytes | Path], origins
     warnings += scrape_warnings
     if errors:  # a broken dashboard or scrape entry: no need to ask amtool as well
         raise _failed(errors)
+    notices = list(merged.notices) if merged else []
+    if merged is not None and merged.user is not None and "prometheus" in cfg.services:
+        notices += check_prometheus(cfg, runtime, files, merged)
     text = files.get("alertmanager/alertmanager.yml")
     if "alertmanager" in cfg.services and text is not None:
         data = text.read_bytes() if isinstance(text, Path) else text
@@ -64,7 +72,7 @@ def preflight(cfg: Config, runtime: str, files: dict[str, bytes | Path], origins
             warnings.append(warning)
     if len(warnings) > MAX_WARNINGS:
         warnings = warnings[:MAX_WARNINGS] + [f"... and {len(warnings) - MAX_WARNINGS} more (`stackctl verify` lists every dashboard warning)"]
-    return warnings
+    return notices + warnings
 
 
 def _failed(errors: list[str], limit: int = 15) -> ConfigError:

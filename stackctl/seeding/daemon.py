@@ -73,6 +73,7 @@ def record_foreground(state_dir: Path, scenario: str, report: Any = None, phase:
             "samples": 0, "last_error": None}
     if report is not None:
         data.update(_report_dict(report))
+        data["scenario"] = scenario  # as recorded (a user's file by its path), not the report's name: verify loads it
     _write_status(state_dir, data)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 PKG = Path(__file__).resolve().parents[2] / "stackctl"
 
 # Lowest first. Foundation modules are ordered among themselves too.
-FOUNDATION = ["errors", "yamlfile", "assets", "proc", "services", "packs", "configfile", "config"]
+FOUNDATION = ["errors", "yamlfile", "assets", "proc", "services", "packs", "configfile", "promfile", "config"]
 LAYERS = ["state", "query", "dashboards", "render", "install", "runtime", "byo", "stack", "seeding",
           "verify", "report", "export", "testing", "cli"]
 RANK = {name: i for i, name in enumerate(FOUNDATION + LAYERS)}

@@ -44,3 +44,11 @@ def test_info_from_api_payload() -> None:
     assert info.last_scrape_age == pytest.approx(2.876544)
     never = _info({**raw, "health": "unknown", "lastScrape": "0001-01-01T00:00:00Z"}, True, "native", NOW)
     assert never.last_scrape is None and never.last_scrape_age is None
+
+
+def test_a_service_name_of_another_setup_is_named_not_host_gateway() -> None:
+    """dockprom-style jobs (`nodeexporter:9100`) from a user's prometheus.yml: no such host here."""
+    info = TargetInfo("nodeexporter", "nodeexporter:9100", "http://nodeexporter:9100/metrics", "down", None, None,
+                      'Get "http://nodeexporter:9100/metrics": dial tcp: lookup nodeexporter on 10.0.0.53:53: no such host', True)
+    hint = target_hint(info, "native")
+    assert hint and "'nodeexporter' does not resolve on this machine" in hint and "host-gateway" not in hint

@@ -24,5 +24,7 @@ def register(app: typer.Typer) -> None:
             console.info(f"scrape {guess.target} as job {guess.job}: {guess.probe}")
         for kind, items in (("dashboards", found.dashboards), ("rules", found.rules)):
             console.info(f"{kind}: {', '.join(items) if items else 'none found'}")
+        if found.prometheus:
+            console.info(f"your prometheus.yml: {found.prometheus} (its jobs and rule_files are used)")
         console.success(f"wrote {result.path}")
         console.info("next: review it, then `stackctl up`; `stackctl targets` shows what Prometheus scrapes")

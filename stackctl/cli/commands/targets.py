@@ -31,5 +31,5 @@ def register(app: typer.Typer) -> None:
         for t in found:
             if t.hint:
                 console.warn(f"{t.job} ({t.scrape_url}) is {t.health}: {t.last_error or 'no scrape yet'}\n  hint: {t.hint}")
-        if not cfg.scrape:
+        if not cfg.scrape and cfg.prometheus_config is None:
             console.info("no targets of yours: add `scrape:` to stackctl.yaml (or run `stackctl init --scrape localhost:PORT`)")
