@@ -267,7 +267,7 @@ def draw(pd: PanelData, w_px: float, h_px: float, title: str | None = None, lege
         "bargauge": lambda: values.bargauge(fig, pd, (0.03, 0.03, 0.94, full[3] - 0.04)),
     }
     drawers.get(kind, drawers["timeseries"])()
-    if legend and kind in ("timeseries", "piechart", "histogram") and pd.series:
+    if legend and kind in ("timeseries", "piechart", "histogram") and pd.series and not pd.view.legend_hidden:
         handles = [fig.axes[0].plot([], [], color=line_color(pd, i))[0] for i in range(len(pd.series[:8]))]
         fig.axes[0].legend(handles, [s.name for s in pd.series[:8]], loc="upper left", fontsize=6.5)
     return fig

@@ -69,8 +69,7 @@ def panel_rect(g: Grid, top: int) -> Rect:
 def legend_lines(pv: PanelView, n_series: int, width: int) -> int:
     raw = pv.display.options.get("legend")
     legend: dict[str, object] = raw if isinstance(raw, dict) else {}
-    hidden = legend.get("showLegend") is False or legend.get("displayMode") == "hidden"
-    if hidden or n_series == 0 or pv.kind not in ("timeseries", "piechart", "histogram"):
+    if pv.legend_hidden or n_series == 0 or pv.kind not in ("timeseries", "piechart", "histogram"):
         return 0
     item = LEGEND_ITEM_PX * (2 if legend.get("calcs") else 1)  # values beside each name take room
     per_line = max(1, width // item)

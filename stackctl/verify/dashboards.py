@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from stackctl.dashboards import Dashboard, PanelInstance, ResolvedAnnotation, ResolvedTarget, Resolver
 from stackctl.dashboards.timing import DEFAULT_SCRAPE
+from stackctl.dashboards.formats import Value
 from stackctl.query.prometheus import Sample
 from stackctl.verify.client import Loki, Prometheus, QueryOutcome
 from stackctl.verify.results import CheckResult
@@ -34,6 +35,7 @@ class ResolvedDashboard:
     dashboard: Dashboard
     panels: tuple[PanelInstance, ...]
     annotations: tuple[ResolvedAnnotation, ...]
+    variables: Mapping[str, Value] = field(default_factory=dict)  # each variable's selection, as resolved
 
     @property
     def title(self) -> str:
@@ -84,7 +86,7 @@ def resolve_dashboards(dashboards: Iterable[Dashboard], prom: Prometheus, now: f
     out = []
     for d in dashboards:
         r = Resolver(d, reader, now, scrape)
-        out.append(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations())))
+        out.append(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations()), r.variables))
     return out
 
 
