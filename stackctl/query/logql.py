@@ -26,7 +26,7 @@ AGGREGATIONS = frozenset({"sum", "avg", "min", "max", "stddev", "stdvar", "count
 _MATCHER = re.compile(r"""\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|`[^`]*`)\s*(,|$)""")
 _IDENT_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?=\(|\s+(?:by|without)\s*\()")
 _RANGE = re.compile(r"\[\s*(\d+(?:\.\d+)?(?:ms|s|m|h|d|w|y))+\s*\]")
-_LINE_FILTER = re.compile(r"(\|=|!=|\|~|!~)")
+_LINE_FILTER = re.compile(r"(\|=|!=|\|~|!~)\s*\"\x00(\d+)\"")
 _STAGE = re.compile(r"\|\s*([a-z_]+)")
 _BY = re.compile(r"\bby\s*\(([^)]*)\)")
 _UNWRAP = re.compile(r"\|\s*unwrap\s+(?:(?:duration|duration_seconds|bytes)\()?([A-Za-z_][A-Za-z0-9_.]*)")
@@ -49,6 +49,7 @@ class LogQuery:
     grouping: tuple[str, ...] = ()  # labels of the aggregations' ``by (...)`` clauses
     unwrap: str | None = None  # the label ``| unwrap`` turns into the sample value
     label_filters: tuple[Matcher, ...] = ()  # ``| level="error"`` style filters after a parser
+    line_terms: tuple[tuple[str, str], ...] = ()  # the line filters: (``|=``/``!=``/``|~``/``!~``, its string)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -131,8 +132,26 @@ def parse(expr: str) -> LogQuery:
     unwrap = _UNWRAP.search(text)
     filters = tuple(Matcher(m.group(1), "=" if m.group(2) == "==" else m.group(2), _unquote(literals[int(m.group(3)[2:-1])]))
                     for m in _LABEL_FILTER.finditer(text))
-    return LogQuery(expr, tuple(selectors), metric, functions, ranges, len(_LINE_FILTER.findall(text)), stages,
-                    grouping, unwrap.group(1) if unwrap else None, filters)
+    terms = _line_terms(text, literals)
+    return LogQuery(expr, tuple(selectors), metric, functions, ranges, len(terms), stages,
+                    grouping, unwrap.group(1) if unwrap else None, filters, terms)
+
+
+def _line_terms(text: str, literals: list[str]) -> tuple[tuple[str, str], ...]:
+    """Line filters outside stream selectors; ``| status != "200"`` (a label name before the
+    operator) is a label filter, not one of them."""
+    out, depth, outside = [], 0, []
+    for ch in text:  # blank the selectors' insides: their != are matchers
+        depth += ch == "{"
+        outside.append(ch if depth == 0 else " ")
+        depth -= ch == "}" and depth > 0
+    flat = "".join(outside)
+    for m in _LINE_FILTER.finditer(flat):
+        before = flat[:m.start()].rstrip()
+        if before and (before[-1].isalnum() or before[-1] == "_"):
+            continue
+        out.append((m.group(1), _unquote(literals[int(m.group(2))])))
+    return tuple(out)
 
 
 def _is_label(word: str, text: str) -> bool:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from stackctl.dashboards import Dashboard, PanelInstance, ResolvedAnnotation, ResolvedTarget, Resolver
-from stackctl.dashboards.timing import DEFAULT_SCRAPE
 from stackctl.dashboards.formats import Value
+from stackctl.dashboards.timing import DEFAULT_SCRAPE
 from stackctl.query.prometheus import Sample
 from stackctl.verify.client import Loki, Prometheus, QueryOutcome
 from stackctl.verify.results import CheckResult

@@ -1,0 +1,105 @@
+"""h34's failure classes on public dashboards (no server needed): LogQL targets synthesized
+into the log streams they select, targets saved without refId, gridPos keys left out by
+grafonnet, and the report drawing hidden legends, variables in titles, ``$`` as text,
+bar gauges over their max and ``continuous-*`` colour modes as Grafana does."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from stackctl.assets import asset_path
+from stackctl.dashboards import Resolver, load_dashboard
+from stackctl.dashboards.datasources import Datasources
+from stackctl.dashboards.validate import check_file
+from stackctl.query.logql import parse
+from stackctl.report import source, theme
+from stackctl.report.colors import continuous_color
+from stackctl.seeding.generate import PhaseTimeline
+from stackctl.seeding.loggen import LogGen
+from stackctl.seeding.synth import collect as C
+from stackctl.seeding.synth.logs import substitute
+from stackctl.seeding.synth.pipeline import generate, scenario_of
+from stackctl.verify.dashboards import ResolvedDashboard
+
+CLASSES = Path(__file__).resolve().parents[1] / "fixtures" / "synth" / "classes"
+NOW = 1_800_000_000.0
+
+
+def _lines(stream: object, seconds: int = 120) -> list[tuple[dict[str, str], str]]:
+    gen = LogGen(stream, PhaseTimeline([], int(NOW * 1000)), 7, 15.0)  # type: ignore[arg-type]
+    ts = np.arange(int(NOW * 1000) - seconds * 1000, int(NOW * 1000), 15_000, dtype=np.int64)
+    return [(dict(key), line) for key, entries in gen.advance(ts).items() for _, line in entries]
+
+
+def _fields(line: str) -> dict[str, str]:
+    if line.startswith("{"):
+        return {k: str(v) for k, v in json.loads(line).items()}
+    return {k: v.strip('"') for k, v in re.findall(r'(\w+)=("[^"]*"|\S+)', line)}
+
+
+def test_logql_targets_become_streams_whose_lines_they_select() -> None:
+    folder = CLASSES / "h34-logql-streams"
+    g = generate([folder], now=NOW)
+    sc = scenario_of(g)
+    lines = [pair for s in sc.logs for pair in _lines(s)]
+    assert lines
+    inputs = C.collect([folder])
+    selected = 0
+    for t in inputs.logs:
+        q = parse(substitute(t, g.plan.model))
+        if any(m.label == "level" and m.value.isupper() for m in q.selectors[0]):
+            assert any("generator writes levels" in n for n in g.plan.skipped)  # said, not silently wrong
+            continue
+        if any("no value of pod" in n and t.source in n for n in g.plan.skipped):
+            continue  # the dashboard's own $pod has no values (its Prometheus panels are empty too)
+        hits = [(labels, line) for labels, line in lines
+                if all(m.matches(labels.get(m.label)) for m in q.selectors[0])
+                and all((term in line) == (op == "|=") for op, term in q.line_terms if op in ("|=", "!=") and term)
+                and all(m.label == "__error__" or m.matches(_fields(line).get(m.label)) for m in q.label_filters)
+                and (q.unwrap is None or re.match(r"[\d.]+", _fields(line).get(q.unwrap, "")))]
+        assert hits, f"{t.source}: no written line is selected by {t.expr}"
+        selected += 1
+    assert selected >= 6
+
+
+def test_a_loki_label_variable_keeps_its_saved_value_and_backticks_parse() -> None:
+    g = generate([CLASSES / "h34-logql-streams" / "grafana-devenv-loki-fakedata.json"], now=NOW)
+    labels = [s.labels for s in scenario_of(g).logs]
+    assert {"place": "luna"} in labels and {"place": "moon"} in labels  # $place: its saved "luna", as Grafana keeps it
+
+
+def test_targets_without_ref_id_get_grafanas_letters_and_keep_their_legends() -> None:
+    d = load_dashboard(CLASSES / "h34-no-refid" / "kubernetes-mixin-persistentvolumesusage.json")
+    space = d.panels[0]
+    assert [t.ref_id for t in space.targets] == ["A", "B"] and [t.legend for t in space.targets] == ["Used Space", "Free Space"]
+    r = Resolver(d, None, NOW)
+    view = source.view(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations())), NOW)
+    assert "" not in view.panels[0].display.legends
+    assert [p.grid.x for p in view.panels] == [0, 18, 0, 18]  # gridPos without x: Grafana's 0, not a flowed layout
+
+
+def test_a_gridpos_without_x_is_not_an_error() -> None:
+    path = CLASSES / "h34-no-refid" / "kubernetes-mixin-persistentvolumesusage.json"
+    doc = yaml.safe_load(asset_path("grafana", "provisioning", "datasources", "datasources.yml").read_text())
+    errors = [str(p) for p in check_file(path, Datasources.from_provisioning([doc])) if p.severity == "error"]
+    assert not errors
+
+
+def test_report_titles_legends_and_colours_as_grafana_draws_them() -> None:
+    d = load_dashboard(CLASSES / "h34-logql-streams" / "loki-shapes-assembled.json")
+    r = Resolver(d, None, NOW)
+    view = source.view(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations()), r.variables), NOW)
+    assert "Cross App Logs cross api" in [p.title for p in view.panels]
+    k = load_dashboard(CLASSES / "h34-report-shapes" / "kafka-jmx-test-dash-excerpt.json")
+    rk = Resolver(k, None, NOW)
+    kv = source.view(ResolvedDashboard(k, tuple(rk.panels()), tuple(rk.annotations())), NOW)
+    hidden = {p.title: p.legend_hidden for p in kv.panels}
+    assert hidden["Broker Bytes Out Total"] and hidden["Network Error Total"] and not hidden["Total Time Ms"]
+    assert theme.MPL_STYLE["text.parse_math"] is False  # `${var}` and `$` units are text
+    assert continuous_color("continuous-GrYlRd", 0.0) == "#73BF69" and continuous_color("continuous-GrYlRd", 1.0) == "#F2495C"
+    assert continuous_color("palette-classic", 0.5) is None
