@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from stackctl.dashboards import Dashboard, PanelInstance, ResolvedAnnotation, ResolvedTarget, Resolver
 from stackctl.dashboards.formats import Value
 from stackctl.dashboards.timing import DEFAULT_SCRAPE
+from stackctl.query import logql
 from stackctl.query.prometheus import Sample
 from stackctl.verify.client import Loki, Prometheus, QueryOutcome
 from stackctl.verify.results import CheckResult
@@ -122,6 +123,10 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, 
     runnable = _runnable(inst)
     ran = [(t, outcomes[_key(t, t.kind, coarse)]) for t in runnable if t.kind == "prometheus" or loki is not None]
     if not ran:
+        rejected = _rejected_logql(runnable)  # what Loki would refuse is said without Loki
+        if rejected is not None:
+            return CheckResult("panel", d.title, title, rejected[0], "error", f"Loki would reject the query: {rejected[1]} "
+                               f"(read without Loki: {loki_skip or 'Loki is not running'})")
         return CheckResult("panel", d.title, title, _queries(runnable), "skipped", loki_skip or "Loki is not running")
     errors = [(t, o.error) for t, o in ran if o.error]
     if errors:
@@ -140,6 +145,16 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, 
                            "no data at the end of the panel's time range (instant queries)")
     span = max(t.end - t.start for t, _ in ran)
     return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty", f"no data over {_span(span)} (the panel's time range)")
+
+
+def _rejected_logql(targets: Iterable[ResolvedTarget]) -> tuple[str, str] | None:
+    for t in targets:
+        if t.kind == "loki" and t.expr.strip() and not t.problem:
+            try:
+                logql.parse(t.expr)
+            except logql.LogQLError as exc:
+                return t.expr, str(exc)
+    return None
 
 
 def _not_run(inst: PanelInstance) -> str:

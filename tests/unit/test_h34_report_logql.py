@@ -103,3 +103,19 @@ def test_report_titles_legends_and_colours_as_grafana_draws_them() -> None:
     assert theme.MPL_STYLE["text.parse_math"] is False  # `${var}` and `$` units are text
     assert continuous_color("continuous-GrYlRd", 0.0) == "#73BF69" and continuous_color("continuous-GrYlRd", 1.0) == "#F2495C"
     assert continuous_color("palette-classic", 0.5) is None
+
+
+def test_logql_loki_rejects_is_said_without_loki() -> None:
+    import pytest
+
+    from stackctl.query.logql import LogQLError
+
+    for bad, why in [('sum(count_over_time({app="a"}))', "needs a log range"), ('{app=~".*"}', "empty-compatible"),
+                     ('{app="a"} |~ "(unclosed"', "error parsing regexp"), ('{app="a"} |~ "(?=x)y"', "lookaround")]:
+        with pytest.raises(LogQLError, match=why):
+            parse(bad)
+    for good in ['sum(rate({a="b"} |= "x" [$__auto]))', 'count_over_time({a="b"}[5m] offset 1h)',
+                 '{a="b"} | pattern "<ip> - - <_>" | ip="1.2.3.4"', '{a="b"} | logfmt | duration > 10s']:
+        parse(good)
+    q = parse('{app="a", x!="b"} |= "err" != "debug" | json | status != "200" |~ "time.*out"')
+    assert q.line_terms == (("|=", "err"), ("!=", "debug"), ("|~", "time.*out"))  # `| status != ...` is a label filter
