@@ -20,12 +20,12 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
-from stackctl.report import theme, values
+from stackctl.report import states, theme, values
 from stackctl.report.collect import PanelData, Series
 from stackctl.report.colors import css, series_color
 from stackctl.report.units import axis_formatter
 
-CHART_KINDS = frozenset({"timeseries", "stat", "gauge", "bargauge", "heatmap", "histogram", "piechart"})
+CHART_KINDS = frozenset({"timeseries", "stat", "gauge", "bargauge", "heatmap", "histogram", "piechart", "states"})
 LEFT_PX, BOTTOM_PX, TOP_PX, RIGHT_PX = 62, 20, 8, 10
 
 
@@ -243,7 +243,12 @@ def piechart(fig: Figure, pd: PanelData, box: tuple[float, float, float, float])
     items = [(i, v) for i, v in enumerate(values.values(pd)) if v.value is not None and v.value > 0]
     if items:
         donut = pd.view.display.options.get("pieType") == "donut"
+        shown = [str(x) for x in pd.view.display.options.get("displayLabels") or []]
+        total = sum(v.value or 0.0 for _, v in items)
+        labels = [" ".join(([v.name] if "name" in shown else []) + ([v.text] if "value" in shown else [])
+                           + ([f"{100 * (v.value or 0.0) / total:.0f}%"] if "percent" in shown and total else [])) for _, v in items]
         ax.pie([v.value or 0.0 for _, v in items], colors=[line_color(pd, i) for i, _ in items], startangle=90, counterclock=False,
+               labels=labels if shown else None, labeldistance=0.78 if donut else 0.6, textprops={"fontsize": 7, "color": theme.PAGE_BG},
                wedgeprops={"linewidth": 1, "edgecolor": theme.PANEL_BG, **({"width": 0.45} if donut else {})})
 
 
@@ -262,6 +267,7 @@ def draw(pd: PanelData, w_px: float, h_px: float, title: str | None = None, lege
         "heatmap": lambda: heatmap(fig, pd, tz, _axes_box(fig, top, 70)),
         "histogram": lambda: histogram(fig, pd, _axes_box(fig, top, 30)),
         "piechart": lambda: piechart(fig, pd, full),
+        "states": lambda: states.state_timeline(fig, pd, _axes_box(fig, top, 90), lambda ax, p: _time_axis(ax, p, tz)),
         "stat": lambda: values.stat(fig, pd, full),
         "gauge": lambda: values.gauge(fig, pd, full),
         "bargauge": lambda: values.bargauge(fig, pd, (0.03, 0.03, 0.94, full[3] - 0.04)),

@@ -107,7 +107,7 @@ class DashboardView:
 
 
 _KINDS = {"graph": "timeseries", "timeseries": "timeseries", "trend": "timeseries", "xychart": "timeseries",
-          "state-timeline": "timeseries", "status-history": "timeseries", "barchart": "bargauge",
+          "state-timeline": "states", "status-history": "states", "barchart": "bargauge",
           "singlestat": "stat", "stat": "stat", "gauge": "gauge", "bargauge": "bargauge", "table": "table",
           "table-old": "table", "heatmap": "heatmap", "histogram": "histogram", "piechart": "piechart",
           "logs": "logs", "text": "text", "alertlist": "alertlist"}
@@ -142,7 +142,8 @@ def display_of(raw: Mapping[str, Any]) -> Display:
     legacy_calc = {"current": "lastNotNull", "avg": "mean", "total": "sum"}.get(str(raw.get("valueName", "")), raw.get("valueName"))
     thresholds = (legacy_thresholds(raw["thresholds"], raw.get("colors") or [])
                   if raw.get("type") == "singlestat" and raw.get("thresholds") else thresholds_from(defaults))
-    default_mode = "thresholds" if raw.get("type") in ("stat", "gauge", "bargauge", "singlestat") else "palette-classic"
+    default_mode = "thresholds" if raw.get("type") in ("stat", "gauge", "bargauge", "singlestat", "state-timeline",
+                                                       "status-history") else "palette-classic"
     return Display(
         unit=str(defaults.get("unit") or legacy_unit or "short"),
         decimals=_int(defaults.get("decimals", raw.get("decimals"))),

@@ -119,3 +119,23 @@ def test_logql_loki_rejects_is_said_without_loki() -> None:
         parse(good)
     q = parse('{app="a", x!="b"} |= "err" != "debug" | json | status != "200" |~ "time.*out"')
     assert q.line_terms == (("|=", "err"), ("!=", "debug"), ("|~", "time.*out"))  # `| status != ...` is a label filter
+
+
+def test_state_timelines_draw_bands_per_series_and_pies_their_labels() -> None:
+    from stackctl.report import charts
+    from stackctl.report.collect import PanelData, prometheus_series
+    from stackctl.report.states import runs
+    from stackctl.verify.checks import CheckResult
+
+    d = load_dashboard(CLASSES / "h34-report-shapes" / "kafka-jmx-test-dash-excerpt.json")
+    r = Resolver(d, None, NOW)
+    view = source.view(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations())), NOW)
+    timeline = next(p for p in view.panels if p.type == "state-timeline")
+    assert timeline.kind == "states"
+    matrix = {"metric": {"instance": "a"}, "values": [[NOW - 60 + 15 * i, str(v)] for i, v in enumerate([1, 1, 2, 2])]}
+    series = prometheus_series("q", "A", "", (matrix,))
+    pd = PanelData(timeline, CheckResult("panel", "Test Dash", timeline.title, "q", "populated", "1 series"), 15, (NOW - 3600, NOW),
+                   series=series)
+    bands = runs(pd, series[0], 0, 2, {})
+    assert [(b[2], b[1] - b[0]) for b in bands] == [("1", 30.0), ("2", 30.0)]  # equal values merged, as mergeValues does
+    assert charts.png(charts.draw(pd, 600, 200, title=timeline.title, legend=True))[:4] == b"\x89PNG"
