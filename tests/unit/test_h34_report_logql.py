@@ -139,3 +139,12 @@ def test_state_timelines_draw_bands_per_series_and_pies_their_labels() -> None:
     bands = runs(pd, series[0], 0, 2, {})
     assert [(b[2], b[1] - b[0]) for b in bands] == [("1", 30.0), ("2", 30.0)]  # equal values merged, as mergeValues does
     assert charts.png(charts.draw(pd, 600, 200, title=timeline.title, legend=True))[:4] == b"\x89PNG"
+
+
+def test_the_grid_compacts_upwards_as_grafanas_does() -> None:
+    from stackctl.report.layout import compact
+    from stackctl.report.source import Grid
+
+    # an excerpt of a dashboard (dotdc's global view): the panel saved at y 82 floats up under its column
+    grids = [Grid(0, 1, 6, 8), Grid(6, 1, 6, 8), Grid(14, 1, 10, 12), Grid(12, 82, 12, 8), Grid(0, 1, 12, 4)]
+    assert compact(grids) == [Grid(0, 0, 6, 8), Grid(6, 0, 6, 8), Grid(14, 0, 10, 12), Grid(12, 12, 12, 8), Grid(0, 8, 12, 4)]
