@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
@@ -30,6 +31,10 @@ def has_chart(pd: PanelData) -> bool:
 def message(pd: PanelData) -> tuple[str, str]:
     """(headline, reason) of a panel with nothing to draw."""
     v = pd.verdict
+    plugin = pd.view.type
+    if re.fullmatch(r"[a-z0-9]+-[a-z0-9-]+-panel", plugin):  # an external plugin: the stack's Grafana installs none
+        return "Panel plugin not found", f"{plugin} is not installed in the stack's Grafana (no plugins are); " \
+            + ("its queries were still checked: " + v.detail if v.status != "skipped" else v.detail)
     if v.status == "error":
         return "Error", v.detail
     if v.status == "skipped":
@@ -50,7 +55,24 @@ def table_rows(pd: PanelData) -> tuple[list[str], list[list[str]]]:
     keys = list(dict.fromkeys(k for s in pd.series for k in s.labels if k != "__name__"))
     d = pd.view.display
     rows = [[s.labels.get(k, "") for k in keys] + [shown(pd, reduce(s, d.calc), "")[0]] for s in pd.series]
-    return keys + ["Value"], rows[:MAX_TABLE_ROWS]
+    return organized(keys + ["Value"], rows[:MAX_TABLE_ROWS], pd.view.instance.panel.raw.get("transformations"))
+
+
+def organized(head: list[str], rows: list[list[str]], transformations: Any) -> tuple[list[str], list[list[str]]]:
+    """Grafana's ``organize`` transformation on the table's columns: ``excludeByName`` drops,
+    ``indexByName`` orders (unlisted columns after the listed ones), ``renameByName`` renames.
+    Other transformations are not applied (the table shows the query's own columns)."""
+    for tr in transformations if isinstance(transformations, list) else []:
+        options = tr.get("options") if isinstance(tr, dict) and tr.get("id") == "organize" else None
+        if not isinstance(options, dict):
+            continue
+        exclude, index, rename = (options.get(k) if isinstance(options.get(k), dict) else {}
+                                  for k in ("excludeByName", "indexByName", "renameByName"))
+        kept = [i for i, h in enumerate(head) if not exclude.get(h)]
+        keep = sorted(kept, key=lambda i: (0, index[head[i]]) if isinstance(index.get(head[i]), int) else (1, i))
+        head = [str(rename.get(head[i]) or head[i]) for i in keep]
+        rows = [[row[i] for i in keep] for row in rows]
+    return head, rows
 
 
 def table_html(pd: PanelData) -> str:

@@ -148,3 +148,25 @@ def test_the_grid_compacts_upwards_as_grafanas_does() -> None:
     # an excerpt of a dashboard (dotdc's global view): the panel saved at y 82 floats up under its column
     grids = [Grid(0, 1, 6, 8), Grid(6, 1, 6, 8), Grid(14, 1, 10, 12), Grid(12, 82, 12, 8), Grid(0, 1, 12, 4)]
     assert compact(grids) == [Grid(0, 0, 6, 8), Grid(6, 0, 6, 8), Grid(14, 0, 10, 12), Grid(12, 12, 12, 8), Grid(0, 8, 12, 4)]
+
+
+def test_tables_apply_grafanas_organize_transformation() -> None:
+    from stackctl.report.bodies import organized
+
+    shapes = [{"id": "organize", "options": {"indexByName": {"instruction": 0, "Value": 1}, "renameByName": {"Value": "P99 CU"},
+                                             "excludeByName": {"job": True}}}]
+    head, rows = organized(["instance", "instruction", "job", "Value"], [["a:1", "swap", "api", "61.4"]], shapes)
+    assert head == ["instruction", "P99 CU", "instance"] and rows == [["swap", "61.4", "a:1"]]
+
+
+def test_an_external_panel_plugin_is_said_to_be_missing() -> None:
+    from stackctl.report.bodies import message
+    from stackctl.report.collect import PanelData
+    from stackctl.verify.checks import CheckResult
+
+    d = load_dashboard(CLASSES / "h34-report-shapes" / "kafka-jmx-test-dash-excerpt.json")
+    r = Resolver(d, None, NOW)
+    clock = next(p for p in source.view(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations())), NOW).panels
+                 if p.type == "grafana-clock-panel")
+    pd = PanelData(clock, CheckResult("panel", "Test Dash", "Houston", "", "skipped", "no queries"), 15, (NOW - 3600, NOW))
+    assert message(pd)[0] == "Panel plugin not found" and "grafana-clock-panel" in message(pd)[1]
