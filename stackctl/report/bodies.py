@@ -58,6 +58,10 @@ def table_rows(pd: PanelData) -> tuple[list[str], list[list[str]]]:
     return organized(keys + ["Value"], rows[:MAX_TABLE_ROWS], pd.view.instance.panel.raw.get("transformations"))
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def organized(head: list[str], rows: list[list[str]], transformations: Any) -> tuple[list[str], list[list[str]]]:
     """Grafana's ``organize`` transformation on the table's columns: ``excludeByName`` drops,
     ``indexByName`` orders (unlisted columns after the listed ones), ``renameByName`` renames.
@@ -66,8 +70,7 @@ def organized(head: list[str], rows: list[list[str]], transformations: Any) -> t
         options = tr.get("options") if isinstance(tr, dict) and tr.get("id") == "organize" else None
         if not isinstance(options, dict):
             continue
-        exclude, index, rename = (options.get(k) if isinstance(options.get(k), dict) else {}
-                                  for k in ("excludeByName", "indexByName", "renameByName"))
+        exclude, index, rename = (_mapping(options.get(k)) for k in ("excludeByName", "indexByName", "renameByName"))
         kept = [i for i, h in enumerate(head) if not exclude.get(h)]
         keep = sorted(kept, key=lambda i: (0, index[head[i]]) if isinstance(index.get(head[i]), int) else (1, i))
         head = [str(rename.get(head[i]) or head[i]) for i in keep]
