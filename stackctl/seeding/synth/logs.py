@@ -22,6 +22,8 @@ from stackctl.seeding.synth.labels import alternatives
 from stackctl.seeding.synth.model import SynthModel
 
 LEVELS = ("debug", "info", "warn", "error")  # what the log generator writes (scenario LogMessage.level)
+_ALIASES = {"warning": "warn", "err": "error", "critical": "error", "fatal": "error", "crit": "error", "trace": "debug",
+            "information": "info", "notice": "info"}
 _VAR = re.compile(r"\$\{(\w+)(?::[\w-]+)?\}|\$(\w+)|\[\[(\w+)(?::[\w-]+)?\]\]")
 _RANGE_MACROS = {"__interval", "__rate_interval", "__range", "__auto", "__interval_ms", "__range_s"}
 _METRIC = re.compile(r"^\s*([A-Za-z_:][\w:]*)")
@@ -52,10 +54,17 @@ class LogTarget:
     listed: dict[str, Listed] = field(default_factory=dict)  # query variables
 
 
+def level_of(spelled: str) -> str | None:
+    """The generator's level for a level as an app spells it (``ERROR``, ``Warning``), or None."""
+    low = spelled.lower()
+    return low if low in LEVELS else _ALIASES.get(low)
+
+
 @dataclass
 class _Stream:
     labels: dict[str, str]
     levels: set[str] = field(default_factory=set)
+    names: dict[str, str] = field(default_factory=dict)  # level -> its spelling (level_names)
     fmt: str | None = None
     fields: dict[str, list[str]] = field(default_factory=dict)
     words: list[str] = field(default_factory=list)  # what the lines must contain
@@ -130,7 +139,7 @@ def _search_sample(regex: str) -> str | None:
     return None
 
 
-def _labels(q: LogQuery, notes: list[str], source: str) -> tuple[dict[str, str], set[str]] | None:
+def _labels(q: LogQuery, notes: list[str], source: str, spelled: dict[str, str]) -> tuple[dict[str, str], set[str]] | None:
     """The stream labels: per label, a value every matcher on it accepts (``=`` its value, ``=~``
     a sample of its regex); ``level`` is the generator's own, one of LEVELS."""
     labels: dict[str, str] = {}
@@ -148,10 +157,14 @@ def _labels(q: LogQuery, notes: list[str], source: str) -> tuple[dict[str, str],
                          + ": the label is left out")
             continue
         if label == "level":
-            if value not in LEVELS:
-                notes.append(f"{source}: level {value!r}: the generator writes levels {', '.join(LEVELS)}")
+            level = level_of(value)
+            if level is None:
+                notes.append(f"{source}: level {value!r} is none of {', '.join(LEVELS)} (or their usual spellings)")
                 return None
-            levels.add(value)
+            for one in [value] + [a for m in ms if m.op == "=~" for a in alternatives(m.value)]:
+                if level_of(one) is not None and all(m.matches(one) for m in ms):
+                    levels.add(str(level_of(one)))
+                    spelled[str(level_of(one))] = one
             continue
         labels[label] = value
     return labels, levels
@@ -164,14 +177,15 @@ def _stream_of(t: LogTarget, model: SynthModel, notes: list[str]) -> _Stream | N
     except LogQLError as exc:
         notes.append(f"{t.source}: not LogQL ({exc}): {t.expr.strip()[:120]}")
         return None
-    got = _labels(q, notes, t.source)
+    spelled: dict[str, str] = {}
+    got = _labels(q, notes, t.source, spelled)
     if got is None:
         return None
     labels, levels = got
     if not labels:
         notes.append(f"{t.source}: its selector names no label value to write: {t.expr.strip()[:120]}")
         return None
-    st = _Stream(labels, levels, sources={t.source})
+    st = _Stream(labels, levels, spelled, sources={t.source})
     st.fmt = "logfmt" if "logfmt" in q.stages else "json" if ("json" in q.stages or "unpack" in q.stages) else None
     for op, term in q.line_terms:
         word = term if op == "|=" else _search_sample(term) if op == "|~" else None
@@ -184,8 +198,10 @@ def _stream_of(t: LogTarget, model: SynthModel, notes: list[str]) -> _Stream | N
         if m.label == "__error__" or m.op in ("!=", "!~"):
             continue
         value = m.value if m.op == "=" else _sample(m.value)
-        if m.label == "level" and value in LEVELS:
-            st.levels.add(str(value))
+        level = level_of(value) if m.label == "level" and value is not None else None
+        if level is not None:
+            st.levels.add(level)
+            st.names[level] = str(value)
         elif value is not None and parsed and m.label not in labels:
             st.fields[m.label] = [value]
     if q.unwrap and parsed:
@@ -209,6 +225,7 @@ def _merge(streams: Iterable[_Stream]) -> list[_Stream]:
             out[key] = s
             continue
         have.levels |= s.levels
+        have.names.update(s.names)
         have.fmt = have.fmt or s.fmt
         for k, v in s.fields.items():
             have.fields.setdefault(k, v)
@@ -228,6 +245,9 @@ def _yaml(s: _Stream) -> dict[str, Any]:
                            "levels": {lvl: weights[lvl] for lvl in levels}, "messages": messages}
     if s.fmt:
         doc["format"] = s.fmt
+    names = {k: v for k, v in s.names.items() if v != k}
+    if names:
+        doc["level_names"] = names
     if s.fields:
         doc["fields"] = dict(s.fields)
     return doc
