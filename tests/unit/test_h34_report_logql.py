@@ -167,3 +167,17 @@ def test_an_external_panel_plugin_is_said_to_be_missing() -> None:
                  if p.type == "grafana-clock-panel")
     pd = PanelData(clock, CheckResult("panel", "Test Dash", "Houston", "", "skipped", "no queries"), 15, (NOW - 3600, NOW))
     assert message(pd)[0] == "Panel plugin not found" and "grafana-clock-panel" in message(pd)[1]
+
+
+def test_variables_inside_regexes_and_on_other_labels_find_series() -> None:
+    # loki-mixin's logs dashboard: pod=~"$deployment.*" and exported_namespace="$namespace"
+    g = generate([CLASSES / "h34-logql-streams" / "loki-mixin-loki-logs.json"], now=NOW)
+    m = g.plan.model.metrics
+
+    def values(metric: str, label: str) -> set[str]:
+        return {s.labels[label] for s in m[metric].series if label in s.labels}
+
+    deployments = values("kube_deployment_created", "deployment")
+    assert deployments and all(any(p.startswith(d) for d in deployments) for p in values("kube_pod_container_info", "pod"))
+    assert all(any(p.startswith(d) for d in deployments) for p in values("go_goroutines", "pod"))
+    assert values("loki_build_info", "namespace") <= values("promtail_custom_bad_words_total", "exported_namespace")
