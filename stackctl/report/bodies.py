@@ -35,6 +35,9 @@ def message(pd: PanelData) -> tuple[str, str]:
     if re.fullmatch(r"[a-z0-9]+-[a-z0-9-]+-panel", plugin):  # an external plugin: the stack's Grafana installs none
         return "Panel plugin not found", f"{plugin} is not installed in the stack's Grafana (no plugins are); " \
             + ("its queries were still checked: " + v.detail if v.status != "skipped" else v.detail)
+    own = _grafana_own(pd)
+    if own is not None:
+        return own
     if v.status == "error":
         return "Error", v.detail
     if v.status == "skipped":
@@ -42,6 +45,23 @@ def message(pd: PanelData) -> tuple[str, str]:
     if pd.view.kind in charts.CHART_KINDS or v.status == "empty":
         return "No data", v.detail
     return "", v.detail
+
+
+def _grafana_own(pd: PanelData) -> tuple[str, str] | None:
+    """Panels that show Grafana's own content or the browser's (no query): what Grafana would list there."""
+    o = pd.view.display.options
+    kind = pd.view.type
+    if kind == "dashlist":
+        what = [name for key, name in (("showStarred", "starred"), ("showRecentlyViewed", "recently viewed"),
+                                       ("showSearch", "search")) if o.get(key)]
+        tags = ", ".join(str(t) for t in o.get("tags") or [])
+        return "Dashboard list", f"Grafana's own dashboards ({', '.join(what) or 'search'}{'; tags ' + tags if tags else ''}): not drawn here"
+    if kind == "news":
+        feed = str(o.get("feedUrl") or "grafana.com's blog")
+        return "News feed", f"{feed}: the browser fetches it in Grafana; the report fetches nothing"
+    if kind == "annolist":
+        return "Annotation list", "Grafana's stored annotations (none are stored by stackctl): not drawn here"
+    return None
 
 
 def chart_svg(pd: PanelData, w: int, h: int) -> str:

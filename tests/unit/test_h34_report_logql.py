@@ -181,3 +181,15 @@ def test_variables_inside_regexes_and_on_other_labels_find_series() -> None:
     assert deployments and all(any(p.startswith(d) for d in deployments) for p in values("kube_pod_container_info", "pod"))
     assert all(any(p.startswith(d) for d in deployments) for p in values("go_goroutines", "pod"))
     assert values("loki_build_info", "namespace") <= values("promtail_custom_bad_words_total", "exported_namespace")
+
+
+def test_grafanas_own_panels_say_what_grafana_would_list() -> None:
+    from stackctl.report.bodies import message
+    from stackctl.report.collect import PanelData
+    from stackctl.verify.checks import CheckResult
+
+    d = load_dashboard(CLASSES / "h34-report-shapes" / "grafana-devenv-home-dashlists.json")
+    r = Resolver(d, None, NOW)
+    first = source.view(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations())), NOW).panels[1]
+    pd = PanelData(first, CheckResult("panel", "Home", first.title, "", "skipped", "no queries (dashlist panel)"), 15, (NOW - 3600, NOW))
+    assert message(pd) == ("Dashboard list", "Grafana's own dashboards (search; tags panel-tests): not drawn here")
