@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from stackctl.dashboards import PanelInstance
 from stackctl.dashboards.formats import Value, interpolate
 from stackctl.dashboards.timing import TimeRange, parse_duration
+from stackctl.report import legacy
 from stackctl.report.colors import Thresholds, legacy_thresholds, thresholds_from
 from stackctl.verify.dashboards import ResolvedDashboard
 
@@ -138,6 +139,7 @@ def display_of(raw: Mapping[str, Any]) -> Display:
     options = _dict(raw.get("options"))
     legacy_unit = ((raw.get("yaxes") or [{}])[0] or {}).get("format") if isinstance(raw.get("yaxes"), list) else raw.get("format")
     color = _dict(defaults.get("color"))
+    legacy_axis = _dict((raw.get("yaxes") or [{}])[0]) if isinstance(raw.get("yaxes"), list) else {}
     calcs = _dict(options.get("reduceOptions")).get("calcs")
     legacy_calc = {"current": "lastNotNull", "avg": "mean", "total": "sum"}.get(str(raw.get("valueName", "")), raw.get("valueName"))
     thresholds = (legacy_thresholds(raw["thresholds"], raw.get("colors") or [])
@@ -147,7 +149,7 @@ def display_of(raw: Mapping[str, Any]) -> Display:
     return Display(
         unit=str(defaults.get("unit") or legacy_unit or "short"),
         decimals=_int(defaults.get("decimals", raw.get("decimals"))),
-        min=_number(defaults.get("min")), max=_number(defaults.get("max")),
+        min=_number(defaults.get("min", legacy_axis.get("min"))), max=_number(defaults.get("max", legacy_axis.get("max"))),
         thresholds=thresholds,
         color_mode=str(color.get("mode") or default_mode),
         fixed_color=color.get("fixedColor"),
@@ -156,8 +158,8 @@ def display_of(raw: Mapping[str, Any]) -> Display:
         options=options,
         text=str(options.get("content") or raw.get("content") or ""),
         interval=parse_duration(raw.get("interval")),
-        custom=_dict(defaults.get("custom")),
-        overrides=tuple(_dict(raw.get("fieldConfig")).get("overrides") or ()),
+        custom={**legacy.custom_of(raw), **_dict(defaults.get("custom"))},
+        overrides=tuple(legacy.overrides_of(raw)) + tuple(_dict(raw.get("fieldConfig")).get("overrides") or ()),
         mappings=tuple(defaults.get("mappings") or ()) if isinstance(defaults.get("mappings"), list) else (),
         no_value=str(defaults.get("noValue") or ""),
     )

@@ -193,3 +193,16 @@ def test_grafanas_own_panels_say_what_grafana_would_list() -> None:
     first = source.view(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations())), NOW).panels[1]
     pd = PanelData(first, CheckResult("panel", "Home", first.title, "", "skipped", "no queries (dashlist panel)"), 15, (NOW - 3600, NOW))
     assert message(pd) == ("Dashboard list", "Grafana's own dashboards (search; tags panel-tests): not drawn here")
+
+
+def test_legacy_graphs_draw_as_grafanas_timeseries_migration_does() -> None:
+    from stackctl.report.collect import prometheus_series, styled
+
+    d = load_dashboard(CLASSES / "h34-logql-streams" / "loki-mixin-loki-logs.json")
+    r = Resolver(d, None, NOW)
+    rate = next(p for p in source.view(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations())), NOW).panels
+                if p.title == "Log Rate")
+    assert rate.display.custom["stacking"]["mode"] == "normal" and rate.display.custom["fillOpacity"] == 10
+    matrix = [{"metric": {"level": lvl}, "values": [[NOW - 60, "1"], [NOW, "2"]]} for lvl in ("warn", "error", "info")]
+    colors = {s.name: s.color for s in styled(prometheus_series("q", "A", "{{level}}", tuple(matrix)), rate.display.overrides)}
+    assert colors == {"warn": "#FF780A", "error": "#E02F44", "info": "#56A64B"}  # seriesOverrides alias -> color
