@@ -78,6 +78,13 @@ def table_rows(pd: PanelData) -> tuple[list[str], list[list[str]]]:
     return organized(keys + ["Value"], rows[:MAX_TABLE_ROWS], pd.view.instance.panel.raw.get("transformations"))
 
 
+def unapplied_transformations(pd: PanelData) -> list[str]:
+    """The panel's transformations the report does not apply (all but a table's ``organize``)."""
+    raw = pd.view.instance.panel.raw.get("transformations")
+    ids = [str(t.get("id")) for t in raw if isinstance(t, dict) and t.get("id") and not t.get("disabled")] if isinstance(raw, list) else []
+    return list(dict.fromkeys(i for i in ids if not (i == "organize" and pd.view.kind == "table")))
+
+
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 

@@ -60,6 +60,7 @@ table.data th{{color:{theme.MUTED};font-weight:normal}}
 .state.firing{{background:#F2495C}} .state.pending{{background:#FF9830}} .state.ok{{background:#73BF69}} .state.error{{background:#F2495C}}
 pre.text{{margin:0;padding:8px;white-space:pre-wrap}} div.text{{padding:0 8px}} div.text a{{color:#6E9FFF}}
 .why{{height:{WHY_PX}px;padding:0 8px;font-size:10px;color:#F2495C;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}}
+.why.note{{color:#8E8E9A}}
 """
 
 
@@ -159,6 +160,10 @@ def _panel(page: _Page, pd: PanelData, rect: Rect, alerts: Alerts, dashboard: st
     lines = layout.legend_lines(pd.view, len(pd.series), rect.width) if bodies.has_chart(pd) else 0
     v = pd.verdict
     why = f'<div class="why" title="{esc(v.detail)}">{esc(v.detail)}</div>' if bodies.has_chart(pd) and v.status != "populated" else ""
+    skipped = bodies.unapplied_transformations(pd)
+    if not why and skipped and (bodies.has_chart(pd) or pd.view.kind == "table"):  # said, not drawn as if applied
+        note = f"transformations not applied: {', '.join(skipped)}"
+        why = f'<div class="why note" title="{esc(note)}">{esc(note)}</div>'
     w, h = layout.body_size(rect, lines)
     h -= WHY_PX if why else 0
     body = bodies.body_html(pd, w, h, alerts.active)

@@ -206,3 +206,15 @@ def test_legacy_graphs_draw_as_grafanas_timeseries_migration_does() -> None:
     matrix = [{"metric": {"level": lvl}, "values": [[NOW - 60, "1"], [NOW, "2"]]} for lvl in ("warn", "error", "info")]
     colors = {s.name: s.color for s in styled(prometheus_series("q", "A", "{{level}}", tuple(matrix)), rate.display.overrides)}
     assert colors == {"warn": "#FF780A", "error": "#E02F44", "info": "#56A64B"}  # seriesOverrides alias -> color
+
+
+def test_transformations_the_report_does_not_apply_are_named() -> None:
+    from stackctl.report.bodies import unapplied_transformations
+    from stackctl.report.collect import PanelData
+    from stackctl.verify.checks import CheckResult
+
+    d = load_dashboard(CLASSES / "h34-report-shapes" / "dotdc-k8s-views-global-excerpt.json")
+    r = Resolver(d, None, NOW)
+    cpu = source.view(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations())), NOW).panels[0]
+    pd = PanelData(cpu, CheckResult("panel", "Global", cpu.title, "", "populated", "4 series"), 15, (NOW - 3600, NOW))
+    assert unapplied_transformations(pd) == ["calculateField", "organize"]  # organize is applied to tables only
