@@ -40,8 +40,8 @@ h1{{font-size:20px;margin:0 0 4px}} h2{{font-size:17px;margin:0}} h3{{font-size:
 .meta{{color:{theme.MUTED};white-space:nowrap;overflow:hidden;text-overflow:ellipsis}}
 .panel{{background:{theme.PANEL_BG};border:1px solid {theme.BORDER};border-radius:2px}}
 .ph{{height:{layout.HEADER_PX}px;display:flex;align-items:center;gap:8px;padding:0 8px;white-space:nowrap}}
-.ph .t{{font-weight:bold;overflow:hidden;text-overflow:ellipsis;flex:1}}
-.badge{{font-size:10px;padding:1px 6px;border-radius:8px;color:#111;flex:none}}
+.ph .t{{font-weight:bold;overflow:hidden;text-overflow:ellipsis;flex:1 1 auto;min-width:3em}}
+.badge{{font-size:10px;padding:1px 6px;border-radius:8px;color:#111;flex:0 1 auto;min-width:2.5em;overflow:hidden;text-overflow:ellipsis}}
 .chart{{display:block}}
 .legend{{display:flex;flex-wrap:wrap;gap:0 14px;padding:2px 8px;overflow:hidden;font-size:11px}}
 .legend span{{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:{layout.LEGEND_ITEM_PX * 2}px;line-height:{layout.LEGEND_LINE}px}}
