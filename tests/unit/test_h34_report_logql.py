@@ -218,3 +218,14 @@ def test_transformations_the_report_does_not_apply_are_named() -> None:
     cpu = source.view(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations())), NOW).panels[0]
     pd = PanelData(cpu, CheckResult("panel", "Global", cpu.title, "", "populated", "4 series"), 15, (NOW - 3600, NOW))
     assert unapplied_transformations(pd) == ["calculateField", "organize"]  # organize is applied to tables only
+
+
+def test_loki_annotation_queries_get_their_streams_too(tmp_path: Path) -> None:
+    doc = {"title": "Deploys", "uid": "h34-ann", "schemaVersion": 39,
+           "annotations": {"list": [{"name": "deploys", "enable": True, "iconColor": "blue", "datasource": {"type": "loki", "uid": "loki"},
+                                     "expr": '{app="deployer"} |= "deployed"'}]},
+           "panels": [{"id": 1, "type": "timeseries", "title": "up", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
+                       "datasource": {"type": "prometheus", "uid": "prometheus"}, "targets": [{"refId": "A", "expr": "up"}]}]}
+    (tmp_path / "deploys.json").write_text(json.dumps(doc))
+    logs = scenario_of(generate([tmp_path / "deploys.json"], now=NOW)).logs
+    assert [s.labels for s in logs] == [{"app": "deployer"}] and all("deployed" in m.template for m in logs[0].messages)

@@ -105,6 +105,8 @@ def _dashboard(path: Path, out: Inputs) -> None:
     for ann in dash.annotations:
         if not ann.builtin and ann.enabled and ann.datasource.type == "prometheus" and ann.expr.strip():
             out.queries.append(Query(ann.expr, f"{path.name}: annotation {ann.name}", frozenset(), static))
+        elif not ann.builtin and ann.enabled and ann.datasource.type == "loki" and ann.expr.strip():
+            out.logs.append(LogTarget(ann.expr, f"{path.name}: annotation {ann.name}", static, listed))
 
 
 def _listed(v: Variable) -> Listed:
