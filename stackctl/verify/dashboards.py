@@ -125,8 +125,8 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, 
     if not ran:
         rejected = _rejected_logql(runnable)  # what Loki would refuse is said without Loki
         if rejected is not None:
-            return CheckResult("panel", d.title, title, rejected[0], "error", f"Loki would reject the query: {rejected[1]} "
-                               f"(read without Loki: {loki_skip or 'Loki is not running'})")
+            return CheckResult("panel", d.title, title, rejected[0], "error",
+                               f"Loki would reject the query: {rejected[1]} (read without Loki)")
         return CheckResult("panel", d.title, title, _queries(runnable), "skipped", loki_skip or "Loki is not running")
     errors = [(t, o.error) for t, o in ran if o.error]
     if errors:
