@@ -195,7 +195,8 @@ def heatmap(fig: Figure, pd: PanelData, tz: tzinfo, box: tuple[float, float, flo
         x = _dates(times)
         edges = np.concatenate([x, [x[-1] + pd.step / 86400.0]]) if len(x) else x
         ax.pcolormesh(edges, np.arange(len(names) + 1), rows, cmap="inferno", shading="flat")
-        ax.set_yticks(np.arange(len(names)) + 0.5, names)
+        left_px = box[0] * fig.get_size_inches()[0] * theme.DPI  # a series name fits the margin, ellipsized
+        ax.set_yticks(np.arange(len(names)) + 0.5, [values.ellipsize(n, left_px - 6, 7) for n in names], fontsize=7)
     _time_axis(ax, pd, tz)
     for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
