@@ -36,7 +36,7 @@ class ResolvedDashboard:
     dashboard: Dashboard
     panels: tuple[PanelInstance, ...]
     annotations: tuple[ResolvedAnnotation, ...]
-    variables: Mapping[str, Value] = field(default_factory=dict)  # each variable's selection, as resolved
+    variables: Mapping[str, Value] = field(default_factory=dict)  # each variable as resolved (what the panels used)
 
     @property
     def title(self) -> str:
@@ -87,7 +87,7 @@ def resolve_dashboards(dashboards: Iterable[Dashboard], prom: Prometheus, now: f
     out = []
     for d in dashboards:
         r = Resolver(d, reader, now, scrape)
-        out.append(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations()), r.variables))
+        out.append(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations()), dict(r.variables)))
     return out
 
 
