@@ -22,7 +22,7 @@ as written; :mod:`stackctl.dashboards.variables` resolves them against a live Pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -203,6 +203,21 @@ def _target(raw: Mapping[str, Any], ctx: Context, panel_ds: Datasource) -> Targe
                   _text(raw.get("legendFormat")), raw)
 
 
+def _with_ref_ids(targets: tuple[Target, ...]) -> tuple[Target, ...]:
+    """Targets saved without ``refId`` (grafonnet's output) get the next free letter, as Grafana
+    gives them on load (A, B, ... Z, then AA ...): their legends, overrides and results stay apart."""
+    used = {t.ref_id for t in targets if t.ref_id}
+    letters = (chr(65 + i % 26) * (1 + i // 26) for i in range(10_000))
+    out = []
+    for t in targets:
+        if not t.ref_id:
+            ref = next(x for x in letters if x not in used)
+            used.add(ref)
+            t = replace(t, ref_id=ref)
+        out.append(t)
+    return tuple(out)
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -247,7 +262,7 @@ def _panel(raw: Mapping[str, Any], ctx: Context, elements: Mapping[str, Any], ro
     if ds.default and targets:  # no panel datasource: Grafana uses the targets' (or the default)
         first = next((t.get("datasource") for t in targets if isinstance(t, dict) and t.get("datasource")), None)
         ds = datasource_of(first, ctx, sample) if first is not None else ds
-    parsed = tuple(_target(t, ctx, ds) for t in targets if isinstance(t, dict)) if type_ not in NO_QUERY_TYPES else ()
+    parsed = _with_ref_ids(tuple(_target(t, ctx, ds) for t in targets if isinstance(t, dict))) if type_ not in NO_QUERY_TYPES else ()
     grid = _dict(raw.get("gridPos"))
     width = _int(grid.get("w")) or _legacy_width(raw)
     title = str(raw.get("title") or "").strip() or f"panel {raw.get('id', '?')}"

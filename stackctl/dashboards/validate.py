@@ -35,6 +35,7 @@ from stackctl.dashboards.schema_v2 import is_v2, to_v1
 Severity = Literal["error", "warning"]
 MIN_SCHEMA, MAX_SCHEMA = 13, 42
 GRID_COLUMNS = 24
+GRID_DEFAULTS = {"x": 0, "y": 0, "w": 6, "h": 3}  # PanelModel defaults: what Grafana gives a panel missing a gridPos key
 UID_MAX = 40
 _UID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 QUERY_FIELDS = {"prometheus": "expr", "loki": "expr"}  # datasource type -> the target field holding the query
@@ -229,7 +230,11 @@ def _check_grid(panel: dict[str, Any], path: tuple[Any, ...], label: str, ctx: _
     values: dict[str, int] = {}
     for key in ("x", "y", "w", "h"):
         value = grid.get(key)
-        if not isinstance(value, int) or isinstance(value, bool):
+        if key not in grid:  # Grafana fills a missing key from its panel defaults (grafonnet omits x: 0)
+            values[key] = GRID_DEFAULTS[key]
+            if key in ("w", "h"):
+                ctx.add("warning", gpath, label, f"no gridPos.{key}: Grafana uses its default {GRID_DEFAULTS[key]}")
+        elif not isinstance(value, int) or isinstance(value, bool):
             ctx.add("error", gpath + (key,), label, f"gridPos.{key} must be an integer, found {value!r}")
         else:
             values[key] = value

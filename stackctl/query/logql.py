@@ -25,8 +25,8 @@ AGGREGATIONS = frozenset({"sum", "avg", "min", "max", "stddev", "stdvar", "count
                           "approx_topk"})
 _MATCHER = re.compile(r"""\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|`[^`]*`)\s*(,|$)""")
 _IDENT_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?=\(|\s+(?:by|without)\s*\()")
-_RANGE = re.compile(r"\[\s*(\d+(?:\.\d+)?(?:ms|s|m|h|d|w|y))+\s*\]")
-_LINE_FILTER = re.compile(r"(\|=|!=|\|~|!~)")
+_RANGE = re.compile(r"\[\s*(?:(\d+(?:\.\d+)?(?:ms|s|m|h|d|w|y))+|\$\{?\w+\}?)\s*\]")  # [5m], or a variable left in ($__auto)
+_LINE_FILTER = re.compile(r"(\|=|!=|\|~|!~)\s*\"\x00(\d+)\"")
 _STAGE = re.compile(r"\|\s*([a-z_]+)")
 _BY = re.compile(r"\bby\s*\(([^)]*)\)")
 _UNWRAP = re.compile(r"\|\s*unwrap\s+(?:(?:duration|duration_seconds|bytes)\()?([A-Za-z_][A-Za-z0-9_.]*)")
@@ -49,6 +49,7 @@ class LogQuery:
     grouping: tuple[str, ...] = ()  # labels of the aggregations' ``by (...)`` clauses
     unwrap: str | None = None  # the label ``| unwrap`` turns into the sample value
     label_filters: tuple[Matcher, ...] = ()  # ``| level="error"`` style filters after a parser
+    line_terms: tuple[tuple[str, str], ...] = ()  # the line filters: (``|=``/``!=``/``|~``/``!~``, its string)
 
     @property
     def labels(self) -> dict[str, str]:
@@ -126,13 +127,53 @@ def parse(expr: str) -> LogQuery:
     metric = bool(functions) or bool(ranges)
     if metric and not any(f in RANGE_FUNCTIONS for f in functions):
         raise LogQLError("parse error: a metric query needs a range aggregation such as count_over_time(... [5m])")
+    if metric and not ranges:
+        first = next(f for f in functions if f in RANGE_FUNCTIONS)
+        raise LogQLError(f"parse error: {first}() needs a log range such as [5m] after its selector and pipeline")
     stages = tuple(s for s in _STAGE.findall(text) if s not in ("", "=", "unwrap") and not _is_label(s, text))
     grouping = tuple(dict.fromkeys(x.strip() for g in _BY.findall(text) for x in g.split(",") if x.strip()))
     unwrap = _UNWRAP.search(text)
     filters = tuple(Matcher(m.group(1), "=" if m.group(2) == "==" else m.group(2), _unquote(literals[int(m.group(3)[2:-1])]))
                     for m in _LABEL_FILTER.finditer(text))
-    return LogQuery(expr, tuple(selectors), metric, functions, ranges, len(_LINE_FILTER.findall(text)), stages,
-                    grouping, unwrap.group(1) if unwrap else None, filters)
+    terms = _line_terms(text, literals)
+    for op, term in terms:
+        _check_regex(term, op, "line filter")
+    for sel in selectors:
+        for m in sel:
+            if m.op in ("=~", "!~"):
+                _check_regex(m.value, m.op, f"matcher {m.label}")
+    return LogQuery(expr, tuple(selectors), metric, functions, ranges, len(terms), stages,
+                    grouping, unwrap.group(1) if unwrap else None, filters, terms)
+
+
+def _check_regex(pattern: str, op: str, where: str) -> None:
+    """Loki compiles ``|~``/``=~`` patterns (RE2); one Python cannot compile is rejected too
+    (RE2 is stricter still: no backreferences or lookarounds)."""
+    if op not in ("|~", "!~", "=~"):
+        return
+    if re.search(r"\(\?[=!<]|\\[1-9]", pattern):
+        raise LogQLError(f"parse error: {where} {op} {pattern!r}: RE2 has no lookaround or backreference")
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise LogQLError(f"parse error: {where} {op} {pattern!r}: error parsing regexp: {exc}") from None
+
+
+def _line_terms(text: str, literals: list[str]) -> tuple[tuple[str, str], ...]:
+    """Line filters outside stream selectors; ``| status != "200"`` (a label name before the
+    operator) is a label filter, not one of them."""
+    out, depth, outside = [], 0, []
+    for ch in text:  # blank the selectors' insides: their != are matchers
+        depth += ch == "{"
+        outside.append(ch if depth == 0 else " ")
+        depth -= ch == "}" and depth > 0
+    flat = "".join(outside)
+    for m in _LINE_FILTER.finditer(flat):
+        before = flat[:m.start()].rstrip()
+        if before and (before[-1].isalnum() or before[-1] == "_"):
+            continue
+        out.append((m.group(1), _unquote(literals[int(m.group(2))])))
+    return tuple(out)
 
 
 def _is_label(word: str, text: str) -> bool:

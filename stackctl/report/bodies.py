@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+import re
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
@@ -30,6 +31,13 @@ def has_chart(pd: PanelData) -> bool:
 def message(pd: PanelData) -> tuple[str, str]:
     """(headline, reason) of a panel with nothing to draw."""
     v = pd.verdict
+    plugin = pd.view.type
+    if re.fullmatch(r"[a-z0-9]+-[a-z0-9-]+-panel", plugin):  # an external plugin: the stack's Grafana installs none
+        return "Panel plugin not found", f"{plugin} is not installed in the stack's Grafana (no plugins are); " \
+            + ("its queries were still checked: " + v.detail if v.status != "skipped" else v.detail)
+    own = _grafana_own(pd)
+    if own is not None:
+        return own
     if v.status == "error":
         return "Error", v.detail
     if v.status == "skipped":
@@ -37,6 +45,23 @@ def message(pd: PanelData) -> tuple[str, str]:
     if pd.view.kind in charts.CHART_KINDS or v.status == "empty":
         return "No data", v.detail
     return "", v.detail
+
+
+def _grafana_own(pd: PanelData) -> tuple[str, str] | None:
+    """Panels that show Grafana's own content or the browser's (no query): what Grafana would list there."""
+    o = pd.view.display.options
+    kind = pd.view.type
+    if kind == "dashlist":
+        what = [name for key, name in (("showStarred", "starred"), ("showRecentlyViewed", "recently viewed"),
+                                       ("showSearch", "search")) if o.get(key)]
+        tags = ", ".join(str(t) for t in o.get("tags") or [])
+        return "Dashboard list", f"Grafana's own dashboards ({', '.join(what) or 'search'}{'; tags ' + tags if tags else ''}): not drawn here"
+    if kind == "news":
+        feed = str(o.get("feedUrl") or "grafana.com's blog")
+        return "News feed", f"{feed}: the browser fetches it in Grafana; the report fetches nothing"
+    if kind == "annolist":
+        return "Annotation list", "Grafana's stored annotations (none are stored by stackctl): not drawn here"
+    return None
 
 
 def chart_svg(pd: PanelData, w: int, h: int) -> str:
@@ -50,7 +75,34 @@ def table_rows(pd: PanelData) -> tuple[list[str], list[list[str]]]:
     keys = list(dict.fromkeys(k for s in pd.series for k in s.labels if k != "__name__"))
     d = pd.view.display
     rows = [[s.labels.get(k, "") for k in keys] + [shown(pd, reduce(s, d.calc), "")[0]] for s in pd.series]
-    return keys + ["Value"], rows[:MAX_TABLE_ROWS]
+    return organized(keys + ["Value"], rows[:MAX_TABLE_ROWS], pd.view.instance.panel.raw.get("transformations"))
+
+
+def unapplied_transformations(pd: PanelData) -> list[str]:
+    """The panel's transformations the report does not apply (all but a table's ``organize``)."""
+    raw = pd.view.instance.panel.raw.get("transformations")
+    ids = [str(t.get("id")) for t in raw if isinstance(t, dict) and t.get("id") and not t.get("disabled")] if isinstance(raw, list) else []
+    return list(dict.fromkeys(i for i in ids if not (i == "organize" and pd.view.kind == "table")))
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def organized(head: list[str], rows: list[list[str]], transformations: Any) -> tuple[list[str], list[list[str]]]:
+    """Grafana's ``organize`` transformation on the table's columns: ``excludeByName`` drops,
+    ``indexByName`` orders (unlisted columns after the listed ones), ``renameByName`` renames.
+    Other transformations are not applied (the table shows the query's own columns)."""
+    for tr in transformations if isinstance(transformations, list) else []:
+        options = tr.get("options") if isinstance(tr, dict) and tr.get("id") == "organize" else None
+        if not isinstance(options, dict):
+            continue
+        exclude, index, rename = (_mapping(options.get(k)) for k in ("excludeByName", "indexByName", "renameByName"))
+        kept = [i for i, h in enumerate(head) if not exclude.get(h)]
+        keep = sorted(kept, key=lambda i: (0, index[head[i]]) if isinstance(index.get(head[i]), int) else (1, i))
+        head = [str(rename.get(head[i]) or head[i]) for i in keep]
+        rows = [[row[i] for i in keep] for row in rows]
+    return head, rows
 
 
 def table_html(pd: PanelData) -> str:

@@ -20,12 +20,12 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
-from stackctl.report import theme, values
+from stackctl.report import states, theme, values
 from stackctl.report.collect import PanelData, Series
 from stackctl.report.colors import css, series_color
 from stackctl.report.units import axis_formatter
 
-CHART_KINDS = frozenset({"timeseries", "stat", "gauge", "bargauge", "heatmap", "histogram", "piechart"})
+CHART_KINDS = frozenset({"timeseries", "stat", "gauge", "bargauge", "heatmap", "histogram", "piechart", "states"})
 LEFT_PX, BOTTOM_PX, TOP_PX, RIGHT_PX = 62, 20, 8, 10
 
 
@@ -195,7 +195,8 @@ def heatmap(fig: Figure, pd: PanelData, tz: tzinfo, box: tuple[float, float, flo
         x = _dates(times)
         edges = np.concatenate([x, [x[-1] + pd.step / 86400.0]]) if len(x) else x
         ax.pcolormesh(edges, np.arange(len(names) + 1), rows, cmap="inferno", shading="flat")
-        ax.set_yticks(np.arange(len(names)) + 0.5, names)
+        left_px = box[0] * fig.get_size_inches()[0] * theme.DPI  # a series name fits the margin, ellipsized
+        ax.set_yticks(np.arange(len(names)) + 0.5, [values.ellipsize(n, left_px - 6, 7) for n in names], fontsize=7)
     _time_axis(ax, pd, tz)
     for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
@@ -243,7 +244,12 @@ def piechart(fig: Figure, pd: PanelData, box: tuple[float, float, float, float])
     items = [(i, v) for i, v in enumerate(values.values(pd)) if v.value is not None and v.value > 0]
     if items:
         donut = pd.view.display.options.get("pieType") == "donut"
+        shown = [str(x) for x in pd.view.display.options.get("displayLabels") or []]
+        total = sum(v.value or 0.0 for _, v in items)
+        labels = [" ".join(([v.name] if "name" in shown else []) + ([v.text] if "value" in shown else [])
+                           + ([f"{100 * (v.value or 0.0) / total:.0f}%"] if "percent" in shown and total else [])) for _, v in items]
         ax.pie([v.value or 0.0 for _, v in items], colors=[line_color(pd, i) for i, _ in items], startangle=90, counterclock=False,
+               labels=labels if shown else None, labeldistance=0.78 if donut else 0.6, textprops={"fontsize": 7, "color": theme.PAGE_BG},
                wedgeprops={"linewidth": 1, "edgecolor": theme.PANEL_BG, **({"width": 0.45} if donut else {})})
 
 
@@ -262,12 +268,13 @@ def draw(pd: PanelData, w_px: float, h_px: float, title: str | None = None, lege
         "heatmap": lambda: heatmap(fig, pd, tz, _axes_box(fig, top, 70)),
         "histogram": lambda: histogram(fig, pd, _axes_box(fig, top, 30)),
         "piechart": lambda: piechart(fig, pd, full),
+        "states": lambda: states.state_timeline(fig, pd, _axes_box(fig, top, 90), lambda ax, p: _time_axis(ax, p, tz)),
         "stat": lambda: values.stat(fig, pd, full),
         "gauge": lambda: values.gauge(fig, pd, full),
         "bargauge": lambda: values.bargauge(fig, pd, (0.03, 0.03, 0.94, full[3] - 0.04)),
     }
     drawers.get(kind, drawers["timeseries"])()
-    if legend and kind in ("timeseries", "piechart", "histogram") and pd.series:
+    if legend and kind in ("timeseries", "piechart", "histogram") and pd.series and not pd.view.legend_hidden:
         handles = [fig.axes[0].plot([], [], color=line_color(pd, i))[0] for i in range(len(pd.series[:8]))]
         fig.axes[0].legend(handles, [s.name for s in pd.series[:8]], loc="upper left", fontsize=6.5)
     return fig

@@ -108,3 +108,38 @@ def legacy_thresholds(values: str | Sequence[Any], colors: Sequence[Any]) -> Thr
     palette = [css(c, DEFAULT_BASE) for c in colors] or [NAMED["green"], NAMED["orange"], NAMED["red"]]
     steps = [Step(-math.inf, palette[0])] + [Step(c, palette[min(i + 1, len(palette) - 1)]) for i, c in enumerate(cuts)]
     return Thresholds(tuple(steps))
+
+
+# fieldConfig color.mode ``continuous-*``: Grafana's gradient schemes (fieldColor.ts), low -> high
+_CONTINUOUS = {
+    "GrYlRd": ("green", "yellow", "red"), "RdYlGr": ("red", "yellow", "green"),
+    "BlYlRd": ("dark-blue", "super-light-yellow", "dark-red"), "YlRd": ("super-light-yellow", "dark-red"),
+    "BlPu": ("blue", "purple"), "YlBl": ("super-light-yellow", "dark-blue"),
+    "blues": ("#181B1F", "dark-blue"), "reds": ("#181B1F", "dark-red"), "greens": ("#181B1F", "dark-green"),
+    "purples": ("#181B1F", "dark-purple"),
+}
+
+
+def _rgb(color: str) -> tuple[float, ...]:
+    hexa = css(color)[1:7]
+    return tuple(int(hexa[i:i + 2], 16) / 255 for i in (0, 2, 4))
+
+
+def continuous_color(mode: str, fraction: float) -> str | None:
+    """The colour at ``fraction`` (0..1 of min..max) of a ``continuous-<scheme>`` colour mode;
+    None for any other mode. viridis/magma/plasma/inferno are matplotlib's own (the d3 maps
+    Grafana uses are the same ones)."""
+    if not mode.startswith("continuous-"):
+        return None
+    scheme = mode.removeprefix("continuous-")
+    f = 0.0 if math.isnan(fraction) else max(0.0, min(1.0, fraction))
+    if scheme in ("viridis", "magma", "plasma", "inferno"):
+        from matplotlib import colormaps  # lazy: only the report draws
+
+        r, g, b, _ = colormaps[scheme](f)
+        return "#" + "".join(f"{round(x * 255):02X}" for x in (r, g, b))
+    stops = [_rgb(c) for c in _CONTINUOUS.get(scheme, _CONTINUOUS["GrYlRd"])]
+    pos = f * (len(stops) - 1)
+    i = min(int(pos), len(stops) - 2)
+    t = pos - i
+    return "#" + "".join(f"{round((a + (b - a) * t) * 255):02X}" for a, b in zip(stops[i], stops[i + 1]))

@@ -38,21 +38,20 @@ class Rect:
 
 
 def compact(grids: list[Grid]) -> list[Grid]:
-    """Grids moved up to start at row 0 and down wherever they would overlap an earlier one
-    (a dashboard's saved positions never overlap; hand-written ones may, or lack gridPos)."""
-    if not grids:
-        return []
-    top = min(g.y for g in grids)
+    """Grafana's vertical compaction (react-grid-layout ``compactType: vertical``): in order of
+    (y, x), each panel floats up to the highest row where it overlaps no panel placed before it,
+    so a gap left by removed panels closes, and overlapping or position-less ones are pushed down."""
     order = sorted(range(len(grids)), key=lambda i: (grids[i].y, grids[i].x))
     placed: dict[int, Grid] = {}
     for i in order:
         g = grids[i]
-        y = g.y - top
-        while True:
-            clash = [p for p in placed.values() if p.x < g.x + g.w and g.x < p.x + p.w and p.y < y + g.h and y < p.y + p.h]
-            if not clash:
-                break
-            y = max(p.y + p.h for p in clash)
+
+        def clash(y: int, g: Grid = g) -> list[Grid]:
+            return [p for p in placed.values() if p.x < g.x + g.w and g.x < p.x + p.w and p.y < y + g.h and y < p.y + p.h]
+
+        y = max([0] + [p.y + p.h for p in placed.values() if p.x < g.x + g.w and g.x < p.x + p.w and p.y + p.h <= g.y])
+        while clash(y):
+            y = max(p.y + p.h for p in clash(y))
         placed[i] = Grid(g.x, y, g.w, g.h)
     return [placed[i] for i in range(len(grids))]
 
@@ -69,8 +68,7 @@ def panel_rect(g: Grid, top: int) -> Rect:
 def legend_lines(pv: PanelView, n_series: int, width: int) -> int:
     raw = pv.display.options.get("legend")
     legend: dict[str, object] = raw if isinstance(raw, dict) else {}
-    hidden = legend.get("showLegend") is False or legend.get("displayMode") == "hidden"
-    if hidden or n_series == 0 or pv.kind not in ("timeseries", "piechart", "histogram"):
+    if pv.legend_hidden or n_series == 0 or pv.kind not in ("timeseries", "piechart", "histogram"):
         return 0
     item = LEGEND_ITEM_PX * (2 if legend.get("calcs") else 1)  # values beside each name take room
     per_line = max(1, width // item)

@@ -40,8 +40,8 @@ h1{{font-size:20px;margin:0 0 4px}} h2{{font-size:17px;margin:0}} h3{{font-size:
 .meta{{color:{theme.MUTED};white-space:nowrap;overflow:hidden;text-overflow:ellipsis}}
 .panel{{background:{theme.PANEL_BG};border:1px solid {theme.BORDER};border-radius:2px}}
 .ph{{height:{layout.HEADER_PX}px;display:flex;align-items:center;gap:8px;padding:0 8px;white-space:nowrap}}
-.ph .t{{font-weight:bold;overflow:hidden;text-overflow:ellipsis;flex:1}}
-.badge{{font-size:10px;padding:1px 6px;border-radius:8px;color:#111;flex:none}}
+.ph .t{{font-weight:bold;overflow:hidden;text-overflow:ellipsis;flex:1 1 auto;min-width:3em}}
+.badge{{font-size:10px;padding:1px 6px;border-radius:8px;color:#111;flex:0 1 auto;min-width:2.5em;overflow:hidden;text-overflow:ellipsis}}
 .chart{{display:block}}
 .legend{{display:flex;flex-wrap:wrap;gap:0 14px;padding:2px 8px;overflow:hidden;font-size:11px}}
 .legend span{{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:{layout.LEGEND_ITEM_PX * 2}px;line-height:{layout.LEGEND_LINE}px}}
@@ -60,6 +60,7 @@ table.data th{{color:{theme.MUTED};font-weight:normal}}
 .state.firing{{background:#F2495C}} .state.pending{{background:#FF9830}} .state.ok{{background:#73BF69}} .state.error{{background:#F2495C}}
 pre.text{{margin:0;padding:8px;white-space:pre-wrap}} div.text{{padding:0 8px}} div.text a{{color:#6E9FFF}}
 .why{{height:{WHY_PX}px;padding:0 8px;font-size:10px;color:#F2495C;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}}
+.why.note{{color:#8E8E9A}}
 """
 
 
@@ -159,6 +160,10 @@ def _panel(page: _Page, pd: PanelData, rect: Rect, alerts: Alerts, dashboard: st
     lines = layout.legend_lines(pd.view, len(pd.series), rect.width) if bodies.has_chart(pd) else 0
     v = pd.verdict
     why = f'<div class="why" title="{esc(v.detail)}">{esc(v.detail)}</div>' if bodies.has_chart(pd) and v.status != "populated" else ""
+    skipped = bodies.unapplied_transformations(pd)
+    if not why and skipped and (bodies.has_chart(pd) or pd.view.kind == "table"):  # said, not drawn as if applied
+        note = f"transformations not applied: {', '.join(skipped)}"
+        why = f'<div class="why note" title="{esc(note)}">{esc(note)}</div>'
     w, h = layout.body_size(rect, lines)
     h -= WHY_PX if why else 0
     body = bodies.body_html(pd, w, h, alerts.active)

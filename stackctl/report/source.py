@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from stackctl.dashboards import PanelInstance
+from stackctl.dashboards.formats import Value, interpolate
 from stackctl.dashboards.timing import TimeRange, parse_duration
+from stackctl.report import legacy
 from stackctl.report.colors import Thresholds, legacy_thresholds, thresholds_from
 from stackctl.verify.dashboards import ResolvedDashboard
 
 GRID_COLUMNS = 24
 DEFAULT_SIZE = (12, 8)  # a panel with no gridPos: half the width, Grafana's default height
+GRID_DEFAULT_SIZE = (6, 3)  # Grafana's PanelModel default w, h for a gridPos missing them
 
 
 @dataclass(frozen=True)
@@ -57,14 +60,25 @@ class PanelView:
     grid: Grid
     display: Display
     kind: str  # what to draw: timeseries, stat, gauge, bargauge, table, heatmap, histogram, piechart, logs, text, alertlist, none
+    shown_title: str = ""  # the title as Grafana shows it: variables replaced by their text
 
     @property
     def title(self) -> str:
-        return self.instance.title
+        return self.shown_title or self.instance.title
 
     @property
     def type(self) -> str:
         return self.instance.panel.type
+
+    @property
+    def legend_hidden(self) -> bool:
+        """``options.legend`` hidden (``showLegend: false``, ``displayMode: hidden``) or a legacy
+        graph's ``legend.show: false``: Grafana draws no legend."""
+        options = self.display.options.get("legend")
+        if isinstance(options, dict):
+            return options.get("showLegend") is False or options.get("displayMode") == "hidden"
+        legacy = self.instance.panel.raw.get("legend")
+        return isinstance(legacy, dict) and legacy.get("show") is False
 
 
 @dataclass(frozen=True)
@@ -94,7 +108,7 @@ class DashboardView:
 
 
 _KINDS = {"graph": "timeseries", "timeseries": "timeseries", "trend": "timeseries", "xychart": "timeseries",
-          "state-timeline": "timeseries", "status-history": "timeseries", "barchart": "bargauge",
+          "state-timeline": "states", "status-history": "states", "barchart": "bargauge",
           "singlestat": "stat", "stat": "stat", "gauge": "gauge", "bargauge": "bargauge", "table": "table",
           "table-old": "table", "heatmap": "heatmap", "histogram": "histogram", "piechart": "piechart",
           "logs": "logs", "text": "text", "alertlist": "alertlist"}
@@ -125,25 +139,27 @@ def display_of(raw: Mapping[str, Any]) -> Display:
     options = _dict(raw.get("options"))
     legacy_unit = ((raw.get("yaxes") or [{}])[0] or {}).get("format") if isinstance(raw.get("yaxes"), list) else raw.get("format")
     color = _dict(defaults.get("color"))
+    legacy_axis = _dict((raw.get("yaxes") or [{}])[0]) if isinstance(raw.get("yaxes"), list) else {}
     calcs = _dict(options.get("reduceOptions")).get("calcs")
     legacy_calc = {"current": "lastNotNull", "avg": "mean", "total": "sum"}.get(str(raw.get("valueName", "")), raw.get("valueName"))
     thresholds = (legacy_thresholds(raw["thresholds"], raw.get("colors") or [])
                   if raw.get("type") == "singlestat" and raw.get("thresholds") else thresholds_from(defaults))
-    default_mode = "thresholds" if raw.get("type") in ("stat", "gauge", "bargauge", "singlestat") else "palette-classic"
+    default_mode = "thresholds" if raw.get("type") in ("stat", "gauge", "bargauge", "singlestat", "state-timeline",
+                                                       "status-history") else "palette-classic"
     return Display(
         unit=str(defaults.get("unit") or legacy_unit or "short"),
         decimals=_int(defaults.get("decimals", raw.get("decimals"))),
-        min=_number(defaults.get("min")), max=_number(defaults.get("max")),
+        min=_number(defaults.get("min", legacy_axis.get("min"))), max=_number(defaults.get("max", legacy_axis.get("max"))),
         thresholds=thresholds,
         color_mode=str(color.get("mode") or default_mode),
         fixed_color=color.get("fixedColor"),
         calc=str((calcs or [legacy_calc or "lastNotNull"])[0]),
-        legends={str(t.get("refId", "")): str(t.get("legendFormat") or "") for t in raw.get("targets") or [] if isinstance(t, dict)},
+        legends={str(t["refId"]): str(t.get("legendFormat") or "") for t in raw.get("targets") or [] if isinstance(t, dict) and t.get("refId")},
         options=options,
         text=str(options.get("content") or raw.get("content") or ""),
         interval=parse_duration(raw.get("interval")),
-        custom=_dict(defaults.get("custom")),
-        overrides=tuple(_dict(raw.get("fieldConfig")).get("overrides") or ()),
+        custom={**legacy.custom_of(raw), **_dict(defaults.get("custom"))},
+        overrides=tuple(legacy.overrides_of(raw)) + tuple(_dict(raw.get("fieldConfig")).get("overrides") or ()),
         mappings=tuple(defaults.get("mappings") or ()) if isinstance(defaults.get("mappings"), list) else (),
         no_value=str(defaults.get("noValue") or ""),
     )
@@ -152,11 +168,12 @@ def display_of(raw: Mapping[str, Any]) -> Display:
 def _grid(raw: Mapping[str, Any]) -> Grid | None:
     """``gridPos``, or None when the panel has no place (legacy rows, v2 auto grids: they flow)."""
     pos = raw.get("gridPos")
-    if not isinstance(pos, dict) or pos.get("x") is None or pos.get("y") is None:
+    if not isinstance(pos, dict) or pos.get("y") is None:
         return None
-    w = max(1, min(GRID_COLUMNS, _int(pos.get("w")) or DEFAULT_SIZE[0]))
+    # a saved position missing a key (grafonnet leaves out x: 0) gets Grafana's panel default
+    w = max(1, min(GRID_COLUMNS, _int(pos.get("w")) or GRID_DEFAULT_SIZE[0]))
     x = max(0, min(GRID_COLUMNS - w, _int(pos.get("x")) or 0))
-    return Grid(x, max(0, _int(pos.get("y")) or 0), w, max(1, _int(pos.get("h")) or DEFAULT_SIZE[1]))
+    return Grid(x, max(0, _int(pos.get("y")) or 0), w, max(1, _int(pos.get("h")) or GRID_DEFAULT_SIZE[1]))
 
 
 def _repeat_grid(base: Grid, raw: Mapping[str, Any], index: int, count: int) -> Grid:
@@ -191,7 +208,16 @@ class _Flow:
         return grid
 
 
-def _views(instances: list[PanelInstance]) -> list[PanelView]:
+def _shown_title(inst: PanelInstance, variables: Mapping[str, Value]) -> str:
+    """Grafana's panel title: ``$var`` replaced by its text (a repeat copy's own value), no suffix;
+    a title without variables keeps verify's name (repeat copies stay told apart)."""
+    if "$" not in inst.panel.title:
+        return inst.title
+    scope = {k: v if isinstance(v, Value) else Value((str(v),)) for k, v in inst.scope.items()}
+    return interpolate(inst.panel.title, {**variables, **scope}, "text")
+
+
+def _views(instances: list[PanelInstance], variables: Mapping[str, Value]) -> list[PanelView]:
     flow = _Flow()
     counts: dict[int, int] = {}
     for inst in instances:
@@ -204,7 +230,7 @@ def _views(instances: list[PanelInstance]) -> list[PanelView]:
         base = _grid(raw) or flow.place(inst.panel.width, raw)
         runnable = any(not t.target.hidden for t in inst.targets)
         views.append(PanelView(inst, _repeat_grid(base, raw, i, counts[id(inst.panel)]), display_of(raw),
-                               kind_of(inst.panel.type, runnable)))
+                               kind_of(inst.panel.type, runnable), _shown_title(inst, variables)))
     return views
 
 
@@ -224,7 +250,7 @@ def view(rd: ResolvedDashboard, now: float) -> DashboardView:
             groups.append((inst.panel.row, []))
         groups[-1][1].append(inst)
     collapsed = _collapsed_rows(rd.dashboard.raw)
-    sections = tuple(Section(row, tuple(_views(insts)), row in collapsed) for row, insts in groups)
+    sections = tuple(Section(row, tuple(_views(insts, rd.variables)), row in collapsed) for row, insts in groups)
     d = rd.dashboard
     return DashboardView(rd, sections, _saved_values(rd), TimeRange.parse(d.time_from, d.time_to, now),
                          str(d.raw.get("timezone") or ""))

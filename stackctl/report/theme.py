@@ -39,4 +39,5 @@ MPL_STYLE: dict[str, Any] = {
     "legend.frameon": False,
     "legend.fontsize": 7,
     "path.simplify": True,
+    "text.parse_math": False,  # a `$` in a title, legend or unit (`${var}`, currencyUSD) is text, not TeX
 }

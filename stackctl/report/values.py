@@ -12,7 +12,7 @@ from matplotlib.patches import Rectangle, Wedge
 
 from stackctl.report import theme
 from stackctl.report.collect import PanelData, Series
-from stackctl.report.colors import css, series_color
+from stackctl.report.colors import continuous_color, css, series_color
 from stackctl.report.mappings import mapped
 from stackctl.report.units import format_value
 
@@ -62,6 +62,8 @@ def values(pd: PanelData) -> list[Value]:
             color = css(d.fixed_color)
         elif d.color_mode.startswith("palette"):
             color = series_color(i)
+        elif d.color_mode.startswith("continuous-") and v is not None:
+            color = continuous_color(d.color_mode, (v - lo) / (hi - lo)) or d.thresholds.color_for(v, lo, hi)
         else:
             color = d.thresholds.color_for(v, lo, hi)
         text, color = shown(pd, v, color)
@@ -76,6 +78,13 @@ def shown(pd: PanelData, value: float | None, color: str) -> tuple[str, str]:
     text = d.no_value if value is None and d.no_value else format_value(value, d.unit, d.decimals)
     hit = mapped(d.mappings, value, text)
     return (hit.text or text, hit.color or color) if hit else (text, color)
+
+
+def ellipsize(text: str, width_px: float, fontsize: float) -> str:
+    """``text`` cut to about ``width_px`` at ``fontsize`` points, ending in an ellipsis (as
+    Grafana's value names do) rather than running into the next cell."""
+    fits = max(1, int(width_px / (fontsize * theme.DPI / 72 * 0.6)))
+    return text if len(text) <= fits else text[:max(1, fits - 1)] + "\u2026"
 
 
 def _fit(text: str, w: float, h: float, share: float = 0.5) -> float:
@@ -113,8 +122,9 @@ def _stat_cell(fig: Figure, item: Value, cell: tuple[float, float, float, float]
         ax.margins(0, 0.05)
     name_share = 0.16 if show_name else 0.0
     if show_name:
-        fig.text(x + w / 2, y + h * 0.86, item.name, ha="center", va="center", color=theme.TEXT,
-                 fontsize=_fit(item.name, w * w_px, h * h_px, 0.12), clip_on=True)
+        size = min(10.0, _fit(item.name, w * w_px, h * h_px, 0.12))
+        fig.text(x + w / 2, y + h * 0.86, ellipsize(item.name, w * w_px * 0.95, size), ha="center", va="center", color=theme.TEXT,
+                 fontsize=size, clip_on=True)
     fig.text(x + w / 2, y + h * (0.55 - name_share / 4), item.text, ha="center", va="center", color=text_color,
              fontsize=_fit(item.text, w * w_px * 0.85, h * h_px, 0.34 - name_share), fontweight="bold")
 
@@ -155,7 +165,7 @@ def gauge(fig: Figure, pd: PanelData, box: tuple[float, float, float, float]) ->
         ax.text(0, 0.05, item.text, ha="center", va="center", color=item.color, fontweight="bold",
                 fontsize=_fit(item.text, w_px * 0.55, w_px, 0.2))
         if n > 1:
-            ax.text(0, -0.7, item.name, ha="center", va="center", color=theme.TEXT, fontsize=7)
+            ax.text(0, -0.7, ellipsize(item.name, w_px * 0.95, 7), ha="center", va="center", color=theme.TEXT, fontsize=7)
 
 
 def bargauge(fig: Figure, pd: PanelData, box: tuple[float, float, float, float]) -> None:
@@ -168,7 +178,7 @@ def bargauge(fig: Figure, pd: PanelData, box: tuple[float, float, float, float])
     n = len(items)
     positions = list(range(n))[::-1] if not vertical else list(range(n))
     full = [hi - lo] * n
-    filled = [max(0.0, (i.value if i.value is not None else lo) - lo) for i in items]
+    filled = [max(0.0, min(hi, i.value if i.value is not None else lo) - lo) for i in items]  # Grafana clamps to min..max
     bar = ax.bar if vertical else ax.barh
     bar(positions, full, 0.62, lo, color=theme.GRID, linewidth=0)
     bar(positions, filled, 0.62, lo, color=[i.color for i in items], linewidth=0)
@@ -177,7 +187,8 @@ def bargauge(fig: Figure, pd: PanelData, box: tuple[float, float, float, float])
             ax.text(pos, hi, item.text, ha="center", va="bottom", color=item.color, fontsize=8, fontweight="bold")
             ax.text(pos, lo, item.name, ha="center", va="top", color=theme.TEXT, fontsize=7, clip_on=True)
         else:
-            ax.text(lo, pos + 0.36, item.name, ha="left", va="bottom", color=theme.TEXT, fontsize=7, clip_on=True)
+            ax.text(lo, pos + 0.36, ellipsize(item.name, box[2] * fig.get_size_inches()[0] * theme.DPI, 7), ha="left", va="bottom",
+                    color=theme.TEXT, fontsize=7, clip_on=True)
             ax.text(hi, pos, " " + item.text, ha="left", va="center", color=item.color, fontsize=8, fontweight="bold")
     if vertical:
         ax.set_xlim(-0.5, n - 0.5)

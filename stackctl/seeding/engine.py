@@ -111,8 +111,11 @@ class _Run:
         self.writer = RemoteWriter(self.prom_url, progress=progress) if self.prom_url else None
         self.live = LiveRemoteWrite(self.writer, window_s) if self.writer else None
         if not (self.writer or self.loki or self.redis):
+            only_logs = bool(sc.logs) and not (sc.metrics or sc.redis)
             raise SeedError(f"nothing to seed for {sc.name!r}: every sink was skipped",
-                            hint="start the stack (stackctl up) or pass --prometheus-url/--loki-url/--redis-url")
+                            hint="the scenario writes only log streams: run the stack with Loki (services: [..., loki]) "
+                                 "or pass --loki-url" if only_logs and not targets.loki_url else
+                            "start the stack (stackctl up) or pass --prometheus-url/--loki-url/--redis-url")
 
     def _skip(self, sink: str, why: str) -> None:
         self.report.skipped.append(sink)

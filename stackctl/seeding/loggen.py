@@ -54,7 +54,7 @@ class LogGen:
         i = idx[int(self.rng.choice(len(idx), p=weights / weights.sum()))]
         values = render_fields(self.fields[i], self.rng, self.spec.fields)
         msg = self.spec.messages[i].template.format(**values)
-        return _format(self.spec.format, level, msg, values, ts_ns)
+        return _format(self.spec.format, self.spec.level_names.get(level, level), msg, values, ts_ns)  # type: ignore[call-overload]
 
     def advance(self, ts: np.ndarray) -> Entries:
         prev = self.last_ts if self.last_ts is not None else int(ts[0]) - self.step_ms
@@ -68,7 +68,8 @@ class LogGen:
             offsets = np.sort(self.rng.integers(int(a) * 1_000_000 + 1, int(b) * 1_000_000 + 1, size=n))
             for ts_ns in offsets:
                 level = names[int(self.rng.choice(len(names), p=p))]
-                key = tuple(sorted({**self.spec.labels, "level": level}.items()))
+                spelled = self.spec.level_names.get(level, level)  # type: ignore[call-overload]
+                key = tuple(sorted({**self.spec.labels, "level": spelled}.items()))
                 out.setdefault(key, []).append((int(ts_ns), self._line(level, int(ts_ns))))
         return out
 

@@ -159,6 +159,9 @@ class LogStream(_Model):
     format: Literal["json", "logfmt"] = "json"
     fields: dict[str, list[str]] = Field(default_factory=dict)
     phases: dict[str, LogPhase] = Field(default_factory=dict)
+    # how a level is spelled in the ``level`` label and the line ({error: ERROR, warn: WARNING}):
+    # the app's loggers decide, and LogQL matches case-sensitively
+    level_names: dict[Literal["debug", "info", "warn", "error"], str] = Field(default_factory=dict)
 
 
 class RedisPhase(_Model):

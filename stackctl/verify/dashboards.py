@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from stackctl.dashboards import Dashboard, PanelInstance, ResolvedAnnotation, ResolvedTarget, Resolver
+from stackctl.dashboards.formats import Value
 from stackctl.dashboards.timing import DEFAULT_SCRAPE
+from stackctl.query import logql
 from stackctl.query.prometheus import Sample
 from stackctl.verify.client import Loki, Prometheus, QueryOutcome
 from stackctl.verify.results import CheckResult
@@ -34,6 +36,7 @@ class ResolvedDashboard:
     dashboard: Dashboard
     panels: tuple[PanelInstance, ...]
     annotations: tuple[ResolvedAnnotation, ...]
+    variables: Mapping[str, Value] = field(default_factory=dict)  # each variable as resolved (what the panels used)
 
     @property
     def title(self) -> str:
@@ -84,7 +87,7 @@ def resolve_dashboards(dashboards: Iterable[Dashboard], prom: Prometheus, now: f
     out = []
     for d in dashboards:
         r = Resolver(d, reader, now, scrape)
-        out.append(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations())))
+        out.append(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations()), dict(r.variables)))
     return out
 
 
@@ -120,6 +123,10 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, 
     runnable = _runnable(inst)
     ran = [(t, outcomes[_key(t, t.kind, coarse)]) for t in runnable if t.kind == "prometheus" or loki is not None]
     if not ran:
+        rejected = _rejected_logql(runnable)  # what Loki would refuse is said without Loki
+        if rejected is not None:
+            return CheckResult("panel", d.title, title, rejected[0], "error",
+                               f"Loki would reject the query: {rejected[1]} (read without Loki)")
         return CheckResult("panel", d.title, title, _queries(runnable), "skipped", loki_skip or "Loki is not running")
     errors = [(t, o.error) for t, o in ran if o.error]
     if errors:
@@ -138,6 +145,16 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, 
                            "no data at the end of the panel's time range (instant queries)")
     span = max(t.end - t.start for t, _ in ran)
     return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty", f"no data over {_span(span)} (the panel's time range)")
+
+
+def _rejected_logql(targets: Iterable[ResolvedTarget]) -> tuple[str, str] | None:
+    for t in targets:
+        if t.kind == "loki" and t.expr.strip() and not t.problem:
+            try:
+                logql.parse(t.expr)
+            except logql.LogQLError as exc:
+                return t.expr, str(exc)
+    return None
 
 
 def _not_run(inst: PanelInstance) -> str:

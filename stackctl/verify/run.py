@@ -120,11 +120,11 @@ def _loki(cfg: Config, url: str | None) -> tuple[Loki | None, str]:
         from stackctl.stack.orchestrator import stack_services
 
         if "loki" not in stack_services(cfg):
-            return None, "Loki is not part of this stack (LogQL targets not checked)"
+            return None, "Loki is not part of this stack (LogQL targets read, not run)"
         url = cfg.url("loki")
     loki = Loki(url)
     problem = loki.reachable()
-    return (None, problem + " (LogQL targets not checked)") if problem else (loki, url)
+    return (None, problem + " (LogQL targets read, not run)") if problem else (loki, url)
 
 
 def seeded_scenario(cfg: Config) -> str | None:

@@ -22,6 +22,7 @@ from stackctl.dashboards.schema_v2 import is_v2
 from stackctl.errors import ScenarioError, StackctlError
 from stackctl.seeding.scenario import parse_duration
 from stackctl.seeding.synth.alerts import Rule
+from stackctl.seeding.synth.logs import Listed, LogTarget
 from stackctl.seeding.synth.model import Query
 
 _LABEL_VALUES = re.compile(r"^\s*label_values\(\s*(?:(.+?)\s*,\s*)?(\w+)\s*\)\s*$", re.S)
@@ -35,6 +36,7 @@ class Inputs:
     rules: list[Rule] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # what was not read, and why
+    logs: list[LogTarget] = field(default_factory=list)  # the LogQL targets: streams to write
     panels: int = 0
 
 
@@ -85,6 +87,7 @@ def _dashboard(path: Path, out: Inputs) -> None:
         return
     out.files.append(str(path))
     static, labels_of = _variables(dash, path.name, out)
+    listed = {v.name: _listed(v) for v in dash.variables if v.type == "query"}
     for panel in dash.panels:
         skip = panel.skip_reason()
         if skip is not None:
@@ -97,9 +100,20 @@ def _dashboard(path: Path, out: Inputs) -> None:
             for t in panel.visible_targets:
                 if t.kind == "prometheus" and t.expr.strip():
                     out.queries.append(Query(t.expr, f"{path.name}: {panel.title or 'panel'}", spread, scope))
+                elif t.kind == "loki" and t.expr.strip():
+                    out.logs.append(LogTarget(t.expr, f"{path.name}: {panel.title or 'panel'}", scope, listed))
     for ann in dash.annotations:
         if not ann.builtin and ann.enabled and ann.datasource.type == "prometheus" and ann.expr.strip():
             out.queries.append(Query(ann.expr, f"{path.name}: annotation {ann.name}", frozenset(), static))
+        elif not ann.builtin and ann.enabled and ann.datasource.type == "loki" and ann.expr.strip():
+            out.logs.append(LogTarget(ann.expr, f"{path.name}: annotation {ann.name}", static, listed))
+
+
+def _listed(v: Variable) -> Listed:
+    """What a LogQL target's ``$v`` resolves from: a Prometheus ``label_values`` or Loki's own labels."""
+    m = _LABEL_VALUES.match(v.query)
+    prom = m is not None and (v.datasource is None or v.datasource.type == "prometheus")
+    return Listed((m.group(1) or "") if prom and m else None, m.group(2) if m else v.name, v.sort, v.regex, v.current)
 
 
 def _repeat_scopes(repeats: tuple[str, ...], static: dict[str, str]) -> list[dict[str, str]]:

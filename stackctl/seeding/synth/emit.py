@@ -38,6 +38,7 @@ class Plan:
     now: float = 0.0
     state: str = "quiet"
     files: list[str] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)  # the ``logs:`` streams the LogQL targets read
 
 
 def _num(x: float) -> float | int:
@@ -173,9 +174,12 @@ def scenario_text(plan: Plan) -> str:
     if model.recorded:
         lines.append("# Recorded by rules, not seeded (Prometheus computes them from the inputs): "
                      + ", ".join(sorted(model.recorded)))
-    lines.append("metrics:")
+    lines.append("metrics:" if model.metrics else "metrics: []")
     for m in sorted(model.metrics.values(), key=lambda x: x.name):
         lines += _metric_yaml(m, plan)
+    if plan.logs:
+        lines += ["# Log streams the LogQL targets select (written to Loki when it runs).", "logs:"]
+        lines += [f"  - {_flow(doc)}" for doc in plan.logs]
     lines += _alert_lines(plan)
     return "\n".join(lines) + "\n"
 

@@ -12,7 +12,7 @@ import re
 import warnings
 from typing import Iterable
 
-from stackctl.seeding.synth.exprs import Matcher
+from stackctl.seeding.synth.exprs import VAR_SENTINEL, Matcher
 
 with warnings.catch_warnings():  # the stdlib regex parser: the only one that reads re syntax exactly
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -143,12 +143,35 @@ def alternatives(regex: str) -> list[str]:
     return []
 
 
+def _sentinel(var: str) -> str:
+    return VAR_SENTINEL.format(var)
+
+
 class Pools:
     """Label name -> ordered candidate values, shared by every metric of a run."""
 
     def __init__(self) -> None:
         self.required: dict[str, list[str]] = {}
         self.var_jobs: dict[tuple[str, str], str] = {}  # (file, variable) -> the job it resolves to
+        self.var_labels: dict[str, str] = {}  # variable -> the label its label_values lists
+
+    def around_variables(self, label: str, matchers: list[Matcher]) -> list[str]:
+        """Values for a label filtered by a variable inside a regex (``pod=~"$deployment.*"``,
+        ``instance=~"$node:.*"``) or by a variable listing another label
+        (``exported_namespace="$namespace"``): one per value the variable may take (its label's
+        spread values), so whichever Grafana selects first, the label has a value built on it."""
+        out: list[str] = []
+        for m in matchers:
+            var = m.var
+            if var is None or m.op not in ("=", "=~") or var not in self.var_labels:
+                continue
+            listed = self.free(self.var_labels[var], True)
+            if m.value == _sentinel(var):  # `$var` itself: on another label than the one it lists
+                found_all = listed if self.var_labels[var] != label else []
+            else:
+                found_all = [example(m.value.replace(_sentinel(var), re.escape(v))) or "" for v in listed]
+            out += [f for f in found_all if f and f not in out]
+        return out
 
     def require(self, label: str, value: str) -> None:
         values = self.required.setdefault(label, [])

@@ -165,6 +165,9 @@ def build(walks: list[tuple[Query, Walk]], recorded: set[str] | None = None, poo
     model = SynthModel(recorded=set(recorded), sources=list(dict.fromkeys(q.source for q, _w in walks)))
     schemas = _schemas(needs, groups, bases)
     pools.var_jobs = _variable_jobs(walks, recorded, pools)
+    for q, _w in walks:
+        if q.defines is not None and len(q.spread) == 1:
+            pools.var_labels.setdefault(q.defines, next(iter(q.spread)))
     rows_by_group: dict[str, list[dict[str, str]]] = {}
     for key, need in needs.items():
         root = groups.find(key)
@@ -247,8 +250,9 @@ def _rows(members: list[str], needs: dict[str, _Need], schemas: dict[str, set[st
                 options.append(list(dict.fromkeys(via + [job])))
             elif ms:
                 # Filtered by a variable: every value the variable's source metric may list
-                # (it spreads its label), so whichever Grafana picks first, this metric has it.
-                options.append(pools.free(label, True, job))
+                # (it spreads its label), so whichever Grafana picks first, this metric has it;
+                # a variable inside a regex (pod=~"$deployment.*"): values built on the variable's.
+                options.append(pools.around_variables(label, ms) or pools.free(label, True, job))
             else:
                 options.append(pools.free(label, label in spread, job))
         per_use.append(options)

@@ -25,6 +25,7 @@ from stackctl.seeding.synth.alerts import Outcome, Rule, Solver, Tweaks
 from stackctl.seeding.synth.emit import Plan, scenario_text
 from stackctl.seeding.synth.evaluate import Tweak, Unsupported, as_vec, evaluate
 from stackctl.seeding.synth.functions import make_env
+from stackctl.seeding.synth.logs import log_streams
 from stackctl.yamlfile import LocatedYaml, validate
 
 State = Literal["firing", "quiet"]
@@ -84,7 +85,7 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
             if m is not None:
                 m.profile = replace(m.profile, why=m.profile.why + "; recorded by a rule whose inputs are pinned to other "
                                     "labels than the panels ask: seeded directly with the panels' labels")
-    if not model.metrics:
+    if not model.metrics and not inputs.logs:
         read = ", ".join(Path(f).name for f in inputs.files) or "no dashboard or rule file"
         why = "; ".join(inputs.skipped + skipped)[:300]
         raise ScenarioError(f"nothing to synthesize: no Prometheus query in {read} reads a metric"
@@ -134,8 +135,9 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     outcomes = _recheck(solver, outcomes, base, firing if targets else base)
     phase = {k: firing.get(k) or Tweak() for k in set(firing) | set(base)
              if (firing.get(k) or Tweak()) != (base.get(k) or Tweak())} if targets else {}
+    streams, unwritten = log_streams(inputs.logs, model)
     plan = Plan(model, name or _name(_feeding(inputs.files, model), state, alert), base, phase, hold, outcomes,
-                inputs.skipped + skipped, now, state, inputs.files)
+                inputs.skipped + skipped + unwritten, now, state, inputs.files, streams)
     return Generated(scenario_text(plan), plan, inputs)
 
 

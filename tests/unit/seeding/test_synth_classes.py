@@ -3,6 +3,7 @@ fixture in the public file's shape (tests/fixtures/synth/classes/<case>/)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -104,9 +105,14 @@ def test_two_alerts_wanting_one_series_the_other_way_say_so() -> None:
     assert [a.name for a in scenario_of(alone).expected_alerts] == ["RedisNotEnoughConnections"]
 
 
-def test_a_dashboard_without_prometheus_queries_has_nothing_to_synthesize() -> None:
+def test_a_dashboard_without_prometheus_queries_has_nothing_to_synthesize(tmp_path: Path) -> None:
+    text_only = json.loads((CLASSES / "no-queries" / "aaa-text-only.json").read_text())
+    text_only["panels"] = [p for p in text_only["panels"] if p["type"] == "text"]
+    (tmp_path / "text-only.json").write_text(json.dumps(text_only))
     with pytest.raises(ScenarioError, match="nothing to synthesize"):
-        generate([CLASSES / "no-queries"], now=NOW)
+        generate([tmp_path / "text-only.json"], now=NOW)
+    logs_only = scenario_of(generate([CLASSES / "no-queries"], now=NOW))  # its Loki panel: a log stream, no metric
+    assert not logs_only.metrics and [s.labels for s in logs_only.logs] == [{"app": "api"}]
     g = generate([CLASSES / "no-queries", CLASSES / "opposite"], now=NOW)
     assert g.plan.name == "synth-redis-connections"  # named after a file that has something
 
