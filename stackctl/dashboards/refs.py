@@ -45,6 +45,14 @@ class Datasource:
     def in_stack(self) -> bool:
         return self.type in STACK_TYPES
 
+    @property
+    def not_found(self) -> str | None:
+        """The name or uid written when it is none of the stack's datasources: Grafana shows
+        "Datasource X was not found" (a variable or an export input is resolved elsewhere)."""
+        if not self.guessed or self.variable or self.input:
+            return None
+        return self.name or self.uid
+
 
 DEFAULT_DATASOURCE = Datasource("prometheus", "prometheus", default=True)
 

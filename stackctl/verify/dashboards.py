@@ -118,6 +118,12 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, 
     if inst.skip is not None:
         return CheckResult("panel", d.title, title, "", "skipped", inst.skip)
     runnable = _runnable(inst)
+    lost = [t for t in runnable if t.target.datasource.not_found]
+    if runnable and len(lost) == len(runnable):  # the queries are fine, but Grafana cannot send them anywhere
+        name = lost[0].target.datasource.not_found
+        return CheckResult("panel", d.title, title, _queries(lost), "error",
+                           f"datasource {name!r} is not provisioned: Grafana shows \"Datasource {name} was not found\" "
+                           "(name the stack's Prometheus, or a datasource variable, in the panel)")
     ran = [(t, outcomes[_key(t, t.kind, coarse)]) for t in runnable if t.kind == "prometheus" or loki is not None]
     if not ran:
         return CheckResult("panel", d.title, title, _queries(runnable), "skipped", loki_skip or "Loki is not running")
