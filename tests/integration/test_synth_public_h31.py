@@ -1,0 +1,56 @@
+"""Popular exporter dashboards imported as they are, end to end on one native stack: a legacy
+`"datasource": "default"`, a datasource name the stack lacks, a query variable saved with
+refresh "Never" (fixtures: tests/fixtures/synth/classes/h31-*)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from helpers import REPO, isolated_env, require_binaries, stackctl
+
+pytestmark = pytest.mark.native
+CLASSES = REPO / "tests" / "fixtures" / "synth" / "classes"
+DASHBOARDS = [CLASSES / "h31-default-datasource" / "kafka-exporter-overview.json",
+              CLASSES / "h31-never-refreshed" / "kafka-overview.json",
+              CLASSES / "h31-unknown-datasource" / "postgres-overview.json"]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    require_binaries("prometheus", "promtool")
+    root = tmp_path_factory.mktemp("h31")
+    env = isolated_env(root, ("prometheus",), STACKCTL_RUNTIME="native")
+    repo = root / "repo"
+    repo.mkdir()
+    (repo / "stackctl.yaml").write_text("packs: []\ndashboards:\n" + "".join(f"  - {p}\n" for p in DASHBOARDS))
+    up = stackctl("up", env=env, cwd=repo)
+    assert up.returncode == 0, up.stderr
+    try:
+        seeded = stackctl("seed", "--history", "10m", "--duration", "0", "--random-seed", "3", env=env, cwd=repo)
+        assert seeded.returncode == 0, seeded.stderr
+        yield json.loads(stackctl("verify", "--json", env=env, cwd=repo).stdout)
+    finally:
+        stackctl("down", "--volumes", env=env, cwd=repo)
+
+
+def _panels(report: dict[str, Any], title_part: str) -> list[dict[str, Any]]:
+    return [r for r in report["results"] if r["kind"] == "panel" and title_part in r["dashboard"]]
+
+
+def test_default_datasource_and_never_refreshed_variable_panels_populate(report: dict[str, Any]) -> None:
+    kafka = _panels(report, "Kafka")
+    assert len(kafka) == 5, kafka  # 3 of the exporter's dashboard, 2 of the mixin's
+    assert all(r["status"] == "populated" for r in kafka), [(r["panel"], r["status"], r["detail"]) for r in kafka]
+    assert any("perf-consumer-74084" in r["query"] for r in kafka)  # the saved selection, as Grafana sends it
+    files = [r for r in report["results"] if r["kind"] == "dashboard" and "kafka-exporter-overview" in r["dashboard"]]
+    assert files and all(r["status"] == "ok" for r in files), files  # was: datasource 'default' is not provisioned
+
+
+def test_unknown_datasource_name_is_an_error_not_populated(report: dict[str, Any]) -> None:
+    pg = _panels(report, "Postgres")
+    assert [r["status"] for r in pg] == ["error"], pg
+    assert "Datasource Postgres Overview was not found" in pg[0]["detail"]

@@ -1,0 +1,51 @@
+"""Failure classes an evaluation on popular grafana.com / exporter-repo dashboards found, each on
+a fixture in the public file's shape (tests/fixtures/synth/classes/h31-<class>/); the end-to-end
+half is tests/integration/test_synth_public_h31.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from stackctl.assets import asset_path
+from stackctl.dashboards import load_dashboard
+from stackctl.dashboards.datasources import Datasources
+from stackctl.dashboards.validate import check_file
+from stackctl.seeding.synth.pipeline import generate, scenario_of
+
+CLASSES = Path(__file__).resolve().parents[1] / "fixtures" / "synth" / "classes"
+NOW = 1_800_000_000.0
+
+
+def _provisioned() -> Datasources:
+    doc = yaml.safe_load(asset_path("grafana", "provisioning", "datasources", "datasources.yml").read_text())
+    return Datasources.from_provisioning([doc])
+
+
+def test_legacy_default_datasource_name_is_the_default_datasource() -> None:
+    """kafka_exporter's grafana.com dashboard saves `"datasource": "default"`: Grafana's
+    datasource service reads that name as the default datasource (was: "not provisioned")."""
+    path = CLASSES / "h31-default-datasource" / "kafka-exporter-overview.json"
+    assert [str(p) for p in check_file(path, _provisioned()) if p.severity == "error"] == []
+    panel = load_dashboard(path).panels[0]
+    assert panel.datasource.default and panel.datasource.type == "prometheus"
+    assert panel.datasource.not_found is None
+
+
+def test_a_datasource_name_the_stack_lacks_is_not_found() -> None:
+    """postgres_exporter's mixin names a datasource "Postgres Overview" that no Grafana of the
+    stack has: the dashboard model says so, so verify calls the panel an error, not populated."""
+    path = CLASSES / "h31-unknown-datasource" / "postgres-overview.json"
+    dash = load_dashboard(path)
+    assert {t.datasource.not_found for _, t in dash.targets()} == {"Postgres Overview"}
+    named = load_dashboard(CLASSES / "h31-never-refreshed" / "kafka-overview.json")  # "Prometheus": the stack's own
+    assert {t.datasource.not_found for _, t in named.targets()} == {None}
+
+
+def test_never_refreshed_query_variable_seeds_its_saved_selection() -> None:
+    """A query variable saved with refresh 0 ("Never") keeps its saved options: Grafana asks
+    for `consumergroup=~"perf-consumer-74084"`, so that is the value synthesized."""
+    sc = scenario_of(generate([CLASSES / "h31-never-refreshed"], now=NOW))
+    lag = next(m for m in sc.metrics if m.name == "kafka_consumer_lag_millis")
+    assert {s.labels.get("consumergroup") for s in lag.series} == {"perf-consumer-74084"}
