@@ -5,7 +5,6 @@ refresh "Never" (fixtures: tests/fixtures/synth/classes/h31-*)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
