@@ -74,20 +74,32 @@ def start_detached(state_dir: Path, req: SeedRequest, targets: SeedTargets, cfg:
                                     "duration": req.duration, "random_seed": req.random_seed, "stack": daemon_stack(cfg)})
 
 
+def recorded_name(state_dir: Path | None, sc: Scenario, given: str) -> str:
+    """What the record names for `verify`: a scenario file's path (``seed --scenario s.yaml``,
+    e.g. one `scenarios generate` wrote: its name is in no catalog), else the scenario's name
+    (a catalog scenario, or the one ``seed --from`` keeps under the state dir)."""
+    if not given.endswith((".yaml", ".yml")):
+        return sc.name
+    path = Path(given).resolve()
+    kept = state_dir is not None and path == (state_dir / "synth" / f"{sc.name}.yaml").resolve()
+    return sc.name if kept else str(path)
+
+
 def run_foreground(state_dir: Path | None, sc: Scenario, req: SeedRequest, targets: SeedTargets,
                    progress: Callable[[str], None], on_tick: Callable[[SeedReport], None] | None = None,
                    cfg: Any | None = None) -> SeedReport:
     """Seed here until done or interrupted; with a state dir, record it like the detached seeder does.
     With the stack's ``cfg``, Prometheus is restarted to restore the alerts' state."""
+    name = recorded_name(state_dir, sc, req.scenario)
     if state_dir is not None:
-        daemon.record_foreground(state_dir, sc.name)
+        daemon.record_foreground(state_dir, name)
     report = None
     in_history = True
 
     def ticked(r: SeedReport) -> None:
         nonlocal in_history
         if in_history and state_dir is not None:  # the first tick: the history is complete
-            daemon.record_foreground(state_dir, sc.name, phase="live")
+            daemon.record_foreground(state_dir, name, phase="live")
         in_history = False
         if on_tick:
             on_tick(r)
@@ -101,12 +113,12 @@ def run_foreground(state_dir: Path | None, sc: Scenario, req: SeedRequest, targe
             cut = SeedReport(sc.name, 0, req.history_s, stopped_by="interrupt",
                              last_error="stopped while writing the history: it is incomplete; run the same seed "
                                         "again to complete it")
-            daemon.record_foreground(state_dir, sc.name, cut, phase="history", state="interrupted")
+            daemon.record_foreground(state_dir, name, cut, phase="history", state="interrupted")
             state_dir = None
         raise
     finally:
         if state_dir is not None:
-            daemon.record_foreground(state_dir, sc.name, report if report is not None else SeedReport(sc.name, 0, req.history_s),
+            daemon.record_foreground(state_dir, name, report if report is not None else SeedReport(sc.name, 0, req.history_s),
                                      phase="history" if in_history else "live")
 
 

@@ -121,6 +121,9 @@ def _run(state_dir: Path, args: dict[str, Any]) -> int:
 def _report_dict(report: Any) -> dict[str, Any]:
     data = asdict(report)
     data.pop("backfill", None)
+    # the record names the scenario as the seeder was given it (a file's path: `verify` loads
+    # it from there), not the report's bare name, which no catalog may know
+    data.pop("scenario", None)
     return data
 
 

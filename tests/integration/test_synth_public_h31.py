@@ -1,10 +1,12 @@
 """Popular exporter dashboards imported as they are, end to end on one native stack: a legacy
 `"datasource": "default"`, a datasource name the stack lacks, a query variable saved with
-refresh "Never" (fixtures: tests/fixtures/synth/classes/h31-*)."""
+refresh "Never", a generated scenario file seeded with --scenario, an alert on an expiry
+timestamp already past (fixtures: tests/fixtures/synth/classes/h31-*)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -16,24 +18,52 @@ CLASSES = REPO / "tests" / "fixtures" / "synth" / "classes"
 DASHBOARDS = [CLASSES / "h31-default-datasource" / "kafka-exporter-overview.json",
               CLASSES / "h31-never-refreshed" / "kafka-overview.json",
               CLASSES / "h31-unknown-datasource" / "postgres-overview.json"]
+RULES = CLASSES / "h31-expired-timestamp" / "blackbox-exporter-mixin-alerts.yaml"
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], Path]]:
     require_binaries("prometheus", "promtool")
     root = tmp_path_factory.mktemp("h31")
     env = isolated_env(root, ("prometheus",), STACKCTL_RUNTIME="native")
     repo = root / "repo"
     repo.mkdir()
-    (repo / "stackctl.yaml").write_text("packs: []\ndashboards:\n" + "".join(f"  - {p}\n" for p in DASHBOARDS))
+    (repo / "stackctl.yaml").write_text("packs: []\ndashboards:\n" + "".join(f"  - {p}\n" for p in DASHBOARDS)
+                                        + f"rules:\n  - {RULES}\n")
     up = stackctl("up", env=env, cwd=repo)
     assert up.returncode == 0, up.stderr
     try:
-        seeded = stackctl("seed", "--history", "10m", "--duration", "0", "--random-seed", "3", env=env, cwd=repo)
-        assert seeded.returncode == 0, seeded.stderr
-        yield json.loads(stackctl("verify", "--json", env=env, cwd=repo).stdout)
+        yield env, repo
     finally:
         stackctl("down", "--volumes", env=env, cwd=repo)
+
+
+def test_generated_scenario_file_seeds_and_verifies_an_expired_certificate(stack: tuple[dict[str, str], Path]) -> None:
+    """First, on the fresh stack. `scenarios generate -o s.yaml` then `seed --scenario s.yaml`:
+    verify loads the scenario from that file (was: "unknown scenario 'synth-...'", exit 2), and
+    `expiry - time() < 0` is solved by an expiry already past (was: unsolved)."""
+    env, repo = stack
+    out = repo / "expired.yaml"
+    gen = stackctl("scenarios", "generate", "--from", str(RULES), "--alert", "BlackboxSslCertificateExpired", "-o", str(out),
+                   env=env, cwd=repo)
+    assert gen.returncode == 0, gen.stderr
+    assert "BlackboxSslCertificateExpired, state: firing" in out.read_text(), out.read_text()
+    seeded = stackctl("seed", "--scenario", str(out), "--history", "10m", "--duration", "0", "--random-seed", "1", env=env, cwd=repo)
+    assert seeded.returncode == 0, seeded.stderr
+    result = stackctl("verify", "--json", env=env, cwd=repo)  # the dashboards are not seeded yet: it fails, on them
+    assert "unknown scenario" not in result.stderr, result.stderr
+    report = json.loads(result.stdout)
+    assert report["scenario"].startswith("synth-blackbox-exporter-mixin"), report["scenario"]
+    alerts = [r for r in report["results"] if r["kind"] == "alert"]
+    assert [(r["panel"], r["status"]) for r in alerts] == [("BlackboxSslCertificateExpired", "ok")], alerts
+
+
+@pytest.fixture(scope="module")
+def report(stack: tuple[dict[str, str], Path]) -> dict[str, Any]:
+    env, repo = stack
+    seeded = stackctl("seed", "--history", "10m", "--duration", "0", "--random-seed", "3", env=env, cwd=repo)
+    assert seeded.returncode == 0, seeded.stderr
+    return dict(json.loads(stackctl("verify", "--json", env=env, cwd=repo).stdout))
 
 
 def _panels(report: dict[str, Any], title_part: str) -> list[dict[str, Any]]:

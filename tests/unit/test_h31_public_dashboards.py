@@ -49,3 +49,11 @@ def test_never_refreshed_query_variable_seeds_its_saved_selection() -> None:
     sc = scenario_of(generate([CLASSES / "h31-never-refreshed"], now=NOW))
     lag = next(m for m in sc.metrics if m.name == "kafka_consumer_lag_millis")
     assert {s.labels.get("consumergroup") for s in lag.series} == {"perf-consumer-74084"}
+
+
+def test_expiry_timestamp_alert_is_solved_by_an_expiry_in_the_past() -> None:
+    """blackbox-exporter-mixin: `probe_ssl_earliest_cert_expiry - time() < 0` needs the expiry on
+    the other side of now; scaling a 90-days-ahead expiry by positive factors never gets there."""
+    g = generate([CLASSES / "h31-expired-timestamp"], "firing", alert="BlackboxSslCertificateExpired", now=NOW)
+    assert [a.name for a in scenario_of(g).expected_alerts] == ["BlackboxSslCertificateExpired"]
+    assert g.summary["alerts"]["BlackboxSslCertificateExpired"] == "ok"  # type: ignore[index]
