@@ -11,6 +11,7 @@ not running). Annotation queries run over the dashboard's range: an error fails,
 
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from stackctl.dashboards import Dashboard, PanelInstance, ResolvedAnnotation, ResolvedTarget, Resolver
 from stackctl.dashboards.timing import DEFAULT_SCRAPE
 from stackctl.query.prometheus import Sample
+from stackctl.query.promql import try_parse
 from stackctl.verify.client import Loki, Prometheus, QueryOutcome
 from stackctl.verify.results import CheckResult
 
@@ -143,7 +145,25 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, 
         return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty",
                            "no data at the end of the panel's time range (instant queries)")
     span = max(t.end - t.start for t, _ in ran)
-    return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty", f"no data over {_span(span)} (the panel's time range)")
+    why = next((w for w in (_literal_regex(t) for t, _ in ran) if w), "")
+    return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty",
+                       f"no data over {_span(span)} (the panel's time range){why}")
+
+
+_REGEX_VALUE = re.compile(r"\.\*|\.\+|^\(.*\|.*\)$")
+
+
+def _literal_regex(t: ResolvedTarget) -> str:
+    """Why an empty panel may stay empty whatever is seeded: an ``=`` matcher written around a
+    variable (``instance='$instance'``) receives its regex-formatted value (All's ``.*``, several
+    values as ``(a|b)``), which ``=`` compares literally; Grafana sends the same query."""
+    query = try_parse(t.expr)
+    for sel in query.selectors if query is not None else ():
+        for m in sel.label_matchers:
+            if m.op in ("=", "!=") and _REGEX_VALUE.search(m.value) and m.value not in t.target.expr:
+                return (f"; {m.label}{m.op}{m.value!r} compares a variable's All/multi value literally: "
+                        f"write {m.label}{'=~' if m.op == '=' else '!~'}... in the query")
+    return ""
 
 
 def _not_run(inst: PanelInstance) -> str:

@@ -17,7 +17,8 @@ pytestmark = pytest.mark.native
 CLASSES = REPO / "tests" / "fixtures" / "synth" / "classes"
 DASHBOARDS = [CLASSES / "h31-default-datasource" / "kafka-exporter-overview.json",
               CLASSES / "h31-never-refreshed" / "kafka-overview.json",
-              CLASSES / "h31-unknown-datasource" / "postgres-overview.json"]
+              CLASSES / "h31-unknown-datasource" / "postgres-overview.json",
+              CLASSES / "h31-literal-all" / "postgres-buffers.json"]
 RULES = CLASSES / "h31-expired-timestamp" / "blackbox-exporter-mixin-alerts.yaml"
 
 
@@ -80,6 +81,14 @@ def test_default_datasource_and_never_refreshed_variable_panels_populate(report:
 
 
 def test_unknown_datasource_name_is_an_error_not_populated(report: dict[str, Any]) -> None:
-    pg = _panels(report, "Postgres")
+    pg = _panels(report, "Postgres Overview")
     assert [r["status"] for r in pg] == ["error"], pg
     assert "Datasource Postgres Overview was not found" in pg[0]["detail"]
+
+
+def test_equality_matcher_on_an_all_value_says_why_it_stays_empty(report: dict[str, Any]) -> None:
+    """postgres_exporter's Buffers panel: `instance='$instance'` with $instance = All (`.*`):
+    Grafana sends `instance='.*'`, which matches nothing; verify says empty, and why."""
+    buffers = _panels(report, "Postgres Buffers")
+    assert [r["status"] for r in buffers] == ["empty"], buffers
+    assert "instance='.*' compares a variable's All/multi value literally" in buffers[0]["detail"], buffers[0]
