@@ -213,7 +213,15 @@ def _collapsed_rows(raw: Mapping[str, Any]) -> set[str]:
 
 
 def _saved_values(rd: ResolvedDashboard) -> dict[str, str]:
-    return {v.name: ",".join(v.current) or "(none)" for v in rd.dashboard.variables if v.type not in ("constant", "datasource")}
+    """Each variable's selection as the panels used it (resolved against Prometheus), else as saved."""
+    def shown(name: str, saved: tuple[str, ...]) -> str:
+        value = rd.variables.get(name)
+        if value is None:
+            return ",".join(saved) or "(none)"
+        if value.all:
+            return "All"
+        return ",".join(value.texts or value.values) or "(none)"
+    return {v.name: shown(v.name, tuple(v.current)) for v in rd.dashboard.variables if v.type not in ("constant", "datasource")}
 
 
 def view(rd: ResolvedDashboard, now: float) -> DashboardView:

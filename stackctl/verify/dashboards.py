@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from stackctl.dashboards import Dashboard, PanelInstance, ResolvedAnnotation, ResolvedTarget, Resolver
+from stackctl.dashboards.formats import Value
 from stackctl.dashboards.timing import DEFAULT_SCRAPE
 from stackctl.query.prometheus import Sample
 from stackctl.query.promql import try_parse
@@ -36,6 +37,7 @@ class ResolvedDashboard:
     dashboard: Dashboard
     panels: tuple[PanelInstance, ...]
     annotations: tuple[ResolvedAnnotation, ...]
+    variables: Mapping[str, Value] = field(default_factory=dict)  # each variable as resolved (what the panels used)
 
     @property
     def title(self) -> str:
@@ -86,7 +88,7 @@ def resolve_dashboards(dashboards: Iterable[Dashboard], prom: Prometheus, now: f
     out = []
     for d in dashboards:
         r = Resolver(d, reader, now, scrape)
-        out.append(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations())))
+        out.append(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations()), dict(r.variables)))
     return out
 
 

@@ -57,3 +57,27 @@ def test_expiry_timestamp_alert_is_solved_by_an_expiry_in_the_past() -> None:
     g = generate([CLASSES / "h31-expired-timestamp"], "firing", alert="BlackboxSslCertificateExpired", now=NOW)
     assert [a.name for a in scenario_of(g).expected_alerts] == ["BlackboxSslCertificateExpired"]
     assert g.summary["alerts"]["BlackboxSslCertificateExpired"] == "ok"  # type: ignore[index]
+
+
+def test_exporter_gauges_take_their_conventional_values() -> None:
+    """blackbox_exporter: a `<what>_time_seconds` duration is no timestamp (was: 1.8e9 on the
+    "Average Latency" stat), an HTTP status code is 200 (was: ~50); instants stay instants."""
+    from stackctl.seeding.synth.values import profile
+
+    assert profile("probe_dns_lookup_time_seconds", "gauge").from_now is False
+    assert profile("probe_dns_lookup_time_seconds", "gauge").level < 1
+    assert profile("probe_http_status_code", "gauge").level == 200
+    assert profile("node_boot_time_seconds", "gauge").from_now and profile("node_time_seconds", "gauge").from_now
+
+
+def test_report_header_shows_the_variables_the_panels_used() -> None:
+    """The report's "variables:" line showed the saved selection: `instance=$__all`, or
+    `(none)` for the `"current": {}` most grafana.com exports carry; now the resolved one."""
+    from stackctl.dashboards import Resolver
+    from stackctl.report import source
+    from stackctl.verify.dashboards import ResolvedDashboard
+
+    d = load_dashboard(CLASSES / "h31-literal-all" / "postgres-buffers.json")
+    r = Resolver(d, None, NOW)
+    view = source.view(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations()), dict(r.variables)), NOW)
+    assert view.variables == {"instance": "All"}
