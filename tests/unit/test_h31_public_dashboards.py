@@ -81,3 +81,11 @@ def test_report_header_shows_the_variables_the_panels_used() -> None:
     r = Resolver(d, None, NOW)
     view = source.view(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations()), dict(r.variables)), NOW)
     assert view.variables == {"instance": "All"}
+
+
+def test_a_conflict_names_only_the_alert_that_undoes_it() -> None:
+    """Expired (`expiry - time() < 0`) and WillExpireSoon (`... > 0`) want one series both ways;
+    the probe_success alerts touch other series and were named too."""
+    g = generate([CLASSES / "h31-expired-timestamp"], "firing", now=NOW)
+    note = str(g.summary["alerts"]["BlackboxSslCertificateExpired"])  # type: ignore[index]
+    assert "but BlackboxSslCertificateWillExpireSoon set(s) the same series" in note, note
