@@ -18,7 +18,8 @@ CLASSES = REPO / "tests" / "fixtures" / "synth" / "classes"
 DASHBOARDS = [CLASSES / "h31-default-datasource" / "kafka-exporter-overview.json",
               CLASSES / "h31-never-refreshed" / "kafka-overview.json",
               CLASSES / "h31-unknown-datasource" / "postgres-overview.json",
-              CLASSES / "h31-literal-all" / "postgres-buffers.json"]
+              CLASSES / "h31-literal-all" / "postgres-buffers.json",
+              CLASSES / "h31-value-filter" / "nginx.json"]
 RULES = CLASSES / "h31-expired-timestamp" / "blackbox-exporter-mixin-alerts.yaml"
 
 
@@ -92,3 +93,12 @@ def test_equality_matcher_on_an_all_value_says_why_it_stays_empty(report: dict[s
     buffers = _panels(report, "Postgres Buffers")
     assert [r["status"] for r in buffers] == ["empty"], buffers
     assert "instance='.*' compares a variable's All/multi value literally" in buffers[0]["detail"], buffers[0]
+
+
+def test_a_value_filter_that_keeps_nothing_when_healthy_is_ok(report: dict[str, Any]) -> None:
+    """ingress-nginx "Last Config Failed": `count(..._config_last_reload_successful == 0)` has
+    no series while every reload succeeds; Grafana shows N/A, by design (was: empty, a failure)."""
+    nginx = {r["panel"]: r for r in _panels(report, "NGINX Ingress controller")}
+    assert nginx["Controller Request Volume"]["status"] == "populated", nginx
+    last = nginx["Last Config Failed"]
+    assert last["status"] == "ok" and "'== 0' keeps none of the" in last["detail"], last
