@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from stackctl.dashboards import PanelInstance
+from stackctl.dashboards.formats import Value, interpolate
 from stackctl.dashboards.timing import TimeRange, parse_duration
 from stackctl.report.colors import Thresholds, legacy_thresholds, thresholds_from
 from stackctl.verify.dashboards import ResolvedDashboard
@@ -212,6 +213,14 @@ def _collapsed_rows(raw: Mapping[str, Any]) -> set[str]:
     return {str(p.get("title") or "") for p in raw.get("panels") or [] if isinstance(p, dict) and p.get("type") == "row" and p.get("collapsed")}
 
 
+def _shown(rd: ResolvedDashboard, title: str | None, scope: Mapping[str, str]) -> str | None:
+    """A row title as Grafana shows it: its variables replaced (``$instance`` -> the row copy's value)."""
+    if not title or "$" not in title:
+        return title
+    values = {**rd.variables, **{k: Value((v,)) for k, v in scope.items()}}
+    return interpolate(title, values, "glob")
+
+
 def _saved_values(rd: ResolvedDashboard) -> dict[str, str]:
     """Each variable's selection as the panels used it (resolved against Prometheus), else as saved."""
     def shown(name: str, saved: tuple[str, ...]) -> str:
@@ -226,13 +235,15 @@ def _saved_values(rd: ResolvedDashboard) -> dict[str, str]:
 
 def view(rd: ResolvedDashboard, now: float) -> DashboardView:
     """``rd`` (verify's resolved dashboard) grouped into rows, with each panel's display settings."""
-    groups: list[tuple[str | None, list[PanelInstance]]] = []
+    groups: list[tuple[tuple[str | None, str], list[PanelInstance]]] = []
     for inst in rd.panels:
-        if not groups or groups[-1][0] != inst.panel.row:
-            groups.append((inst.panel.row, []))
+        key = (inst.panel.row, inst.scope.get(inst.panel.row_repeat or "", ""))  # a repeated row: one heading per copy
+        if not groups or groups[-1][0] != key:
+            groups.append((key, []))
         groups[-1][1].append(inst)
     collapsed = _collapsed_rows(rd.dashboard.raw)
-    sections = tuple(Section(row, tuple(_views(insts)), row in collapsed) for row, insts in groups)
+    sections = tuple(Section(_shown(rd, row, insts[0].scope), tuple(_views(insts)), row in collapsed)
+                     for (row, _copy), insts in groups)
     d = rd.dashboard
     return DashboardView(rd, sections, _saved_values(rd), TimeRange.parse(d.time_from, d.time_to, now),
                          str(d.raw.get("timezone") or ""))

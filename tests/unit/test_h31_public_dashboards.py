@@ -89,3 +89,20 @@ def test_a_conflict_names_only_the_alert_that_undoes_it() -> None:
     g = generate([CLASSES / "h31-expired-timestamp"], "firing", now=NOW)
     note = str(g.summary["alerts"]["BlackboxSslCertificateExpired"])  # type: ignore[index]
     assert "but BlackboxSslCertificateWillExpireSoon set(s) the same series" in note, note
+
+
+def test_report_row_titles_show_their_variables() -> None:
+    """StarsL's "Service: $show_hostname" row, blackbox-exporter-mixin's row `$instance`
+    repeated per instance: Grafana shows the values, the report showed `$...`."""
+    from stackctl.dashboards import Resolver
+    from stackctl.report import source
+    from stackctl.verify.dashboards import ResolvedDashboard
+
+    d = load_dashboard({"title": "t", "uid": "t", "panels": [
+        {"type": "row", "title": "Probe $instance", "repeat": "instance", "gridPos": {"h": 1, "w": 24, "x": 0, "y": 0}},
+        {"type": "stat", "title": "up", "gridPos": {"h": 4, "w": 6, "x": 0, "y": 1}, "targets": [{"expr": 'probe_success{instance=~"$instance"}'}]}],
+        "templating": {"list": [{"name": "instance", "type": "custom", "query": "a:1,b:2", "multi": True,
+                                 "current": {"text": ["a:1", "b:2"], "value": ["a:1", "b:2"]}}]}})
+    r = Resolver(d, None, NOW)
+    view = source.view(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations()), dict(r.variables)), NOW)
+    assert [s.title for s in view.sections] == ["Probe a:1", "Probe b:2"]
