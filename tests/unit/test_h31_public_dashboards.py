@@ -106,3 +106,9 @@ def test_report_row_titles_show_their_variables() -> None:
     r = Resolver(d, None, NOW)
     view = source.view(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations()), dict(r.variables)), NOW)
     assert [s.title for s in view.sections] == ["Probe a:1", "Probe b:2"]
+
+
+def test_a_down_state_gauge_fires_at_zero() -> None:
+    """postgres_exporter's `pg_up != 1`: the firing solution is pg_up 0 (down), not 2."""
+    g = generate([CLASSES / "h31-state-gauge"], "firing", alert="PostgreSQLDown", now=NOW)
+    assert "value of pg_up x0" in g.text, g.text[-600:]

@@ -49,6 +49,11 @@ class Profile:
     why: str = ""
     from_now: bool = False  # a timestamp: level is seconds relative to the seeding instant
 
+    @property
+    def binary(self) -> bool:
+        """A 0/1 state gauge (``up``, ``pg_up``, or compared with 0/1 by the queries)."""
+        return self.kind == "gauge" and self.why.startswith("a 0/1 state")
+
 
 def unit_of(name: str) -> str:
     base = re.sub(r"_(total|bucket|sum|count|created)$", "", name)
