@@ -47,10 +47,13 @@ class Datasource:
 
     @property
     def not_found(self) -> str | None:
-        """The name or uid written when it is none of the stack's datasources: Grafana shows
-        "Datasource X was not found" (a variable or an export input is resolved elsewhere)."""
-        if not self.guessed or self.variable or self.input:
+        """The name or uid written when it is none of the stack's datasources, or an export
+        placeholder ``${DS_X}`` no ``__inputs`` entry maps: Grafana shows "Datasource X was not
+        found" (a datasource variable is resolved elsewhere)."""
+        if not self.guessed or self.variable:
             return None
+        if self.input:  # an export placeholder with no __inputs entry stays as written
+            return f"${{{self.input}}}" if self.input.startswith("DS_") else None
         return self.name or self.uid
 
 

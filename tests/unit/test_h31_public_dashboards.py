@@ -112,3 +112,14 @@ def test_a_down_state_gauge_fires_at_zero() -> None:
     """postgres_exporter's `pg_up != 1`: the firing solution is pg_up 0 (down), not 2."""
     g = generate([CLASSES / "h31-state-gauge"], "firing", alert="PostgreSQLDown", now=NOW)
     assert "value of pg_up x0" in g.text, g.text[-600:]
+
+
+def test_an_export_placeholder_without_its_input_is_not_found() -> None:
+    """`${DS_PROMETHEUS}` with the `__inputs` entry dropped (a hand-trimmed export): Grafana
+    cannot resolve it; with the entry it is the stack's Prometheus."""
+    panel = {"type": "graph", "title": "p", "datasource": "${DS_PROMETHEUS}", "targets": [{"expr": "up"}]}
+    bare = load_dashboard({"title": "t", "panels": [panel]})
+    assert [t.datasource.not_found for _, t in bare.targets()] == ["${DS_PROMETHEUS}"]
+    inputs = [{"name": "DS_PROMETHEUS", "type": "datasource", "pluginId": "prometheus"}]
+    full = load_dashboard({"title": "t", "__inputs": inputs, "panels": [panel]})
+    assert [t.datasource.not_found for _, t in full.targets()] == [None]
