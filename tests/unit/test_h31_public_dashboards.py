@@ -123,3 +123,12 @@ def test_an_export_placeholder_without_its_input_is_not_found() -> None:
     inputs = [{"name": "DS_PROMETHEUS", "type": "datasource", "pluginId": "prometheus"}]
     full = load_dashboard({"title": "t", "__inputs": inputs, "panels": [panel]})
     assert [t.datasource.not_found for _, t in full.targets()] == [None]
+
+
+def test_a_job_variable_resolves_to_the_job_the_rules_pin() -> None:
+    """blackbox-exporter-mixin: `label_values(probe_success{}, job)` pins no job, its alerts read
+    `probe_success{job="blackbox-exporter"}`: one set of series under that job (was: a second
+    copy under the exporter's usual job "blackbox", every probe counted twice on the dashboard)."""
+    sc = scenario_of(generate([CLASSES / "h31-pinned-job", CLASSES / "h31-expired-timestamp"], now=NOW))
+    jobs = {s.labels.get("job") for m in sc.metrics for s in m.series}
+    assert jobs == {"blackbox-exporter"}, jobs
