@@ -99,7 +99,9 @@ class Resolved:
 
 
 def check_ref(ref: Any, ctx: RefContext) -> Resolved:
-    if ref is None or ref == "":
+    # Grafana's datasource service reads the name "default" as the default datasource
+    # (legacy exports, e.g. grafana.com dashboards saved before schema 33, write it)
+    if ref is None or ref == "" or ref == "default":
         default = ctx.datasources.default()
         if default is None:
             return Resolved(None, "unknown", (("warning", "no datasource named and no default datasource is provisioned"),))

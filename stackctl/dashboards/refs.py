@@ -45,6 +45,17 @@ class Datasource:
     def in_stack(self) -> bool:
         return self.type in STACK_TYPES
 
+    @property
+    def not_found(self) -> str | None:
+        """The name or uid written when it is none of the stack's datasources, or an export
+        placeholder ``${DS_X}`` no ``__inputs`` entry maps: Grafana shows "Datasource X was not
+        found" (a datasource variable is resolved elsewhere)."""
+        if not self.guessed or self.variable:
+            return None
+        if self.input:  # an export placeholder with no __inputs entry stays as written
+            return f"${{{self.input}}}" if self.input.startswith("DS_") else None
+        return self.name or self.uid
+
 
 DEFAULT_DATASOURCE = Datasource("prometheus", "prometheus", default=True)
 

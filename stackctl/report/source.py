@@ -238,19 +238,37 @@ def _collapsed_rows(raw: Mapping[str, Any]) -> set[str]:
     return {str(p.get("title") or "") for p in raw.get("panels") or [] if isinstance(p, dict) and p.get("type") == "row" and p.get("collapsed")}
 
 
+def _shown(rd: ResolvedDashboard, title: str | None, scope: Mapping[str, str]) -> str | None:
+    """A row title as Grafana shows it: its variables replaced (``$instance`` -> the row copy's value)."""
+    if not title or "$" not in title:
+        return title
+    values = {**rd.variables, **{k: Value((v,)) for k, v in scope.items()}}
+    return interpolate(title, values, "glob")
+
+
 def _saved_values(rd: ResolvedDashboard) -> dict[str, str]:
-    return {v.name: ",".join(v.current) or "(none)" for v in rd.dashboard.variables if v.type not in ("constant", "datasource")}
+    """Each variable's selection as the panels used it (resolved against Prometheus), else as saved."""
+    def shown(name: str, saved: tuple[str, ...]) -> str:
+        value = rd.variables.get(name)
+        if value is None:
+            return ",".join(saved) or "(none)"
+        if value.all:
+            return "All"
+        return ",".join(value.texts or value.values) or "(none)"
+    return {v.name: shown(v.name, tuple(v.current)) for v in rd.dashboard.variables if v.type not in ("constant", "datasource")}
 
 
 def view(rd: ResolvedDashboard, now: float) -> DashboardView:
     """``rd`` (verify's resolved dashboard) grouped into rows, with each panel's display settings."""
-    groups: list[tuple[str | None, list[PanelInstance]]] = []
+    groups: list[tuple[tuple[str | None, str], list[PanelInstance]]] = []
     for inst in rd.panels:
-        if not groups or groups[-1][0] != inst.panel.row:
-            groups.append((inst.panel.row, []))
+        key = (inst.panel.row, inst.scope.get(inst.panel.row_repeat or "", ""))  # a repeated row: one heading per copy
+        if not groups or groups[-1][0] != key:
+            groups.append((key, []))
         groups[-1][1].append(inst)
     collapsed = _collapsed_rows(rd.dashboard.raw)
-    sections = tuple(Section(row, tuple(_views(insts, rd.variables)), row in collapsed) for row, insts in groups)
+    sections = tuple(Section(_shown(rd, row, insts[0].scope), tuple(_views(insts, rd.variables)), row in collapsed)
+                     for (row, _copy), insts in groups)
     d = rd.dashboard
     return DashboardView(rd, sections, _saved_values(rd), TimeRange.parse(d.time_from, d.time_to, now),
                          str(d.raw.get("timezone") or ""))

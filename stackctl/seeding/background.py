@@ -74,17 +74,15 @@ def start_detached(state_dir: Path, req: SeedRequest, targets: SeedTargets, cfg:
                                     "duration": req.duration, "random_seed": req.random_seed, "stack": daemon_stack(cfg)})
 
 
-def recorded_name(state_dir: Path | None, req: SeedRequest, sc: Scenario | None = None) -> str:
-    """What the record names as the seeded scenario, for `verify` and `report` to load it again:
-    a scenario file of the user's by its absolute path (its `name:` is in no catalog), one
-    `seed --from` synthesized (state_dir/synth/<name>.yaml) and a catalog one by name."""
-    path = Path(req.scenario)
-    if req.scenario.endswith((".yaml", ".yml")) and path.is_file():
-        synth = state_dir / "synth" if state_dir is not None else None
-        if synth is not None and path.resolve().parent == synth.resolve():
-            return path.stem
-        return str(path.resolve())
-    return sc.name if sc is not None else req.scenario
+def recorded_file(state_dir: Path | None, sc: Scenario, given: str) -> str | None:
+    """The scenario file `verify` loads (``seed --scenario s.yaml``, e.g. one `scenarios
+    generate` wrote: its name is in no catalog); None for a catalog name, or the scenario
+    ``seed --from`` keeps under the state dir (verify finds that one by name)."""
+    if not given.endswith((".yaml", ".yml")):
+        return None
+    path = Path(given).resolve()
+    kept = state_dir is not None and path == (state_dir / "synth" / f"{sc.name}.yaml").resolve()
+    return None if kept else str(path)
 
 
 def run_foreground(state_dir: Path | None, sc: Scenario, req: SeedRequest, targets: SeedTargets,
@@ -92,16 +90,16 @@ def run_foreground(state_dir: Path | None, sc: Scenario, req: SeedRequest, targe
                    cfg: Any | None = None) -> SeedReport:
     """Seed here until done or interrupted; with a state dir, record it like the detached seeder does.
     With the stack's ``cfg``, Prometheus is restarted to restore the alerts' state."""
-    name = recorded_name(state_dir, req, sc)
+    name, file = sc.name, recorded_file(state_dir, sc, req.scenario)
     if state_dir is not None:
-        daemon.record_foreground(state_dir, name)
+        daemon.record_foreground(state_dir, name, file=file)
     report = None
     in_history = True
 
     def ticked(r: SeedReport) -> None:
         nonlocal in_history
         if in_history and state_dir is not None:  # the first tick: the history is complete
-            daemon.record_foreground(state_dir, name, phase="live")
+            daemon.record_foreground(state_dir, name, phase="live", file=file)
         in_history = False
         if on_tick:
             on_tick(r)
@@ -115,13 +113,13 @@ def run_foreground(state_dir: Path | None, sc: Scenario, req: SeedRequest, targe
             cut = SeedReport(sc.name, 0, req.history_s, stopped_by="interrupt",
                              last_error="stopped while writing the history: it is incomplete; run the same seed "
                                         "again to complete it")
-            daemon.record_foreground(state_dir, name, cut, phase="history", state="interrupted")
+            daemon.record_foreground(state_dir, name, cut, phase="history", state="interrupted", file=file)
             state_dir = None
         raise
     finally:
         if state_dir is not None:
             daemon.record_foreground(state_dir, name, report if report is not None else SeedReport(sc.name, 0, req.history_s),
-                                     phase="history" if in_history else "live")
+                                     phase="history" if in_history else "live", file=file)
 
 
 def start_background_seeder(cfg: Any, scenario: str, history_s: float = 1800.0) -> int:

@@ -50,13 +50,19 @@ def start(state_dir: Path, args: dict[str, Any]) -> int:
     write_atomic(args_path(state_dir), json.dumps(args), 0o600)
     argv = [sys.executable, "-m", MODULE, str(state_dir)]
     proc = spawn_detached(argv, log_file=log_path(state_dir))  # outlives us, in its own session
-    _write_status(state_dir, {"pid": proc.pid, "scenario": args["scenario"], "state": "starting", "phase": "history",
+    _write_status(state_dir, {"pid": proc.pid, "scenario": args["scenario"], **_file_of(args["scenario"]), "state": "starting", "phase": "history",
                               "since": time.time(), "samples": 0, "last_error": None})
     return proc.pid
 
 
+def _file_of(scenario: str) -> dict[str, str]:
+    """A scenario given as a file: its path, which `verify` loads (its name may be in no catalog:
+    one `scenarios generate` wrote); the status shows the scenario's name."""
+    return {"scenario_file": str(Path(scenario).resolve())} if scenario.endswith((".yaml", ".yml")) else {}
+
+
 def record_foreground(state_dir: Path, scenario: str, report: Any = None, phase: str = "history",
-                      state: str | None = None) -> None:
+                      state: str | None = None, file: str | None = None) -> None:
     """A foreground `stackctl seed` records its scenario too, so `verify` knows what was seeded.
 
     Refuses while a detached seeder runs: two seeders would write the same series, and the
@@ -73,7 +79,8 @@ def record_foreground(state_dir: Path, scenario: str, report: Any = None, phase:
             "samples": 0, "last_error": None}
     if report is not None:
         data.update(_report_dict(report))
-        data["scenario"] = scenario  # as recorded (a user's file by its path), not the report's name: verify loads it
+    if file:
+        data["scenario_file"] = file
     _write_status(state_dir, data)
 
 
@@ -90,7 +97,7 @@ def _run(state_dir: Path, args: dict[str, Any]) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
-    base = {"pid": os.getpid(), "scenario": args["scenario"], "since": time.time()}
+    base = {"pid": os.getpid(), "scenario": args["scenario"], **_file_of(args["scenario"]), "since": time.time()}
 
     def update(report: SeedReport, state: str = "running") -> None:  # called once the history is in
         _write_status(state_dir, {**base, "state": state, "phase": "live", "updated": time.time(), **_report_dict(report)})

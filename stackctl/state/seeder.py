@@ -43,7 +43,7 @@ def _write_status(state_dir: Path, data: dict[str, Any]) -> None:
     if data.get("scenario"):
         from stackctl.state import record
 
-        record.note_scenario(state_dir, str(data["scenario"]))
+        record.note_scenario(state_dir, str(data.get("scenario_file") or data["scenario"]))
 
 
 def _started(pid: int) -> float | None:

@@ -11,6 +11,7 @@ not running). Annotation queries run over the dashboard's range: an error fails,
 
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from stackctl.dashboards.formats import Value
 from stackctl.dashboards.timing import DEFAULT_SCRAPE
 from stackctl.query import logql
 from stackctl.query.prometheus import Sample
+from stackctl.query.promql import try_parse
 from stackctl.verify.client import Loki, Prometheus, QueryOutcome
 from stackctl.verify.results import CheckResult
 
@@ -102,6 +104,47 @@ def _key(t: ResolvedTarget | ResolvedAnnotation, kind: str, coarse: bool = True)
     return kind, t.expr, t.start, t.end, step
 
 
+def _keys(t: ResolvedTarget, coarse: bool = True) -> list[Key]:
+    """A target's query, and for a value filter (``count(x == 0)``) the query without the
+    filter: it tells "no series passes the filter now" from "no series at all"."""
+    key = _key(t, t.kind, coarse)
+    found = _value_filter(t.expr) if t.kind == "prometheus" else None
+    return [key, (key[0], found[0], *key[2:])] if found else [key]
+
+
+_COMPARISONS = frozenset({"==", "!=", ">", "<", ">=", "<="})
+
+
+def _value_filter(expr: str) -> tuple[str, str] | None:
+    """The first ``vector <cmp> number`` filter (no ``bool``) in ``expr``: (the whole expression
+    without that filter, the filter as written), e.g. ``count(x == 0)`` -> (``count(x)``, ``== 0``)."""
+    query = try_parse(expr)
+    if query is None:
+        return None
+    found: list[tuple[Any, Any, str]] = []
+
+    def walk(node: Any) -> None:
+        if found or node is None:
+            return
+        if type(node).__name__ == "BinaryExpr" and str(node.op) in _COMPARISONS and not (node.modifier and node.modifier.return_bool):
+            sides = [(node.lhs, node.rhs), (node.rhs, node.lhs)]
+            for vector, number in sides:
+                if type(number).__name__ == "NumberLiteral" and type(vector).__name__ != "NumberLiteral":
+                    found.append((node, vector, f"{node.op} {number}"))
+                    return
+        for attr in ("expr", "lhs", "rhs", "param"):
+            walk(getattr(node, attr, None))
+        for arg in getattr(node, "args", None) or ():
+            walk(arg)
+
+    walk(query.node)
+    if not found:
+        return None
+    node, vector, written = found[0]
+    whole, part = str(query.node), str(node)
+    return (whole.replace(part, str(vector), 1), written) if part in whole else None
+
+
 def _run(key: Key, prom: Prometheus, loki: Loki | None) -> QueryOutcome:
     kind, expr, start, end, step = key
     if kind == "loki" and loki is not None:
@@ -121,6 +164,12 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, 
     if inst.skip is not None:
         return CheckResult("panel", d.title, title, "", "skipped", inst.skip)
     runnable = _runnable(inst)
+    lost = [t for t in runnable if t.target.datasource.not_found]
+    if runnable and len(lost) == len(runnable):  # the queries are fine, but Grafana cannot send them anywhere
+        name = lost[0].target.datasource.not_found
+        return CheckResult("panel", d.title, title, _queries(lost), "error",
+                           f"datasource {name!r} is not provisioned: Grafana shows \"Datasource {name} was not found\" "
+                           "(name the stack's Prometheus, or a datasource variable, in the panel)")
     ran = [(t, outcomes[_key(t, t.kind, coarse)]) for t in runnable if t.kind == "prometheus" or loki is not None]
     if not ran:
         rejected = _rejected_logql(runnable)  # what Loki would refuse is said without Loki
@@ -140,11 +189,46 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, 
                            f"{sum(o.series for _, o in ran)} series" + _not_run(inst) + caveat)
     if inst.problem is not None:  # the real reason the panel is empty
         return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty", inst.problem)
+    unfiltered = _filtered_out(ran, outcomes, coarse)
+    if unfiltered:  # `count(x == 0)`, `up == 0`: a panel that shows something only when it goes wrong
+        return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "ok", unfiltered)
     if all(t.target.instant and t.kind == "prometheus" for t, _ in ran):
         return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty",
                            "no data at the end of the panel's time range (instant queries)")
     span = max(t.end - t.start for t, _ in ran)
-    return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty", f"no data over {_span(span)} (the panel's time range)")
+    why = next((w for w in (_literal_regex(t) for t, _ in ran) if w), "")
+    return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty",
+                       f"no data over {_span(span)} (the panel's time range){why}")
+
+
+_REGEX_VALUE = re.compile(r"\.\*|\.\+|^\(.*\|.*\)$")
+
+
+def _literal_regex(t: ResolvedTarget) -> str:
+    """Why an empty panel may stay empty whatever is seeded: an ``=`` matcher written around a
+    variable (``instance='$instance'``) receives its regex-formatted value (All's ``.*``, several
+    values as ``(a|b)``), which ``=`` compares literally; Grafana sends the same query."""
+    query = try_parse(t.expr)
+    for sel in query.selectors if query is not None else ():
+        for m in sel.label_matchers:
+            if m.op in ("=", "!=") and _REGEX_VALUE.search(m.value) and m.value not in t.target.expr:
+                return (f"; {m.label}{m.op}{m.value!r} compares a variable's All/multi value literally: "
+                        f"write {m.label}{'=~' if m.op == '=' else '!~'}... in the query")
+    return ""
+
+
+def _filtered_out(ran: list[tuple[ResolvedTarget, QueryOutcome]], outcomes: Outcomes, coarse: bool) -> str:
+    """Why an empty panel is fine: each query filters by value, and without its filter it has
+    series (Grafana shows "No data" / N/A until one passes)."""
+    said = []
+    for t, _ in ran:
+        found = _value_filter(t.expr) if t.kind == "prometheus" else None
+        key = _key(t, t.kind, coarse)
+        outcome = outcomes.get((key[0], found[0], *key[2:])) if found else None
+        if found is None or outcome is None or not outcome.samples:
+            return ""
+        said.append(f"{found[1]!r} keeps none of the {outcome.series} series")
+    return "no data now, as designed: " + "; ".join(dict.fromkeys(said)) + " (Grafana shows no data until one passes)"
 
 
 def _rejected_logql(targets: Iterable[ResolvedTarget]) -> tuple[str, str] | None:
@@ -167,7 +251,7 @@ def check_panel(d: ResolvedDashboard, inst: PanelInstance, prom: Prometheus, lok
     """One panel copy's verdict, its queries sent now at Grafana's own step (``stackctl report``
     draws the query results it judged)."""
     keys = [] if inst.skip else [
-        _key(t, t.kind, coarse=False) for t in _runnable(inst) if t.kind == "prometheus" or loki is not None]
+        k for t in _runnable(inst) if t.kind == "prometheus" or loki is not None for k in _keys(t, coarse=False)]
     outcomes = {k: _run(k, prom, loki) for k in dict.fromkeys(keys)}
     return _check_panel(d, inst, outcomes, loki, loki_skip, coarse=False)
 
@@ -200,7 +284,7 @@ def _queries_to_run(resolved: list[ResolvedDashboard], loki: Loki | None) -> lis
     for d in resolved:
         for inst in d.panels:
             if inst.skip is None:
-                keys.update((_key(t, t.kind), None) for t in _runnable(inst) if t.kind == "prometheus" or loki is not None)
+                keys.update((k, None) for t in _runnable(inst) if t.kind == "prometheus" or loki is not None for k in _keys(t))
         for a in d.annotations:
             kind = a.annotation.datasource.type
             if kind == "prometheus" or loki is not None:

@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
         opts = VerifyOptions(tuple(dashboards or ()), scenario, prometheus_url, loki_url, all_packs=all_packs)
         with console.status("verifying the stack"):
             result = verify_stack(cfg, opts)
-        if result.packs is not None:
+        if result.packs:
             console.info(f"checking the packs of scenario {result.scenario}: {', '.join(result.packs)} (--all for every pack)")
         if junit:
             rep.write_junit(result.results, junit)
@@ -64,5 +64,6 @@ def register(app: typer.Typer) -> None:
         else:
             _show(result)
         if result.failed:
-            raise ChecksFailed(_fail_message(result), "seed data first (stackctl seed --scenario all-healthy), or fix the query named above")
+            raise ChecksFailed(_fail_message(result), "seed what they read (stackctl seed --from your dashboards and rules, or a "
+                               "catalog scenario: stackctl seed --scenario all-healthy), or fix what is named above")
         console.success("every check passed")

@@ -206,6 +206,12 @@ class Solver:
                 candidates = list(SLOPES)
             elif knob.attr == "value" and self.model.metrics[knob.metric].kind == "histogram":
                 candidates = [f for f in FACTORS if f > 0]  # observations of 0 s are no distribution
+            elif knob.attr == "value" and self.model.metrics[knob.metric].profile.from_now:
+                # a timestamp kept relative to the seeding instant: the other side of now too
+                # (an expiry already past, `probe_ssl_earliest_cert_expiry - time() < 0`)
+                candidates = [*FACTORS, -1.0, -0.1, -10.0]
+            elif knob.attr == "value" and self.model.metrics[knob.metric].profile.binary:
+                candidates = [0.0, *(f for f in FACTORS if f != 0.0)]  # `pg_up != 1`: down is 0, not 2
             else:
                 candidates = list(FACTORS)
             for f in candidates:

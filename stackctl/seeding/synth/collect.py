@@ -139,9 +139,16 @@ def _static_value(v: Variable) -> str:
     return first.split(" : ")[-1].strip() if v.type == "custom" else first
 
 
+def _never_refreshed(v: Variable) -> bool:
+    """A query variable saved with refresh "Never" and its options: Grafana shows the saved
+    options and selection and never runs the query, so panels ask for those saved values."""
+    return v.type == "query" and v.raw.get("refresh") == 0 and bool(v.options)
+
+
 def _variables(dash: Dashboard, source: str, out: Inputs) -> tuple[dict[str, str], dict[str, str]]:
     """(static variable -> value, label_values variable -> its label); their queries join the inputs."""
-    static = {v.name: _static_value(v) for v in dash.variables if v.type in ("custom", "constant", "textbox", "interval")}
+    static = {v.name: _static_value(v) for v in dash.variables if v.type in ("custom", "constant", "textbox", "interval")
+              or _never_refreshed(v)}
     labels_of: dict[str, str] = {}
     for var in dash.variables:
         if var.name in static or var.type != "query" or (var.datasource is not None and var.datasource.type not in ("prometheus",)):

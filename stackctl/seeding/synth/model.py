@@ -191,13 +191,23 @@ def build(walks: list[tuple[Query, Walk]], recorded: set[str] | None = None, poo
 def _variable_jobs(walks: list[tuple[Query, Walk]], recorded: set[str], pools: Pools) -> dict[tuple[str, str], str]:
     """The job a ``$job``-like variable resolves to: its defining query's family's, so every
     panel filtering on that variable finds series (node_* under "node" everywhere, say)."""
+    # the job other queries (a rule file's `probe_success{job="blackbox-exporter"}`) pin for a
+    # metric: a variable over that metric that pins none resolves to it, so the dashboard shows
+    # the series the alerts read, not a second copy of them under the exporter's usual job
+    pinned_for: dict[str, list[str]] = {}
+    for _q, w in walks:
+        for u in w.uses:
+            for m in u.matchers:
+                if m.name == "job" and m.op == "=" and m.var is None and m.value not in pinned_for.setdefault(u.metric, []):
+                    pinned_for[u.metric].append(m.value)
     out = {}
     for q, w in walks:
         if q.defines is None:
             continue
         names = [u.metric for u in w.uses if u.metric not in recorded]
         pinned = [m.value for u in w.uses for m in u.matchers if m.name == "job" and m.op == "=" and m.var is None]
-        out[(q.file, q.defines)] = pools.job_for(names, pinned)
+        elsewhere = [j for n in names for j in pinned_for.get(n, [])]
+        out[(q.file, q.defines)] = pools.job_for(names, pinned or elsewhere)
     return out
 
 

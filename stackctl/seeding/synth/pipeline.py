@@ -147,8 +147,10 @@ def _conflict(solver: Solver, rule: Rule, failed: Outcome, others: Tweaks, outco
     alone = solver.solve(rule, "firing", others, [])
     if not alone.solved:
         return failed
+    own = {k: t for k, t in alone.tweaks.items() if others.get(k) != t}  # what this alert changes
+    # a rival fires with its own solution and stops when this alert's changes are laid over it
     rivals = sorted({o.rule.name for o in outcomes if o.state == "firing" and o.solved
-                     and not solver.fires(E.parse(o.rule.expr), alone.tweaks)})
+                     and not solver.fires(E.parse(o.rule.expr), {**o.tweaks, **own})})
     if not rivals:
         return failed
     return Outcome(rule, "firing", False, f"fires alone ({alone.note}), but {', '.join(rivals)} set(s) the same series "

@@ -21,10 +21,15 @@ _WHOLE = re.compile(r"(^|_)(total|size|limit|limits|capacity|max|allocatable)(_|
 _PART = re.compile(r"avail|free|used|usage|cached|buffers|rss|working_set|requests|MemAvailable|MemFree|"
                    r"Cached|Buffers|Active|Inactive|Slab|Dirty|files$", re.I)
 _TIMESTAMP = re.compile(r"timestamp|_time_seconds$|boot_time|start_time|last_\w*seconds|created$")
+# `<what>_time_seconds` that is a duration, not an instant (probe_dns_lookup_time_seconds)
+_DURATION = re.compile(r"(lookup|response|processing|wait|waiting|handling|connect|connection|read|write|exec|execution|"
+                       r"elapsed|spent|busy|idle|cpu|gc|pause|query|request|transfer|handshake|resolve|render|"
+                       r"compile|load|sync|flush|lock)_time_seconds$")
+_STATUS_CODE = re.compile(r"(^|_)(status_code|http_code|response_code)$")
 _ONE = re.compile(r"(^|_)(up|ready|enabled|healthy|success|available|bool|status_ready)$")
 _ZERO = re.compile(r"(^|_)(readonly|failed|failure|errors?|down|unhealthy|degraded|oom_events|panic\w*|alarm|"
                    r"alarm_\w+|reboot_required|throttled|evicted)$")
-_COUNT_LIKE = re.compile(r"replicas|pods|nodes|connections|clients|threads|goroutines|fds|_count$|_number|"
+_COUNT_LIKE = re.compile(r"replicas|pods|nodes|connections|clients|threads|goroutines|fds|_count$|_number|redirects$|"
                          r"_jobs|workers|processes|queue|_length|_size_items|_keys|_items|_entries|_sessions")
 
 
@@ -43,6 +48,11 @@ class Profile:
     buckets: tuple[float, ...] = ()
     why: str = ""
     from_now: bool = False  # a timestamp: level is seconds relative to the seeding instant
+
+    @property
+    def binary(self) -> bool:
+        """A 0/1 state gauge (``up``, ``pg_up``, or compared with 0/1 by the queries)."""
+        return self.kind == "gauge" and self.why.startswith("a 0/1 state")
 
 
 def unit_of(name: str) -> str:
@@ -102,6 +112,8 @@ def _gauge(name: str, unit: str) -> Profile:
     if re.search(r"last_seen|_timestamp$|_time$|last_\w*(time|seen|success|run)", short) and unit in ("", "seconds"):
         return Profile("gauge", -30.0, 0.0, low=None, why="a timestamp: 30s before seeding (a constant: it ages "
                        "while live seeding goes on)", from_now=True)
+    if _STATUS_CODE.search(short) and unit == "":
+        return Profile("gauge", 200.0, 0.0, integer=True, why="an HTTP status code: 200")
     if name != "up" and _COUNT_LIKE.search(short) and unit == "":
         return Profile("gauge", 5.0, 0.0, integer=True, why="a count: 5")
     if name == "up" or _ONE.search(short):
@@ -116,7 +128,7 @@ def _gauge(name: str, unit: str) -> Profile:
         return Profile("gauge", 45.0, 0.04, why="temperature: ~45 °C")
     if unit == "seconds" and re.search(r"boot_time|start_time|created", short):
         return Profile("gauge", -259_200.0, 0.0, low=None, why="a start time: 3 days before seeding", from_now=True)
-    if unit == "seconds" and _TIMESTAMP.search(short):
+    if unit == "seconds" and _TIMESTAMP.search(short) and not _DURATION.search(short):
         return Profile("gauge", -30.0, 0.0, low=None, why="a timestamp: 30s before seeding (a constant: it ages "
                        "while live seeding goes on)", from_now=True)
     if unit == "seconds":
