@@ -14,6 +14,7 @@ from PATH; with neither, the check is skipped with a warning.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shutil
@@ -32,6 +33,7 @@ from stackctl.yamlfile import LocatedYaml, parse_yaml
 
 _DOCKER_OWN_FAILURES = (125, 126, 127)  # `docker run` failed, or the image has no amtool
 _LINE_RE = re.compile(r"\bline (\d+):")
+_TEMPLATE_RE = re.compile(r"^template: ([^:\s]+):(\d+):\s*(.*)$")  # Go's text/template parse error
 _QUOTED_RE = re.compile(r'"([^"]+)"')
 _INSIDE = "/check/alertmanager.yml"
 
@@ -110,11 +112,17 @@ def _located(path: Path | None) -> LocatedYaml | None:
         return None
 
 
-def check_alertmanager(cfg: Config, runtime: str, text: bytes, *, amtool: str | None = None, timeout: float = 60) -> str | None:
+def check_alertmanager(cfg: Config, runtime: str, text: bytes, *, amtool: str | None = None, timeout: float = 60,
+                       templates_dir: Path | None = None) -> str | None:
     """None when amtool accepts ``text`` (or a warning when no amtool could run); raises
-    ConfigError naming the user's file and line when it rejects it."""
+    ConfigError naming the user's file and line when it rejects it. With ``templates_dir``
+    (the user's config folder), the ``templates:`` globs are resolved there, as Alertmanager
+    resolves them against its config file, and their files checked too."""
     with tempfile.TemporaryDirectory(prefix="stackctl-amcheck-") as tmp:
         config = Path(tmp) / "alertmanager.yml"
+        names: dict[str, Path] = {}
+        if templates_dir is not None:
+            text, names = _stage_templates(text, templates_dir, Path(tmp))
         config.write_bytes(text)  # the directory is 0700: an inline secret stays private
         config.chmod(0o600)
         verdict = None
@@ -131,8 +139,36 @@ def check_alertmanager(cfg: Config, runtime: str, text: bytes, *, amtool: str | 
                 return f"Alertmanager config not validated: {exc.message}"
         code, output = verdict.returncode, verdict.stdout + "\n" + verdict.stderr
     if code != 0:
-        raise rejected(cfg, text.decode(errors="replace"), output)
+        raise rejected(cfg, text.decode(errors="replace"), output, names)
     return None
+
+
+def _stage_templates(text: bytes, templates_dir: Path, tmp: Path) -> tuple[bytes, dict[str, Path]]:
+    """Copy the files the ``templates:`` globs match into ``tmp`` (beside the checked config,
+    also when amtool runs in a container) and point the globs there; -> text, file name -> file."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text, {}
+    patterns = doc.get("templates") if isinstance(doc, dict) else None
+    if not isinstance(patterns, list):
+        return text, {}
+    names: dict[str, Path] = {}
+    staged: list[Any] = []
+    for i, pattern in enumerate(patterns):
+        if not isinstance(pattern, str):
+            staged.append(pattern)
+            continue
+        full = Path(pattern) if Path(pattern).is_absolute() else templates_dir / pattern
+        folder = tmp / f"templates-{i}"
+        folder.mkdir()
+        for match in sorted(glob.glob(str(full))):
+            if Path(match).is_file():
+                shutil.copyfile(match, folder / Path(match).name)
+                names.setdefault(Path(match).name, Path(match))
+        staged.append(f"{folder.name}/{Path(pattern).name}")
+    doc["templates"] = staged
+    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False).encode(), names
 
 
 def _run_in_image(image: str, config: Path, timeout: float) -> Any:
@@ -142,7 +178,7 @@ def _run_in_image(image: str, config: Path, timeout: float) -> Any:
     # no network, never a pull: the image is the one `up` already has.
     cmd = Command(["docker", "run", "--rm", "--pull", "never", "--network", "none", "--entrypoint", "amtool"])
     cmd.add_simple_arg("--user", f"{os.getuid()}:{os.getgid()}")
-    cmd.add_simple_arg("-v", f"{config}:{_INSIDE}:ro")
+    cmd.add_simple_arg("-v", f"{config.parent}:{_INSIDE.rsplit('/', 1)[0]}:ro")  # the staged templates too
     cmd += [image, "check-config", _INSIDE]
     try:
         result = run(list(cmd), timeout=timeout, check=False)
@@ -160,7 +196,7 @@ def explanation(output: str) -> list[str]:
     return [ln for ln in lines if ln and not ln.startswith("amtool: error:") and not ln.startswith("Checking ")]
 
 
-def rejected(cfg: Config, rendered: str, output: str) -> ConfigError:
+def rejected(cfg: Config, rendered: str, output: str, templates: dict[str, Path] | None = None) -> ConfigError:
     smap = SourceMap(cfg)
     doc = parse_yaml(rendered, "rendered alertmanager.yml")
     by_line = _paths_by_line(doc)
@@ -168,6 +204,10 @@ def rejected(cfg: Config, rendered: str, output: str) -> ConfigError:
     for reason in explanation(output):
         if reason.endswith(":") and not _LINE_RE.search(reason):  # a heading such as "yaml: unmarshal errors:"
             problems.append(reason)
+            continue
+        template = _TEMPLATE_RE.match(reason)
+        if template and template.group(1) in (templates or {}):
+            problems.append(f"{(templates or {})[template.group(1)]}:{template.group(2)}: {template.group(3)}")
             continue
         line = _LINE_RE.search(reason)
         if line and int(line.group(1)) in by_line:

@@ -186,28 +186,31 @@ def fire_alerts(alertmanager_url: str, routes: rt.RouteConfig, dry_run: bool, *,
     if sink_url is None:
         return [replace(d, status="sent", detail="no notification sink to observe") if d.status != "unreachable" else d for d in deliveries]
     budget = timeout if timeout is not None else wait_budget(routes.tree)
-    return _observe(deliveries, routes.observable, sink_url, budget, clock, sleep)
+    return _observe(deliveries, routes.observable, sink_url, budget, clock, sleep, routes.silent)
 
 
-def _update(d: Delivery, seen: list[Notification], observable: frozenset[str]) -> Delivery:
+def _update(d: Delivery, seen: list[Notification], observable: frozenset[str], silent: frozenset[str] = frozenset()) -> Delivery:
     if d.status == "unreachable":
         return d
     reached = tuple(dict.fromkeys(n.receiver for n in seen))
     missing = [r for r in d.expected if r in observable and r not in reached]
-    elsewhere = [r for r in d.expected if r not in observable]
+    elsewhere = [r for r in d.expected if r not in observable and r not in silent]
+    dropped = [r for r in d.expected if r in silent]
     notes = [f"no notification for {', '.join(missing)}"] if missing else []
+    notes += [f"routed to {', '.join(dropped)}, which has no integrations: Alertmanager notifies nobody (as configured)"] if dropped else []
     notes += [f"also sent to {', '.join(elsewhere)} (not the local sink: not observable here)"] if elsewhere else []
     first = seen[0] if seen else None
     return Delivery(d.route, d.matchers, d.expected, reached, "missing" if missing else "ok", d.labels, d.payload, "; ".join(notes),
                     first.group_labels if first else {}, first.common_labels if first else {})
 
 
-def _observe(deliveries: list[Delivery], observable: frozenset[str], sink_url: str, timeout: float, clock: Callable[[], float], sleep: Callable[[float], None]) -> list[Delivery]:
+def _observe(deliveries: list[Delivery], observable: frozenset[str], sink_url: str, timeout: float, clock: Callable[[], float],
+             sleep: Callable[[float], None], silent: frozenset[str] = frozenset()) -> list[Delivery]:
     run = deliveries[0].labels.get("stackctl_run") if deliveries else None
     deadline = clock() + timeout
     while True:
         mine = [n for n in notifications(sink_url) if n.labels.get("stackctl_run") == run and n.status == "firing"]
-        result = [_update(d, [n for n in mine if n.labels.get("stackctl_case") == d.labels["stackctl_case"]], observable) for d in deliveries]
+        result = [_update(d, [n for n in mine if n.labels.get("stackctl_case") == d.labels["stackctl_case"]], observable, silent) for d in deliveries]
         if all(d.status != "missing" for d in result):
             return result
         if clock() >= deadline:

@@ -114,6 +114,7 @@ class RouteConfig:
     tree: Route
     observable: frozenset[str]  # receivers that post to the local notification sink
     source: str
+    silent: frozenset[str] = frozenset()  # receivers with no integration at all (kube-prometheus' "null")
 
 
 def _sink_receivers(doc: Mapping[str, Any]) -> frozenset[str]:
@@ -125,6 +126,11 @@ def _sink_receivers(doc: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(names)
 
 
+def _silent_receivers(doc: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(str(rec.get("name")) for rec in doc.get("receivers") or []
+                     if isinstance(rec, dict) and not any(k.endswith("_configs") and v for k, v in rec.items() if isinstance(k, str)))
+
+
 def load_route_config(path: Path) -> RouteConfig:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -132,7 +138,7 @@ def load_route_config(path: Path) -> RouteConfig:
         raise VerifyError(f"cannot read the Alertmanager config {path}: {exc}", hint="run `stackctl up` to render it, or fix the file") from None
     if not isinstance(doc.get("route"), dict):
         raise VerifyError(f"{path} has no `route:` section", hint="see alertmanager/alertmanager.yml for the shipped one")
-    return RouteConfig(build_route(doc["route"]), _sink_receivers(doc), str(path))
+    return RouteConfig(build_route(doc["route"]), _sink_receivers(doc), str(path), _silent_receivers(doc))
 
 
 def config_path(state_dir: Path) -> Path:
