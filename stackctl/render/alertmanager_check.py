@@ -215,6 +215,7 @@ def rejected(cfg: Config, rendered: str, output: str, templates: dict[str, Path]
             problems.append(f"{origin.where()}: {_LINE_RE.sub('', reason, count=1).strip()}")
             continue
         places = [smap.origin(p).where() for p in _paths_with_value(doc.data, _QUOTED_RE.findall(reason))]
+        places = places or [smap.origin(p).where() for p in _integration_paths(doc.data, reason)]
         problems.append(f"{', '.join(dict.fromkeys(places)) or smap.base}: {reason}")
     return ConfigError(
         "Alertmanager would reject its configuration (amtool check-config):\n  " + "\n  ".join(problems or [output.strip()]),
@@ -246,3 +247,23 @@ def _paths_with_value(data: Any, values: list[str], path: tuple[Any, ...] = ()) 
     elif isinstance(data, str) and data in values:
         found.append(path)
     return found
+
+
+# An integration's own words in amtool's messages -> its key: "no global Slack API URL set",
+# "no global SMTP smarthost set", "one of bot_token or bot_token_file must be configured"...
+_INTEGRATION_WORDS = {"slack": "slack_configs", "opsgenie": "opsgenie_configs", "smtp": "email_configs",
+                      "email": "email_configs", "wechat": "wechat_configs", "victorops": "victorops_configs",
+                      "webex": "webex_configs", "telegram": "telegram_configs", "bot_token": "telegram_configs",
+                      "pushover": "pushover_configs", "sns": "sns_configs", "discord": "discord_configs",
+                      "msteams": "msteams_configs", "pagerduty": "pagerduty_configs", "routing_key": "pagerduty_configs",
+                      "webhook": "webhook_configs", "jira": "jira_configs", "rocketchat": "rocketchat_configs"}
+
+
+def _integration_paths(data: Any, reason: str) -> list[tuple[Any, ...]]:
+    """The receivers' ``<kind>_configs`` entries an unplaced message is about (at most 3)."""
+    words = set(re.findall(r"[a-z_]+", reason.lower()))
+    kinds = {key for word, key in _INTEGRATION_WORDS.items() if word in words}
+    receivers = data.get("receivers") if isinstance(data, dict) else None
+    found = [("receivers", i, kind) for i, rec in enumerate(receivers or []) if isinstance(rec, dict)
+             for kind in sorted(kinds) if rec.get(kind)]
+    return found[:3]

@@ -48,10 +48,6 @@ def as_written(cfg: Config) -> dict[str, Any]:
     if section:
         doc.setdefault("receivers", []).extend(copy.deepcopy(section.receivers))
         doc.setdefault("route", {}).setdefault("routes", [])[:0] = copy.deepcopy(section.routes)
-    foreign = _foreign_shape(doc)
-    if foreign:
-        raise ConfigError(f"alertmanager config {path}: {foreign}",
-                          hint="point `alertmanager.config` at a file holding only the Alertmanager config (global:, route:, receivers:...)")
     return doc
 
 
@@ -70,7 +66,7 @@ def _foreign_shape(doc: dict[str, Any]) -> str | None:
         nested = inner.get("config") if isinstance(inner, dict) and outer == "alertmanager" else inner
         if isinstance(nested, dict) and ("route" in nested or "receivers" in nested):
             where = "alertmanager.config" if outer == "alertmanager" else "config"
-            return f"this looks like Helm chart values; the Alertmanager config is under `{where}`: copy that map into a file of its own"
+            return f"this looks like Helm chart values; the Alertmanager config is under `{where}`: copy that map (without the chart's own `enabled:` key) into a file of its own"
     return None
 
 
@@ -139,4 +135,8 @@ def _load_base(cfg: Config) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise ConfigError(f"alertmanager config {path}: expected a mapping (route:, receivers:...), got {type(doc).__name__}",
                           hint="give the file Alertmanager reads (alertmanager.yml), not a Kubernetes Secret or a Helm values file")
+    foreign = _foreign_shape(doc)
+    if foreign:
+        raise ConfigError(f"alertmanager config {path}: {foreign}",
+                          hint="point `alertmanager.config` at a file holding only the Alertmanager config (global:, route:, receivers:...)")
     return doc

@@ -66,6 +66,7 @@ class Delivery:
     detail: str = ""
     group_labels: dict[str, str] = field(default_factory=dict)
     common_labels: dict[str, str] = field(default_factory=dict)
+    if_missing: str = ""  # why Alertmanager may rightly hold this one back (muting, a shared group)
 
 
 def _iso(t: datetime) -> str:
@@ -147,9 +148,24 @@ def _synthetic(route: rt.Route, needed: tuple[rt.Matcher, ...], tree: rt.Route, 
     payload = {"labels": labels, "annotations": {"summary": f"stackctl fire-alerts: synthetic alert for route {route.path}"},
                "startsAt": _iso(now), "endsAt": _iso(now + timedelta(minutes=5))}
     hits = route.path in {p for p, _ in reached}
+    fresh = any(label in base and label not in prefer and str(base[label]).startswith("synthetic-") for label in route.group_by)
     return Delivery(route.path, ", ".join(map(str, needed)) or "(default route)", tuple(dict.fromkeys(r for _, r in reached)), (),
                     "dry-run" if hits else "unreachable", labels, payload,
-                    "" if hits else f"shadowed: an earlier sibling route without `continue` takes it (goes to {', '.join(r for _, r in reached)})")
+                    "" if hits else f"shadowed: an earlier sibling route without `continue` takes it (goes to {', '.join(r for _, r in reached)})",
+                    if_missing=_held_back(route, fresh or "..." in route.group_by))
+
+
+def _held_back(route: rt.Route, fresh_group: bool) -> str:
+    """What in the user's config makes Alertmanager hold a notification back, said where it applies."""
+    notes = []
+    if route.mute_time_intervals:
+        notes.append(f"the route mutes notifications during {', '.join(route.mute_time_intervals)} (mute_time_intervals)")
+    if route.active_time_intervals:
+        notes.append(f"the route notifies only during {', '.join(route.active_time_intervals)} (active_time_intervals)")
+    if not fresh_group:
+        notes.append(f"the route groups alerts by {', '.join(route.group_by) or 'nothing'}, so the synthetic alert joins a group "
+                     f"other alerts may already be in and waits for its next group_interval ({route.group_interval:.0f}s)")
+    return "; ".join(notes)
 
 
 def plan(tree: rt.Route, run_id: str | None = None, now: datetime | None = None) -> list[Delivery]:
@@ -196,12 +212,12 @@ def _update(d: Delivery, seen: list[Notification], observable: frozenset[str], s
     missing = [r for r in d.expected if r in observable and r not in reached]
     elsewhere = [r for r in d.expected if r not in observable and r not in silent]
     dropped = [r for r in d.expected if r in silent]
-    notes = [f"no notification for {', '.join(missing)}"] if missing else []
+    notes = [f"no notification for {', '.join(missing)}" + (f" ({d.if_missing})" if d.if_missing else "")] if missing else []
     notes += [f"routed to {', '.join(dropped)}, which has no integrations: Alertmanager notifies nobody (as configured)"] if dropped else []
     notes += [f"also sent to {', '.join(elsewhere)} (not the local sink: not observable here)"] if elsewhere else []
     first = seen[0] if seen else None
     return Delivery(d.route, d.matchers, d.expected, reached, "missing" if missing else "ok", d.labels, d.payload, "; ".join(notes),
-                    first.group_labels if first else {}, first.common_labels if first else {})
+                    first.group_labels if first else {}, first.common_labels if first else {}, d.if_missing)
 
 
 def _observe(deliveries: list[Delivery], observable: frozenset[str], sink_url: str, timeout: float, clock: Callable[[], float],

@@ -54,6 +54,8 @@ class Route:
     group_interval: float
     continue_: bool = False
     children: tuple[Route, ...] = field(default=())
+    mute_time_intervals: tuple[str, ...] = ()
+    active_time_intervals: tuple[str, ...] = ()
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         return all(m.matches(labels) for m in self.matchers)
@@ -104,6 +106,9 @@ def build_route(node: Mapping[str, Any], parent: Route | None = None, path: str 
         group_wait=parse_duration(node.get("group_wait"), parent.group_wait if parent else ROOT_GROUP_WAIT),
         group_interval=parse_duration(node.get("group_interval"), parent.group_interval if parent else ROOT_GROUP_INTERVAL),
         continue_=bool(node.get("continue", False)),
+        # a route's own, never its parent's (dispatch/route.go sets them from the route alone)
+        mute_time_intervals=tuple(map(str, node.get("mute_time_intervals") or ())),
+        active_time_intervals=tuple(map(str, node.get("active_time_intervals") or ())),
     )
     kids = tuple(build_route(child, base, f"{path}.{i}") for i, child in enumerate(node.get("routes") or []))
     return replace(base, children=kids)

@@ -1,0 +1,107 @@
+"""Public Alertmanager configs given as `alertmanager: {config: FILE}` (h33's evaluation):
+their routing is kept, their receivers deliver to the local sink only, and what Alertmanager
+refuses is refused at the user's file and line. Fixtures: tests/fixtures/synth/classes/h33-*."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stackctl.config import Config, load_config
+from stackctl.errors import ConfigError
+from stackctl.render.configs import build_files, render
+from stackctl.verify import routes as rt
+from stackctl.verify.alerts import plan
+
+CLASSES = Path(__file__).resolve().parents[1] / "fixtures" / "synth" / "classes"
+needs_amtool = pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool is not installed here (apt-get install prometheus-alertmanager)")
+
+
+def _config(tmp_path: Path, config_file: Path) -> Config:
+    (tmp_path / "stackctl.yaml").write_text(f"alertmanager:\n  config: {config_file}\n")
+    return load_config(env={"HOME": str(tmp_path), "STACKCTL_STATE_DIR": str(tmp_path / "state")}, cwd=tmp_path)
+
+
+def _rendered(cfg: Config, runtime: str) -> dict:
+    text = build_files(cfg, runtime)["alertmanager/alertmanager.yml"]
+    assert isinstance(text, bytes)
+    return yaml.safe_load(text)
+
+
+def test_receivers_deliver_to_the_local_sink_and_routing_is_kept(tmp_path: Path) -> None:
+    """dockprom's config: six Opsgenie receivers (and an inline API key) would be called for real."""
+    source = CLASSES / "h33-external-receivers" / "alertmanager.yml"
+    cfg = _config(tmp_path, source)
+    doc = _rendered(cfg, "docker")
+    written = yaml.safe_load(source.read_text())
+    assert doc["route"] == written["route"]  # the user's tree, untouched
+    assert [r["name"] for r in doc["receivers"]] == [r["name"] for r in written["receivers"]]
+    for receiver in doc["receivers"]:
+        assert set(receiver) == {"name", "webhook_configs"}, receiver
+        assert receiver["webhook_configs"] == [{"url": "http://notify-sink:9097/cgi-bin/notify", "send_resolved": True}]
+    assert "opsgenie_api_key" not in str(doc) and "api.opsgenie.com" not in str(doc)
+    native = _rendered(cfg, "native")
+    assert all(r["webhook_configs"][0]["url"].startswith("http://127.0.0.1:") for r in native["receivers"])
+    # the Kubernetes export deploys the user's real receivers
+    assert _rendered(cfg, "kubernetes")["receivers"][0]["opsgenie_configs"][0]["priority"] == "P1"
+
+
+def test_every_route_is_observable_and_null_receivers_are_said(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, CLASSES / "h33-external-receivers" / "alertmanager.yml")
+    out = tmp_path / "am.yml"
+    out.write_text(yaml.safe_dump(_rendered(cfg, "docker")))
+    routes = rt.load_route_config(out)
+    expected = {r for d in plan(routes.tree) for r in d.expected}
+    assert expected and expected <= routes.observable
+    cfg = _config(tmp_path, CLASSES / "h33-external-receivers" / "null-receiver.yaml")
+    out.write_text(yaml.safe_dump(_rendered(cfg, "docker")))
+    routes = rt.load_route_config(out)
+    assert routes.silent == {"null"} and not routes.observable
+
+
+@pytest.mark.parametrize(("name", "words"), [("secret.yaml", "this is a Kubernetes Secret; its config is the value of 'alertmanager.yaml'"),
+                                             ("helm-values.yaml", "Helm chart values; the Alertmanager config is under `config`")])
+def test_wrappers_around_a_config_are_named(tmp_path: Path, name: str, words: str) -> None:
+    cfg = _config(tmp_path, CLASSES / "h33-wrappers" / name)
+    with pytest.raises(ConfigError) as info:
+        build_files(cfg, "native")
+    assert words in info.value.message
+
+
+@needs_amtool
+def test_integration_errors_without_a_line_name_the_receiver(tmp_path: Path) -> None:
+    """amtool: `no global Slack API URL set either inline or in a file`, no line: now the slack_configs line."""
+    source = CLASSES / "h33-unplaced-errors" / "slack-no-url.yml"
+    with pytest.raises(ConfigError) as info:
+        render(_config(tmp_path, source), "native")
+    assert f"{source}:12: no global Slack API URL set" in info.value.message, info.value.message
+
+
+@needs_amtool
+def test_templates_are_resolved_beside_the_users_file(tmp_path: Path) -> None:
+    """Alertmanager reads `templates/*.tmpl` beside its config: a broken one stops it; stackctl checked none."""
+    source = CLASSES / "h33-unplaced-errors" / "with-templates.yml"
+    with pytest.raises(ConfigError) as info:
+        render(_config(tmp_path, source), "native")
+    template = source.parent / "templates" / "slack.tmpl"
+    message = info.value.message
+    assert f"{template}:" in message and ("unexpected" in message or "unclosed" in message), message
+    fixed = tmp_path / "fixed"
+    shutil.copytree(source.parent, fixed)
+    (fixed / "templates" / "slack.tmpl").write_text('{{ define "slack.custom.text" }}{{ range .Alerts }}x{{ end }}{{ end }}\n')
+    tree = render(_config(tmp_path, fixed / "with-templates.yml"), "native")
+    assert "templates" not in yaml.safe_load((tree.root / "alertmanager" / "alertmanager.yml").read_text())
+
+
+def test_fire_alerts_says_what_holds_a_notification_back(tmp_path: Path) -> None:
+    """Alertmanager's own test config: a muted route and a route without group_by looked 'missing' without a reason."""
+    routes = rt.load_route_config(CLASSES / "h33-held-back" / "alertmanager.yml")
+    by_route = {d.route: d for d in plan(routes.tree)}
+    assert "joins a group other alerts may already be in" in by_route["root"].if_missing
+    assert "mutes notifications during maintenance (mute_time_intervals)" in by_route["root.0"].if_missing
+    assert "notifies only during unused-window (active_time_intervals)" in by_route["root.0"].if_missing
+    shipped = rt.load_route_config(Path(__file__).resolve().parents[2] / "alertmanager" / "alertmanager.yml")
+    assert all(d.if_missing == "" for d in plan(shipped.tree))  # group_by alertname: a fresh group each run
