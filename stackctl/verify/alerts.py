@@ -133,7 +133,7 @@ def notifications(sink_url: str) -> list[Notification]:
 # -- synthetic alerts -------------------------------------------------------------------------
 
 def _synthetic(route: rt.Route, needed: tuple[rt.Matcher, ...], tree: rt.Route, case: str, prefer: dict[str, str], run_id: str,
-               now: datetime) -> Delivery:
+               now: datetime, inhibit_equal: tuple[tuple[str, ...], ...] = ()) -> Delivery:
     base = {"alertname": SYNTHETIC_NAME, "stackctl_synthetic": "true", "stackctl_route": route.path,
             "stackctl_case": case, "stackctl_run": run_id, **prefer}
     constrained = {m.label for m in needed}
@@ -143,6 +143,7 @@ def _synthetic(route: rt.Route, needed: tuple[rt.Matcher, ...], tree: rt.Route, 
     for label in route.group_by:
         if label not in constrained and label not in base and label != "...":
             base[label] = f"synthetic-{run_id}-{case}"
+    _apart(base, constrained, inhibit_equal, f"synthetic-{run_id}-{case}")
     labels = rt.satisfy(needed, base)
     reached = rt.receivers_for(tree, labels)
     payload = {"labels": labels, "annotations": {"summary": f"stackctl fire-alerts: synthetic alert for route {route.path}"},
@@ -153,6 +154,21 @@ def _synthetic(route: rt.Route, needed: tuple[rt.Matcher, ...], tree: rt.Route, 
                     "dry-run" if hits else "unreachable", labels, payload,
                     "" if hits else f"shadowed: an earlier sibling route without `continue` takes it (goes to {', '.join(r for _, r in reached)})",
                     if_missing=_held_back(route, fresh or "..." in route.group_by))
+
+
+def _apart(base: dict[str, str], constrained: set[str], inhibit_equal: tuple[tuple[str, ...], ...], unique: str) -> None:
+    """Keep this run's synthetic alerts from inhibiting one another: for each inhibit rule, one
+    of its ``equal:`` labels gets a value of this case's own (kube-prometheus' rules say
+    ``equal: [namespace, alertname]``, so the critical case would mute the warning one). Only
+    when nothing else is free is ``alertname`` itself made distinct."""
+    for equal in inhibit_equal:
+        if any(base.get(label, "").endswith(unique) for label in equal):
+            continue
+        free = [label for label in equal if label not in constrained and label not in base]
+        if free:
+            base[free[0]] = unique
+        elif "alertname" in equal and "alertname" not in constrained:
+            base["alertname"] = f"{SYNTHETIC_NAME}-{unique.rsplit('-', 1)[-1]}"
 
 
 def _held_back(route: rt.Route, fresh_group: bool) -> str:
@@ -168,7 +184,8 @@ def _held_back(route: rt.Route, fresh_group: bool) -> str:
     return "; ".join(notes)
 
 
-def plan(tree: rt.Route, run_id: str | None = None, now: datetime | None = None) -> list[Delivery]:
+def plan(tree: rt.Route, run_id: str | None = None, now: datetime | None = None,
+         inhibit_equal: tuple[tuple[str, ...], ...] = ()) -> list[Delivery]:
     """Synthetic alerts for every route (the root's default receiver included): one per
     literal alternative of its regex matchers (page and critical for ``=~"page|critical"``)."""
     run_id = run_id or secrets.token_hex(4)
@@ -176,7 +193,7 @@ def plan(tree: rt.Route, run_id: str | None = None, now: datetime | None = None)
     out = []
     for route, needed in rt.walk(tree):
         for i, prefer in enumerate(rt.variants(route.matchers)):
-            out.append(_synthetic(route, needed, tree, f"{route.path}#{i}", prefer, run_id, now))
+            out.append(_synthetic(route, needed, tree, f"{route.path}#{i}", prefer, run_id, now, inhibit_equal))
     return out
 
 
@@ -189,7 +206,7 @@ def fire_alerts(alertmanager_url: str, routes: rt.RouteConfig, dry_run: bool, *,
                 timeout: float | None = None, clock: Callable[[], float] = time.monotonic,
                 sleep: Callable[[float], None] = time.sleep) -> list[Delivery]:
     """Post one synthetic alert per route; then poll the sink until each reached its receivers."""
-    deliveries = plan(routes.tree)
+    deliveries = plan(routes.tree, inhibit_equal=routes.inhibit_equal)
     if dry_run:
         return deliveries
     sendable = [d for d in deliveries if d.status != "unreachable"]

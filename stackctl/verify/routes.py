@@ -120,6 +120,7 @@ class RouteConfig:
     observable: frozenset[str]  # receivers that post to the local notification sink
     source: str
     silent: frozenset[str] = frozenset()  # receivers with no integration at all (kube-prometheus' "null")
+    inhibit_equal: tuple[tuple[str, ...], ...] = ()  # each inhibit rule's `equal:` labels
 
 
 def _sink_receivers(doc: Mapping[str, Any]) -> frozenset[str]:
@@ -143,7 +144,8 @@ def load_route_config(path: Path) -> RouteConfig:
         raise VerifyError(f"cannot read the Alertmanager config {path}: {exc}", hint="run `stackctl up` to render it, or fix the file") from None
     if not isinstance(doc.get("route"), dict):
         raise VerifyError(f"{path} has no `route:` section", hint="see alertmanager/alertmanager.yml for the shipped one")
-    return RouteConfig(build_route(doc["route"]), _sink_receivers(doc), str(path), _silent_receivers(doc))
+    inhibit = tuple(tuple(map(str, rule.get("equal") or ())) for rule in doc.get("inhibit_rules") or [] if isinstance(rule, dict))
+    return RouteConfig(build_route(doc["route"]), _sink_receivers(doc), str(path), _silent_receivers(doc), inhibit)
 
 
 def config_path(state_dir: Path) -> Path:

@@ -105,3 +105,14 @@ def test_fire_alerts_says_what_holds_a_notification_back(tmp_path: Path) -> None
     assert "notifies only during unused-window (active_time_intervals)" in by_route["root.0"].if_missing
     shipped = rt.load_route_config(Path(__file__).resolve().parents[2] / "alertmanager" / "alertmanager.yml")
     assert all(d.if_missing == "" for d in plan(shipped.tree))  # group_by alertname: a fresh group each run
+
+
+def test_synthetic_alerts_do_not_inhibit_one_another(tmp_path: Path) -> None:
+    """kube-prometheus' inhibit rules say `equal: [alertname]`: the critical synthetic alert muted the warning one."""
+    routes = rt.load_route_config(CLASSES / "h33-inhibit" / "alertmanager.yml")
+    assert routes.inhibit_equal == (("alertname",), ("alertname",))
+    cases = [d for d in plan(routes.tree, inhibit_equal=routes.inhibit_equal) if d.status != "unreachable"]
+    names = [d.labels["alertname"] for d in cases if d.labels.get("severity") in ("critical", "warning", "info")]
+    assert len(names) == 3 and len(set(names)) == 3, names
+    watchdog = [d for d in cases if d.route == "root.0"]
+    assert watchdog[0].labels["alertname"] == "Watchdog"  # a route's own matcher wins
