@@ -61,15 +61,37 @@ class Route:
         return all(m.matches(labels) for m in self.matchers)
 
 
+_ONE = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*|"(?:[^"\\]|\\.)*")\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|[^,]*?)\s*(?:,|$)')
+
+
 def parse_matcher(text: str) -> Matcher:
     """``severity=~"page|critical"`` (quotes optional) -> Matcher."""
-    m = _MATCHER.match(text)
-    if not m:
+    found = parse_matchers(text)
+    if len(found) != 1:
+        raise VerifyError(f"expected one Alertmanager matcher in {text!r}, found {len(found)}")
+    return found[0]
+
+
+def parse_matchers(text: str) -> list[Matcher]:
+    """One ``matchers:`` entry, as Alertmanager's labels.ParseMatchers reads it: one matcher or
+    several separated by commas, optionally in braces (``{severity="critical", team="x"}``)."""
+    body = text.strip()
+    if body.startswith("{") and body.endswith("}"):
+        body = body[1:-1]
+    out: list[Matcher] = []
+    pos = 0
+    while pos < len(body) and body[pos:].strip():
+        m = _ONE.match(body, pos)
+        if not m or m.end() == pos:
+            raise VerifyError(f"cannot read Alertmanager matcher {text!r}", hint='matchers look like severity=~"page|critical"')
+        label, op, value = m.groups()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = json.loads(value)
+        out.append(_checked(Matcher(json.loads(label) if label.startswith('"') else label, op, value)))
+        pos = m.end()
+    if not out:
         raise VerifyError(f"cannot read Alertmanager matcher {text!r}", hint='matchers look like severity=~"page|critical"')
-    label, op, value = m.groups()
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = json.loads(value)
-    return _checked(Matcher(label.strip('"'), op, value))
+    return out
 
 
 def _checked(m: Matcher) -> Matcher:
@@ -89,7 +111,7 @@ def parse_duration(text: Any, default: float) -> float:
 
 
 def _matchers(node: Mapping[str, Any]) -> tuple[Matcher, ...]:
-    out = [parse_matcher(str(t)) for t in node.get("matchers") or []]
+    out = [m for t in node.get("matchers") or [] for m in parse_matchers(str(t))]
     out += [Matcher(str(k), "=", str(v)) for k, v in (node.get("match") or {}).items()]
     out += [_checked(Matcher(str(k), "=~", str(v))) for k, v in (node.get("match_re") or {}).items()]
     return tuple(out)

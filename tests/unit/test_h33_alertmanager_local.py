@@ -116,3 +116,14 @@ def test_synthetic_alerts_do_not_inhibit_one_another(tmp_path: Path) -> None:
     assert len(names) == 3 and len(set(names)) == 3, names
     watchdog = [d for d in cases if d.route == "root.0"]
     assert watchdog[0].labels["alertname"] == "Watchdog"  # a route's own matcher wins
+
+
+def test_matchers_in_every_form_alertmanager_reads() -> None:
+    """`'severity = "critical", team =~ "db|infra"'` crashed fire-alerts (JSONDecodeError); braces were refused."""
+    routes = rt.load_route_config(CLASSES / "h33-matchers" / "alertmanager.yml")
+    pager = routes.tree.children[1]
+    assert [str(m) for m in pager.matchers] == ['severity="critical"', 'team=~"db|infra"']
+    assert [str(m) for m in routes.tree.children[0].matchers] == ['alertname="Watchdog"']
+    by_route = {(d.route, d.labels.get("team", "")): d for d in plan(routes.tree)}
+    assert by_route[("root.1", "db")].expected == ("pager",) and by_route[("root.1", "infra")].expected == ("pager",)
+    assert rt.parse_matchers('{a="x,y", b!~"z"}') == [rt.Matcher("a", "=", "x,y"), rt.Matcher("b", "!~", "z")]
