@@ -138,9 +138,39 @@ def check_alertmanager(cfg: Config, runtime: str, text: bytes, *, amtool: str | 
             except ProcessError as exc:
                 return f"Alertmanager config not validated: {exc.message}"
         code, output = verdict.returncode, verdict.stdout + "\n" + verdict.stderr
+        if code != 0 and _NEWER_RE.search(output):
+            checker = (f"the amtool of {cfg.images.get('alertmanager', '')}" if runtime == "docker" and amtool is None and _from_image(verdict)
+                       else _version(amtool or shutil.which("amtool") or "amtool"))
+            output = _NEWER_RE.sub(lambda m: _newer(m, checker), output)
     if code != 0:
         raise rejected(cfg, text.decode(errors="replace"), output, names)
     return None
+
+
+# Keys newer Alertmanagers read and older ones refuse (`field msteams_configs not found`):
+# the native runtime runs the Alertmanager on PATH (Debian bookworm: 0.25), docker the image's.
+NEWER_KEYS = {"webex_configs": "0.25", "discord_configs": "0.25", "msteams_configs": "0.26", "msteamsv2_configs": "0.28",
+              "jira_configs": "0.28", "rocketchat_configs": "0.28", "tracing": "0.28"}
+_NEWER_RE = re.compile(r"field (" + "|".join(NEWER_KEYS) + r") not found in type [\w.]+")
+
+
+def _newer(match: re.Match[str], checker: str) -> str:
+    key = match.group(1)
+    return (f"{match.group(0)} (`{key}` needs Alertmanager {NEWER_KEYS[key]} or later; {checker} is older: "
+            "run the docker runtime, whose image is newer, or leave the key out)")
+
+
+def _from_image(verdict: Any) -> bool:
+    return bool(getattr(verdict, "args", None)) and "docker" in str(verdict.args[0])
+
+
+def _version(amtool: str) -> str:
+    try:
+        out = run([amtool, "--version"], timeout=10, check=False)
+    except ProcessError:
+        return "the amtool on PATH"
+    found = re.search(r"version (\S+)", out.stdout + out.stderr)
+    return f"amtool {found.group(1)} (on PATH, as the native runtime's Alertmanager)" if found else "the amtool on PATH"
 
 
 def _stage_templates(text: bytes, templates_dir: Path, tmp: Path) -> tuple[bytes, dict[str, Path]]:

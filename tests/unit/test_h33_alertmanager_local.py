@@ -127,3 +127,18 @@ def test_matchers_in_every_form_alertmanager_reads() -> None:
     by_route = {(d.route, d.labels.get("team", "")): d for d in plan(routes.tree)}
     assert by_route[("root.1", "db")].expected == ("pager",) and by_route[("root.1", "infra")].expected == ("pager",)
     assert rt.parse_matchers('{a="x,y", b!~"z"}') == [rt.Matcher("a", "=", "x,y"), rt.Matcher("b", "!~", "z")]
+
+
+@needs_amtool
+def test_a_key_newer_than_the_checking_alertmanager_says_so(tmp_path: Path) -> None:
+    """msteams_configs (Alertmanager 0.26+) against Debian's 0.25: a bare `field ... not found` before."""
+    source = CLASSES / "h33-newer-keys" / "alertmanager.yml"
+    try:
+        render(_config(tmp_path, source), "native")
+    except ConfigError as exc:
+        message = exc.message
+    else:
+        pytest.skip("the amtool here is 0.26 or later: it reads msteams_configs")
+    assert f"{source}:6: field msteams_configs not found" in message, message
+    if "0.25" in message:  # Debian bookworm's amtool
+        assert "`msteams_configs` needs Alertmanager 0.26 or later; amtool 0.25" in message
