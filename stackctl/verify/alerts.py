@@ -14,13 +14,14 @@ import secrets
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import requests
 
 from stackctl.errors import VerifyError
 from stackctl.verify import routes as rt
 from stackctl.verify.client import get_json
+from stackctl.verify.time_intervals import held_back_now
 
 log = logging.getLogger("stackctl.verify.alerts")
 SYNTHETIC_NAME = "StackctlSyntheticAlert"
@@ -60,13 +61,14 @@ class Delivery:
     matchers: str
     expected: tuple[str, ...]
     reached: tuple[str, ...]
-    status: str  # ok | missing | unreachable | dry-run | sent
+    status: str  # ok | missing | muted | unreachable | dry-run | sent
     labels: dict[str, str]
     payload: dict[str, Any]
     detail: str = ""
     group_labels: dict[str, str] = field(default_factory=dict)
     common_labels: dict[str, str] = field(default_factory=dict)
     if_missing: str = ""  # why Alertmanager may rightly hold this one back (muting, a shared group)
+    muted: str = ""  # the route's time intervals mute it at the time of sending
 
 
 def _iso(t: datetime) -> str:
@@ -133,7 +135,8 @@ def notifications(sink_url: str) -> list[Notification]:
 # -- synthetic alerts -------------------------------------------------------------------------
 
 def _synthetic(route: rt.Route, needed: tuple[rt.Matcher, ...], tree: rt.Route, case: str, prefer: dict[str, str], run_id: str,
-               now: datetime, inhibit_equal: tuple[tuple[str, ...], ...] = ()) -> Delivery:
+               now: datetime, inhibit_equal: tuple[tuple[str, ...], ...] = (),
+               intervals: Mapping[str, list[dict[str, Any]]] | None = None) -> Delivery:
     base = {"alertname": SYNTHETIC_NAME, "stackctl_synthetic": "true", "stackctl_route": route.path,
             "stackctl_case": case, "stackctl_run": run_id, **prefer}
     constrained = {m.label for m in needed}
@@ -153,7 +156,8 @@ def _synthetic(route: rt.Route, needed: tuple[rt.Matcher, ...], tree: rt.Route, 
     return Delivery(route.path, ", ".join(map(str, needed)) or "(default route)", tuple(dict.fromkeys(r for _, r in reached)), (),
                     "dry-run" if hits else "unreachable", labels, payload,
                     "" if hits else f"shadowed: an earlier sibling route without `continue` takes it (goes to {', '.join(r for _, r in reached)})",
-                    if_missing=_held_back(route, fresh or "..." in route.group_by))
+                    if_missing=_held_back(route, fresh or "..." in route.group_by),
+                    muted=held_back_now(route.mute_time_intervals, route.active_time_intervals, intervals or {}, now))
 
 
 def _apart(base: dict[str, str], constrained: set[str], inhibit_equal: tuple[tuple[str, ...], ...], unique: str) -> None:
@@ -185,7 +189,7 @@ def _held_back(route: rt.Route, fresh_group: bool) -> str:
 
 
 def plan(tree: rt.Route, run_id: str | None = None, now: datetime | None = None,
-         inhibit_equal: tuple[tuple[str, ...], ...] = ()) -> list[Delivery]:
+         inhibit_equal: tuple[tuple[str, ...], ...] = (), intervals: Mapping[str, list[dict[str, Any]]] | None = None) -> list[Delivery]:
     """Synthetic alerts for every route (the root's default receiver included): one per
     literal alternative of its regex matchers (page and critical for ``=~"page|critical"``)."""
     run_id = run_id or secrets.token_hex(4)
@@ -193,7 +197,7 @@ def plan(tree: rt.Route, run_id: str | None = None, now: datetime | None = None,
     out = []
     for route, needed in rt.walk(tree):
         for i, prefer in enumerate(rt.variants(route.matchers)):
-            out.append(_synthetic(route, needed, tree, f"{route.path}#{i}", prefer, run_id, now, inhibit_equal))
+            out.append(_synthetic(route, needed, tree, f"{route.path}#{i}", prefer, run_id, now, inhibit_equal, intervals))
     return out
 
 
@@ -206,7 +210,7 @@ def fire_alerts(alertmanager_url: str, routes: rt.RouteConfig, dry_run: bool, *,
                 timeout: float | None = None, clock: Callable[[], float] = time.monotonic,
                 sleep: Callable[[float], None] = time.sleep) -> list[Delivery]:
     """Post one synthetic alert per route; then poll the sink until each reached its receivers."""
-    deliveries = plan(routes.tree, inhibit_equal=routes.inhibit_equal)
+    deliveries = plan(routes.tree, inhibit_equal=routes.inhibit_equal, intervals=routes.intervals)
     if dry_run:
         return deliveries
     sendable = [d for d in deliveries if d.status != "unreachable"]
@@ -233,8 +237,11 @@ def _update(d: Delivery, seen: list[Notification], observable: frozenset[str], s
     notes += [f"routed to {', '.join(dropped)}, which has no integrations: Alertmanager notifies nobody (as configured)"] if dropped else []
     notes += [f"also sent to {', '.join(elsewhere)} (not the local sink: not observable here)"] if elsewhere else []
     first = seen[0] if seen else None
-    return Delivery(d.route, d.matchers, d.expected, reached, "missing" if missing else "ok", d.labels, d.payload, "; ".join(notes),
-                    first.group_labels if first else {}, first.common_labels if first else {}, d.if_missing)
+    status = "missing" if missing else "ok"
+    if missing and d.muted:  # Alertmanager holds it back as the user's config says
+        status, notes = "muted", [f"{d.muted}: no notification, as configured", *notes[1:]]
+    return Delivery(d.route, d.matchers, d.expected, reached, status, d.labels, d.payload, "; ".join(notes),
+                    first.group_labels if first else {}, first.common_labels if first else {}, d.if_missing, d.muted)
 
 
 def _observe(deliveries: list[Delivery], observable: frozenset[str], sink_url: str, timeout: float, clock: Callable[[], float],

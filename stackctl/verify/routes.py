@@ -18,6 +18,7 @@ from typing import Any, Mapping
 import yaml
 
 from stackctl.errors import VerifyError
+from stackctl.verify.time_intervals import named_intervals
 
 _MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*|"(?:[^"\\]|\\.)*")\s*(=~|!~|!=|=)\s*(.*?)\s*$')
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
@@ -143,6 +144,7 @@ class RouteConfig:
     source: str
     silent: frozenset[str] = frozenset()  # receivers with no integration at all (kube-prometheus' "null")
     inhibit_equal: tuple[tuple[str, ...], ...] = ()  # each inhibit rule's `equal:` labels
+    intervals: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)  # named time intervals
 
 
 def _sink_receivers(doc: Mapping[str, Any]) -> frozenset[str]:
@@ -167,7 +169,7 @@ def load_route_config(path: Path) -> RouteConfig:
     if not isinstance(doc.get("route"), dict):
         raise VerifyError(f"{path} has no `route:` section", hint="see alertmanager/alertmanager.yml for the shipped one")
     inhibit = tuple(tuple(map(str, rule.get("equal") or ())) for rule in doc.get("inhibit_rules") or [] if isinstance(rule, dict))
-    return RouteConfig(build_route(doc["route"]), _sink_receivers(doc), str(path), _silent_receivers(doc), inhibit)
+    return RouteConfig(build_route(doc["route"]), _sink_receivers(doc), str(path), _silent_receivers(doc), inhibit, named_intervals(doc))
 
 
 def config_path(state_dir: Path) -> Path:

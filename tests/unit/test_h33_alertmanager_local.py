@@ -142,3 +142,36 @@ def test_a_key_newer_than_the_checking_alertmanager_says_so(tmp_path: Path) -> N
     assert f"{source}:6: field msteams_configs not found" in message, message
     if "0.25" in message:  # Debian bookworm's amtool
         assert "`msteams_configs` needs Alertmanager 0.26 or later; amtool 0.25" in message
+
+
+def test_time_intervals_as_alertmanager_evaluates_them() -> None:
+    from datetime import datetime, timezone
+
+    from stackctl.verify.time_intervals import contains
+
+    tue = datetime(2026, 12, 1, 11, 50, tzinfo=timezone.utc)  # a Tuesday
+    assert contains({"weekdays": ["monday:friday"]}, tue) and not contains({"weekdays": ["saturday", "sunday"]}, tue)
+    assert contains({"times": [{"start_time": "09:00", "end_time": "17:00"}], "weekdays": ["tuesday"]}, tue)
+    assert not contains({"times": [{"start_time": "00:00", "end_time": "11:50"}]}, tue)  # the end is excluded
+    assert contains({"days_of_month": ["1"]}, tue) and not contains({"days_of_month": ["-1"]}, tue)
+    assert contains({"months": ["december"], "years": ["2026:2027"]}, tue) and not contains({"months": ["january:march"]}, tue)
+    # 20:30 in Ho Chi Minh City (UTC+7) is 13:30 UTC
+    assert contains({"times": [{"start_time": "20:00", "end_time": "21:00"}], "location": "Asia/Ho_Chi_Minh"},
+                    datetime(2026, 12, 1, 13, 30, tzinfo=timezone.utc))
+
+
+def test_a_route_muted_now_is_muted_not_missing() -> None:
+    """Alertmanager's own test config: `mute_time_intervals: [maintenance]` (monday:friday) made fire-alerts fail."""
+    from datetime import datetime, timezone
+
+    from stackctl.verify.alerts import _update
+
+    routes = rt.load_route_config(CLASSES / "h33-held-back" / "alertmanager.yml")
+    tue = datetime(2026, 12, 1, 11, 50, tzinfo=timezone.utc)
+    sat = datetime(2026, 12, 5, 11, 50, tzinfo=timezone.utc)
+    on_tuesday = {d.route: d for d in plan(routes.tree, now=tue, intervals=routes.intervals)}
+    assert on_tuesday["root.0"].muted == "muted now by maintenance (mute_time_intervals)" and on_tuesday["root"].muted == ""
+    seen = _update(on_tuesday["root.0"], [], frozenset({"pagerduty", "slack-platform"}))  # as rendered: both post to the sink
+    assert seen.status == "muted" and "no notification, as configured" in seen.detail
+    on_saturday = {d.route: d for d in plan(routes.tree, now=sat, intervals=routes.intervals)}
+    assert on_saturday["root.0"].muted == ""  # active on saturdays (unused-window), not muted: a missing one is missing
