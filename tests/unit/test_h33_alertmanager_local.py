@@ -175,3 +175,19 @@ def test_a_route_muted_now_is_muted_not_missing() -> None:
     assert seen.status == "muted" and "no notification, as configured" in seen.detail
     on_saturday = {d.route: d for d in plan(routes.tree, now=sat, intervals=routes.intervals)}
     assert on_saturday["root.0"].muted == ""  # active on saturdays (unused-window), not muted: a missing one is missing
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed here")
+def test_a_rule_key_newer_than_promtool_says_so() -> None:
+    """query_offset / group labels (Prometheus 2.53 / 3.x) against Debian's promtool 2.42: say which version reads them."""
+    from stackctl.byo.rules_check import check_rule_files
+
+    rules = CLASSES / "h33-newer-rule-keys" / "rules.yml"
+    try:
+        check_rule_files([rules])
+    except ConfigError as exc:
+        message = exc.message
+    else:
+        pytest.skip("the promtool here reads query_offset and group labels")
+    assert f"{rules}:5: field query_offset not found in type rulefmt.RuleGroup (`query_offset` needs Prometheus 2.53 or later;" in message
+    assert "is older: use the docker runtime or leave the key out" in message
