@@ -100,8 +100,9 @@ def _check(files: list[Path], staged: dict[Path, Path], promtool: str | None, im
                     return None
                 if again is not None and again.returncode not in _DOCKER_OWN_FAILURES:
                     raise _rejected(files, newer.names if newer else checker.names, again.stdout + "\n" + again.stderr)
+            fix = "set `images: {prometheus: ...}` to a newer one" if checker.argv[0] == "docker" else "use the docker runtime"
             output = _NEWER_RE.sub(lambda m: f"{m.group(0)} (`{m.group(1)}` needs Prometheus {NEWER_RULE_KEYS[m.group(1)]}; "
-                                              f"{_version(checker)} is older: use the docker runtime or leave the key out)", output)
+                                              f"{_version(checker)} is older: {fix}, or leave the key out)", output)
         raise _rejected(files, checker.names, output)
     return None
 

@@ -156,8 +156,9 @@ _NEWER_RE = re.compile(r"field (" + "|".join(NEWER_KEYS) + r") not found in type
 
 def _newer(match: re.Match[str], checker: str) -> str:
     key = match.group(1)
-    return (f"{match.group(0)} (`{key}` needs Alertmanager {NEWER_KEYS[key]} or later; {checker} is older: "
-            "run the docker runtime, whose image is newer, or leave the key out)")
+    fix = ("set `images: {alertmanager: ...}` to a newer one" if checker.startswith("the amtool of ")
+           else "run the docker runtime, whose image is newer")
+    return f"{match.group(0)} (`{key}` needs Alertmanager {NEWER_KEYS[key]} or later; {checker} is older: {fix}, or leave the key out)"
 
 
 def _from_image(verdict: Any) -> bool:

@@ -190,4 +190,4 @@ def test_a_rule_key_newer_than_promtool_says_so() -> None:
     else:
         pytest.skip("the promtool here reads query_offset and group labels")
     assert f"{rules}:5: field query_offset not found in type rulefmt.RuleGroup (`query_offset` needs Prometheus 2.53 or later;" in message
-    assert "is older: use the docker runtime or leave the key out" in message
+    assert "is older: use the docker runtime, or leave the key out" in message
