@@ -245,8 +245,9 @@ def rejected(cfg: Config, rendered: str, output: str, templates: dict[str, Path]
             origin = smap.origin(by_line[int(line.group(1))])
             problems.append(f"{origin.where()}: {_LINE_RE.sub('', reason, count=1).strip()}")
             continue
-        places = [smap.origin(p).where() for p in _paths_with_value(doc.data, _QUOTED_RE.findall(reason))]
-        places = places or [smap.origin(p).where() for p in _integration_paths(doc.data, reason)]
+        places = [smap.origin(p).where() for p in _paths_with_value(doc.data, _QUOTED_RE.findall(reason))
+                  if not reason.startswith("notification config name") or p[:1] == ("receivers",)]
+        places = places or [smap.origin(p).where() for p in _integration_paths(doc.data, reason) + _other_paths(doc.data, reason)]
         problems.append(f"{', '.join(dict.fromkeys(places)) or smap.base}: {reason}")
     return ConfigError(
         "Alertmanager would reject its configuration (amtool check-config):\n  " + "\n  ".join(problems or [output.strip()]),
@@ -298,3 +299,22 @@ def _integration_paths(data: Any, reason: str) -> list[tuple[Any, ...]]:
     found = [("receivers", i, kind) for i, rec in enumerate(receivers or []) if isinstance(rec, dict)
              for kind in sorted(kinds) if rec.get(kind)]
     return found[:3]
+
+
+def _other_paths(data: Any, reason: str) -> list[tuple[Any, ...]]:
+    """Where amtool's unplaced messages point: the root route; a bad regex (amtool quotes it
+    anchored, ``^(?:(critical)$``) at the matcher that holds it."""
+    if reason.startswith("root route") and isinstance(data, dict) and "route" in data:
+        return [("route",)]
+    regex = re.search(r"`\^\(\?:(.*)\)\$`", reason)
+    if regex:
+        return _paths_containing(data, regex.group(1))[:3]
+    return []
+
+
+def _paths_containing(data: Any, text: str, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in _paths_containing(v, text, path + (k,))]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in _paths_containing(v, text, path + (i,))]
+    return [path] if isinstance(data, str) and text in data else []

@@ -191,3 +191,14 @@ def test_a_rule_key_newer_than_promtool_says_so() -> None:
         pytest.skip("the promtool here reads query_offset and group labels")
     assert f"{rules}:5: field query_offset not found in type rulefmt.RuleGroup (`query_offset` needs Prometheus 2.53 or later;" in message
     assert "is older: use the docker runtime, or leave the key out" in message
+
+
+@needs_amtool
+@pytest.mark.parametrize(("name", "where"), [("root-no-receiver.yml", ":1: root route must specify a default receiver"),
+                                              ("duplicate-receiver.yml", ':4, {source}:5: notification config name "a" is not unique'),
+                                              ("bad-regex.yml", ":4: error parsing regexp: missing closing )")])
+def test_more_unplaced_amtool_errors_get_a_line(tmp_path: Path, name: str, where: str) -> None:
+    source = CLASSES / "h33-unplaced-errors" / name
+    with pytest.raises(ConfigError) as info:
+        render(_config(tmp_path, source), "native")
+    assert f"{source}{where.format(source=source)}" in info.value.message, info.value.message
