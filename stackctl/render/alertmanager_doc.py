@@ -9,7 +9,8 @@ names) and replaces each receiver's **integrations** (every ``*_configs`` list) 
 to the local notification sink. The sink records the receiver's name (Alertmanager's webhook
 payload carries it), so ``notifications`` and ``fire-alerts`` show the route each alert took.
 
-A receiver with no integrations (kube-prometheus' ``"null"``) stays empty: Alertmanager notifies
+Webhooks to this machine (``http://127.0.0.1:5001/``, a consumer under test) are kept beside
+the sink's. A receiver with no integrations (kube-prometheus' ``"null"``) stays empty: Alertmanager notifies
 nobody for it, and ``fire-alerts`` says so. The as-written document is what ``amtool`` checks
 (a Slack receiver without ``api_url`` is refused as Alertmanager would refuse it); ``global``
 loses its notifier settings (secrets, proxies) in the local copy, since nothing uses them.
@@ -19,7 +20,9 @@ The seeds' own Slack/PagerDuty receivers, activated by their environment secrets
 from __future__ import annotations
 
 import copy
+import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -97,11 +100,23 @@ def _to_sink(receiver: dict[str, Any]) -> None:
     kinds = integrations(receiver)
     if not kinds or _only_sink(receiver, kinds):
         return
-    for kind in kinds:
-        del receiver[kind]
+    # Webhooks to this machine (a consumer under test on 127.0.0.1) stay: nothing leaves the machine.
+    # Only what says where and what to post: an http_config (a proxy) could still lead elsewhere.
+    local = [{k: v for k, v in h.items() if k in ("url", "send_resolved", "max_alerts")}
+             for h in receiver.get("webhook_configs") or [] if isinstance(h, dict) and _loopback(h.get("url"))]
     for key in [k for k in receiver if isinstance(k, str) and k.endswith("_configs")]:
-        del receiver[key]  # empty lists of other kinds: nothing to keep
-    receiver["webhook_configs"] = [{"url": SINK_URL, "send_resolved": True}]
+        del receiver[key]
+    receiver["webhook_configs"] = [*local, {"url": SINK_URL, "send_resolved": True}]
+
+
+def _loopback(url: Any) -> bool:
+    host = (urlsplit(str(url)).hostname or "") if url else ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _only_sink(receiver: dict[str, Any], kinds: list[str]) -> bool:

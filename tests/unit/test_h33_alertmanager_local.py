@@ -202,3 +202,13 @@ def test_more_unplaced_amtool_errors_get_a_line(tmp_path: Path, name: str, where
     with pytest.raises(ConfigError) as info:
         render(_config(tmp_path, source), "native")
     assert f"{source}{where.format(source=source)}" in info.value.message, info.value.message
+
+
+def test_webhooks_to_this_machine_are_kept_beside_the_sink(tmp_path: Path) -> None:
+    """A local consumer under test (http://localhost:5001/) still gets its webhook; never through a proxy."""
+    cfg = _config(tmp_path, CLASSES / "h33-external-receivers" / "local-webhook.yml")
+    receivers = {r["name"]: r for r in _rendered(cfg, "docker")["receivers"]}
+    assert receivers["default"]["webhook_configs"] == [{"url": "http://localhost:5001/"},
+                                                       {"url": "http://notify-sink:9097/cgi-bin/notify", "send_resolved": True}]
+    assert receivers["critical"] == {"name": "critical", "webhook_configs": [{"url": "http://notify-sink:9097/cgi-bin/notify", "send_resolved": True}]}
+    assert set(receivers["warning"]) == {"name", "webhook_configs"}
