@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,8 +90,41 @@ def _check(files: list[Path], staged: dict[Path, Path], promtool: str | None, im
         first = (result.stderr.strip().splitlines() or [f"exit {result.returncode}"])[0]
         return f"rule files not validated: `docker run` of promtool in {image} failed ({first})"
     if result.returncode != 0:
-        raise _rejected(files, checker.names, result.stdout + "\n" + result.stderr)
+        output = result.stdout + "\n" + result.stderr
+        if _NEWER_RE.search(output):
+            if image and checker.argv[0] != "docker":
+                # The promtool on PATH is older than the image Prometheus will run: its verdict counts.
+                newer = _docker_checker(staged, image)
+                again = _run_quietly([*newer.argv, "check", "rules", *(newer.names[f] for f in files)], timeout) if newer else None
+                if again is not None and again.returncode == 0:
+                    return None
+                if again is not None and again.returncode not in _DOCKER_OWN_FAILURES:
+                    raise _rejected(files, newer.names if newer else checker.names, again.stdout + "\n" + again.stderr)
+            fix = "set `images: {prometheus: ...}` to a newer one" if checker.argv[0] == "docker" else "use the docker runtime"
+            output = _NEWER_RE.sub(lambda m: f"{m.group(0)} (`{m.group(1)}` needs Prometheus {NEWER_RULE_KEYS[m.group(1)]}; "
+                                              f"{_version(checker)} is older: {fix}, or leave the key out)", output)
+        raise _rejected(files, checker.names, output)
     return None
+
+
+# Rule-file keys of newer Prometheus versions that an older promtool refuses (Debian bookworm: 2.42).
+NEWER_RULE_KEYS = {"query_offset": "2.53 or later", "labels": "3 or later (rule group labels)"}
+_NEWER_RE = re.compile(r"field (query_offset|labels) not found in type rulefmt\.RuleGroup\b")
+
+
+def _run_quietly(argv: list[str], timeout: float) -> subprocess.CompletedProcess[str] | None:
+    try:
+        return run(argv, timeout=timeout, check=False)
+    except ProcessError:
+        return None
+
+
+def _version(checker: _Checker) -> str:
+    if checker.argv[0] == "docker":
+        return f"the promtool of {checker.argv[-1]}"
+    found = _run_quietly([checker.argv[0], "--version"], 10)
+    version = re.search(r"version (\S+)", (found.stdout + found.stderr) if found else "")
+    return f"promtool {version.group(1)} (on PATH, as the native runtime's Prometheus)" if version else "the promtool on PATH"
 
 
 def check_config_rules(cfg: Config, runtime: str) -> str | None:

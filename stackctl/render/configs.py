@@ -25,8 +25,7 @@ from stackctl.assets import asset_path
 from stackctl.config import Config
 from stackctl.dashboards import files as dash
 from stackctl.errors import ConfigError
-from stackctl.render.alertmanager_check import base_path as alertmanager_base_path
-from stackctl.render.alertmanager_check import external_parts
+from stackctl.render import alertmanager_doc
 from stackctl.render.definition import container_path_map, rendered_root
 from stackctl.render.preflight import preflight
 from stackctl.render.prometheus_user import Merged, merge_user_prometheus
@@ -167,25 +166,13 @@ def _rule_files(cfg: Config) -> dict[str, Path]:
 
 
 def _alertmanager(cfg: Config, files: dict[str, bytes | Path], runtime: str) -> None:
-    section = cfg.alertmanager
-    base_path = alertmanager_base_path(cfg)
-    try:
-        doc = yaml.safe_load(base_path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"alertmanager config {base_path}: {exc}", hint="fix the file named by `alertmanager.config` in stackctl.yaml") from None
-    active = dict(cfg.external_secrets)
-    external = asset_path("alertmanager", "external-receivers.yml")
-    if active and external.is_file():
-        _merge_external(doc, yaml.safe_load(external.read_text(encoding="utf-8")) or {}, set(active))
-        if runtime == "native":
-            # Alertmanager reads secrets from files (api_url_file / routing_key_file): mode 0600,
-            # owned by the user running it. The docker runtime injects them as compose secrets
-            # from the environment instead, so no copy ever lands on the host's disk.
-            for name, value in active.items():
-                files[f"alertmanager/secrets/{secret_file(name)}"] = value.encode()
-    if section:
-        doc.setdefault("receivers", []).extend(section.receivers)
-        doc.setdefault("route", {}).setdefault("routes", [])[:0] = section.routes
+    doc = alertmanager_doc.local(cfg) if runtime in alertmanager_doc.LOCAL_RUNTIMES else alertmanager_doc.as_written(cfg)
+    if cfg.external_secrets and runtime == "native":
+        # Alertmanager reads secrets from files (api_url_file / routing_key_file): mode 0600,
+        # owned by the user running it. The docker runtime injects them as compose secrets
+        # from the environment instead, so no copy ever lands on the host's disk.
+        for name, value in dict(cfg.external_secrets).items():
+            files[f"alertmanager/secrets/{secret_file(name)}"] = value.encode()
     text = _dump(doc)
     if runtime == "docker":
         # compose secrets are copied into /run/secrets (the config folder is mounted read-only)
@@ -195,13 +182,6 @@ def _alertmanager(cfg: Config, files: dict[str, bytes | Path], runtime: str) -> 
 
 def secret_file(name: str) -> str:
     return {"slack": "slack_webhook_url", "pagerduty": "pagerduty_routing_key"}[name]
-
-
-def _merge_external(doc: dict[str, Any], external: dict[str, Any], active: set[str]) -> None:
-    """Add the Slack/PagerDuty receivers whose secret is set, and the routes that use them."""
-    receivers, routes = external_parts(external, active)
-    doc.setdefault("receivers", []).extend(receivers)
-    doc.setdefault("route", {}).setdefault("routes", [])[:0] = routes
 
 
 def _grafana(cfg: Config, files: dict[str, bytes | Path], modes: dict[str, int]) -> None:

@@ -18,11 +18,15 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+import yaml
+
 from stackctl.config import Config
 from stackctl.dashboards.datasources import Datasources
 from stackctl.dashboards.files import dashboard_paths, user_folder
 from stackctl.dashboards.validate import DashboardFile, Problem, check_files
 from stackctl.errors import ConfigError
+from stackctl.render import alertmanager_doc
+from stackctl.render.alertmanager_check import base_path as alertmanager_base_path
 from stackctl.render.alertmanager_check import check_alertmanager
 from stackctl.render.definition import container_path_map, rendered_root
 from stackctl.render.prometheus_check import check_prometheus
@@ -67,7 +71,12 @@ def preflight(cfg: Config, runtime: str, files: dict[str, bytes | Path], origins
     text = files.get("alertmanager/alertmanager.yml")
     if "alertmanager" in cfg.services and text is not None:
         data = text.read_bytes() if isinstance(text, Path) else text
-        warning = check_alertmanager(cfg, runtime, data)
+        # The config as the user wrote it first (its receivers and templates are what a real
+        # Alertmanager would refuse), then the local copy the stack runs.
+        written = yaml.safe_dump(alertmanager_doc.as_written(cfg), sort_keys=False, default_flow_style=False).encode()
+        warning = check_alertmanager(cfg, runtime, written, templates_dir=alertmanager_base_path(cfg).parent)
+        if warning is None and written != data:
+            warning = check_alertmanager(cfg, runtime, data)
         if warning:
             warnings.append(warning)
     if len(warnings) > MAX_WARNINGS:

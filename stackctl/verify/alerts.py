@@ -14,13 +14,14 @@ import secrets
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import requests
 
 from stackctl.errors import VerifyError
 from stackctl.verify import routes as rt
 from stackctl.verify.client import get_json
+from stackctl.verify.time_intervals import held_back_now
 
 log = logging.getLogger("stackctl.verify.alerts")
 SYNTHETIC_NAME = "StackctlSyntheticAlert"
@@ -60,12 +61,14 @@ class Delivery:
     matchers: str
     expected: tuple[str, ...]
     reached: tuple[str, ...]
-    status: str  # ok | missing | unreachable | dry-run | sent
+    status: str  # ok | missing | muted | unreachable | dry-run | sent
     labels: dict[str, str]
     payload: dict[str, Any]
     detail: str = ""
     group_labels: dict[str, str] = field(default_factory=dict)
     common_labels: dict[str, str] = field(default_factory=dict)
+    if_missing: str = ""  # why Alertmanager may rightly hold this one back (muting, a shared group)
+    muted: str = ""  # the route's time intervals mute it at the time of sending
 
 
 def _iso(t: datetime) -> str:
@@ -132,7 +135,8 @@ def notifications(sink_url: str) -> list[Notification]:
 # -- synthetic alerts -------------------------------------------------------------------------
 
 def _synthetic(route: rt.Route, needed: tuple[rt.Matcher, ...], tree: rt.Route, case: str, prefer: dict[str, str], run_id: str,
-               now: datetime) -> Delivery:
+               now: datetime, inhibit_equal: tuple[tuple[str, ...], ...] = (),
+               intervals: Mapping[str, list[dict[str, Any]]] | None = None) -> Delivery:
     base = {"alertname": SYNTHETIC_NAME, "stackctl_synthetic": "true", "stackctl_route": route.path,
             "stackctl_case": case, "stackctl_run": run_id, **prefer}
     constrained = {m.label for m in needed}
@@ -142,17 +146,50 @@ def _synthetic(route: rt.Route, needed: tuple[rt.Matcher, ...], tree: rt.Route, 
     for label in route.group_by:
         if label not in constrained and label not in base and label != "...":
             base[label] = f"synthetic-{run_id}-{case}"
+    _apart(base, constrained, inhibit_equal, f"synthetic-{run_id}-{case}")
     labels = rt.satisfy(needed, base)
     reached = rt.receivers_for(tree, labels)
     payload = {"labels": labels, "annotations": {"summary": f"stackctl fire-alerts: synthetic alert for route {route.path}"},
                "startsAt": _iso(now), "endsAt": _iso(now + timedelta(minutes=5))}
     hits = route.path in {p for p, _ in reached}
+    fresh = any(label in base and label not in prefer and str(base[label]).startswith("synthetic-") for label in route.group_by)
     return Delivery(route.path, ", ".join(map(str, needed)) or "(default route)", tuple(dict.fromkeys(r for _, r in reached)), (),
                     "dry-run" if hits else "unreachable", labels, payload,
-                    "" if hits else f"shadowed: an earlier sibling route without `continue` takes it (goes to {', '.join(r for _, r in reached)})")
+                    "" if hits else f"shadowed: an earlier sibling route without `continue` takes it (goes to {', '.join(r for _, r in reached)})",
+                    if_missing=_held_back(route, fresh or "..." in route.group_by),
+                    muted=held_back_now(route.mute_time_intervals, route.active_time_intervals, intervals or {}, now))
 
 
-def plan(tree: rt.Route, run_id: str | None = None, now: datetime | None = None) -> list[Delivery]:
+def _apart(base: dict[str, str], constrained: set[str], inhibit_equal: tuple[tuple[str, ...], ...], unique: str) -> None:
+    """Keep this run's synthetic alerts from inhibiting one another: for each inhibit rule, one
+    of its ``equal:`` labels gets a value of this case's own (kube-prometheus' rules say
+    ``equal: [namespace, alertname]``, so the critical case would mute the warning one). Only
+    when nothing else is free is ``alertname`` itself made distinct."""
+    for equal in inhibit_equal:
+        if any(base.get(label, "").endswith(unique) for label in equal):
+            continue
+        free = [label for label in equal if label not in constrained and label not in base]
+        if free:
+            base[free[0]] = unique
+        elif "alertname" in equal and "alertname" not in constrained:
+            base["alertname"] = f"{SYNTHETIC_NAME}-{unique.rsplit('-', 1)[-1]}"
+
+
+def _held_back(route: rt.Route, fresh_group: bool) -> str:
+    """What in the user's config makes Alertmanager hold a notification back, said where it applies."""
+    notes = []
+    if route.mute_time_intervals:
+        notes.append(f"the route mutes notifications during {', '.join(route.mute_time_intervals)} (mute_time_intervals)")
+    if route.active_time_intervals:
+        notes.append(f"the route notifies only during {', '.join(route.active_time_intervals)} (active_time_intervals)")
+    if not fresh_group:
+        notes.append(f"the route groups alerts by {', '.join(route.group_by) or 'nothing'}, so the synthetic alert joins a group "
+                     f"other alerts may already be in and waits for its next group_interval ({route.group_interval:.0f}s)")
+    return "; ".join(notes)
+
+
+def plan(tree: rt.Route, run_id: str | None = None, now: datetime | None = None,
+         inhibit_equal: tuple[tuple[str, ...], ...] = (), intervals: Mapping[str, list[dict[str, Any]]] | None = None) -> list[Delivery]:
     """Synthetic alerts for every route (the root's default receiver included): one per
     literal alternative of its regex matchers (page and critical for ``=~"page|critical"``)."""
     run_id = run_id or secrets.token_hex(4)
@@ -160,7 +197,7 @@ def plan(tree: rt.Route, run_id: str | None = None, now: datetime | None = None)
     out = []
     for route, needed in rt.walk(tree):
         for i, prefer in enumerate(rt.variants(route.matchers)):
-            out.append(_synthetic(route, needed, tree, f"{route.path}#{i}", prefer, run_id, now))
+            out.append(_synthetic(route, needed, tree, f"{route.path}#{i}", prefer, run_id, now, inhibit_equal, intervals))
     return out
 
 
@@ -173,7 +210,7 @@ def fire_alerts(alertmanager_url: str, routes: rt.RouteConfig, dry_run: bool, *,
                 timeout: float | None = None, clock: Callable[[], float] = time.monotonic,
                 sleep: Callable[[float], None] = time.sleep) -> list[Delivery]:
     """Post one synthetic alert per route; then poll the sink until each reached its receivers."""
-    deliveries = plan(routes.tree)
+    deliveries = plan(routes.tree, inhibit_equal=routes.inhibit_equal, intervals=routes.intervals)
     if dry_run:
         return deliveries
     sendable = [d for d in deliveries if d.status != "unreachable"]
@@ -186,28 +223,34 @@ def fire_alerts(alertmanager_url: str, routes: rt.RouteConfig, dry_run: bool, *,
     if sink_url is None:
         return [replace(d, status="sent", detail="no notification sink to observe") if d.status != "unreachable" else d for d in deliveries]
     budget = timeout if timeout is not None else wait_budget(routes.tree)
-    return _observe(deliveries, routes.observable, sink_url, budget, clock, sleep)
+    return _observe(deliveries, routes.observable, sink_url, budget, clock, sleep, routes.silent)
 
 
-def _update(d: Delivery, seen: list[Notification], observable: frozenset[str]) -> Delivery:
+def _update(d: Delivery, seen: list[Notification], observable: frozenset[str], silent: frozenset[str] = frozenset()) -> Delivery:
     if d.status == "unreachable":
         return d
     reached = tuple(dict.fromkeys(n.receiver for n in seen))
     missing = [r for r in d.expected if r in observable and r not in reached]
-    elsewhere = [r for r in d.expected if r not in observable]
-    notes = [f"no notification for {', '.join(missing)}"] if missing else []
+    elsewhere = [r for r in d.expected if r not in observable and r not in silent]
+    dropped = [r for r in d.expected if r in silent]
+    notes = [f"no notification for {', '.join(missing)}" + (f" ({d.if_missing})" if d.if_missing else "")] if missing else []
+    notes += [f"routed to {', '.join(dropped)}, which has no integrations: Alertmanager notifies nobody (as configured)"] if dropped else []
     notes += [f"also sent to {', '.join(elsewhere)} (not the local sink: not observable here)"] if elsewhere else []
     first = seen[0] if seen else None
-    return Delivery(d.route, d.matchers, d.expected, reached, "missing" if missing else "ok", d.labels, d.payload, "; ".join(notes),
-                    first.group_labels if first else {}, first.common_labels if first else {})
+    status = "missing" if missing else "ok"
+    if missing and d.muted:  # Alertmanager holds it back as the user's config says
+        status, notes = "muted", [f"{d.muted}: no notification, as configured", *notes[1:]]
+    return Delivery(d.route, d.matchers, d.expected, reached, status, d.labels, d.payload, "; ".join(notes),
+                    first.group_labels if first else {}, first.common_labels if first else {}, d.if_missing, d.muted)
 
 
-def _observe(deliveries: list[Delivery], observable: frozenset[str], sink_url: str, timeout: float, clock: Callable[[], float], sleep: Callable[[float], None]) -> list[Delivery]:
+def _observe(deliveries: list[Delivery], observable: frozenset[str], sink_url: str, timeout: float, clock: Callable[[], float],
+             sleep: Callable[[float], None], silent: frozenset[str] = frozenset()) -> list[Delivery]:
     run = deliveries[0].labels.get("stackctl_run") if deliveries else None
     deadline = clock() + timeout
     while True:
         mine = [n for n in notifications(sink_url) if n.labels.get("stackctl_run") == run and n.status == "firing"]
-        result = [_update(d, [n for n in mine if n.labels.get("stackctl_case") == d.labels["stackctl_case"]], observable) for d in deliveries]
+        result = [_update(d, [n for n in mine if n.labels.get("stackctl_case") == d.labels["stackctl_case"]], observable, silent) for d in deliveries]
         if all(d.status != "missing" for d in result):
             return result
         if clock() >= deadline:

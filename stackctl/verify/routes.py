@@ -18,6 +18,7 @@ from typing import Any, Mapping
 import yaml
 
 from stackctl.errors import VerifyError
+from stackctl.verify.time_intervals import named_intervals
 
 _MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*|"(?:[^"\\]|\\.)*")\s*(=~|!~|!=|=)\s*(.*?)\s*$')
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
@@ -54,20 +55,44 @@ class Route:
     group_interval: float
     continue_: bool = False
     children: tuple[Route, ...] = field(default=())
+    mute_time_intervals: tuple[str, ...] = ()
+    active_time_intervals: tuple[str, ...] = ()
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         return all(m.matches(labels) for m in self.matchers)
 
 
+_ONE = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*|"(?:[^"\\]|\\.)*")\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|[^,]*?)\s*(?:,|$)')
+
+
 def parse_matcher(text: str) -> Matcher:
     """``severity=~"page|critical"`` (quotes optional) -> Matcher."""
-    m = _MATCHER.match(text)
-    if not m:
+    found = parse_matchers(text)
+    if len(found) != 1:
+        raise VerifyError(f"expected one Alertmanager matcher in {text!r}, found {len(found)}")
+    return found[0]
+
+
+def parse_matchers(text: str) -> list[Matcher]:
+    """One ``matchers:`` entry, as Alertmanager's labels.ParseMatchers reads it: one matcher or
+    several separated by commas, optionally in braces (``{severity="critical", team="x"}``)."""
+    body = text.strip()
+    if body.startswith("{") and body.endswith("}"):
+        body = body[1:-1]
+    out: list[Matcher] = []
+    pos = 0
+    while pos < len(body) and body[pos:].strip():
+        m = _ONE.match(body, pos)
+        if not m or m.end() == pos:
+            raise VerifyError(f"cannot read Alertmanager matcher {text!r}", hint='matchers look like severity=~"page|critical"')
+        label, op, value = m.groups()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = json.loads(value)
+        out.append(_checked(Matcher(json.loads(label) if label.startswith('"') else label, op, value)))
+        pos = m.end()
+    if not out:
         raise VerifyError(f"cannot read Alertmanager matcher {text!r}", hint='matchers look like severity=~"page|critical"')
-    label, op, value = m.groups()
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = json.loads(value)
-    return _checked(Matcher(label.strip('"'), op, value))
+    return out
 
 
 def _checked(m: Matcher) -> Matcher:
@@ -87,7 +112,7 @@ def parse_duration(text: Any, default: float) -> float:
 
 
 def _matchers(node: Mapping[str, Any]) -> tuple[Matcher, ...]:
-    out = [parse_matcher(str(t)) for t in node.get("matchers") or []]
+    out = [m for t in node.get("matchers") or [] for m in parse_matchers(str(t))]
     out += [Matcher(str(k), "=", str(v)) for k, v in (node.get("match") or {}).items()]
     out += [_checked(Matcher(str(k), "=~", str(v))) for k, v in (node.get("match_re") or {}).items()]
     return tuple(out)
@@ -104,6 +129,9 @@ def build_route(node: Mapping[str, Any], parent: Route | None = None, path: str 
         group_wait=parse_duration(node.get("group_wait"), parent.group_wait if parent else ROOT_GROUP_WAIT),
         group_interval=parse_duration(node.get("group_interval"), parent.group_interval if parent else ROOT_GROUP_INTERVAL),
         continue_=bool(node.get("continue", False)),
+        # a route's own, never its parent's (dispatch/route.go sets them from the route alone)
+        mute_time_intervals=tuple(map(str, node.get("mute_time_intervals") or ())),
+        active_time_intervals=tuple(map(str, node.get("active_time_intervals") or ())),
     )
     kids = tuple(build_route(child, base, f"{path}.{i}") for i, child in enumerate(node.get("routes") or []))
     return replace(base, children=kids)
@@ -114,6 +142,9 @@ class RouteConfig:
     tree: Route
     observable: frozenset[str]  # receivers that post to the local notification sink
     source: str
+    silent: frozenset[str] = frozenset()  # receivers with no integration at all (kube-prometheus' "null")
+    inhibit_equal: tuple[tuple[str, ...], ...] = ()  # each inhibit rule's `equal:` labels
+    intervals: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)  # named time intervals
 
 
 def _sink_receivers(doc: Mapping[str, Any]) -> frozenset[str]:
@@ -125,6 +156,11 @@ def _sink_receivers(doc: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(names)
 
 
+def _silent_receivers(doc: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(str(rec.get("name")) for rec in doc.get("receivers") or []
+                     if isinstance(rec, dict) and not any(k.endswith("_configs") and v for k, v in rec.items() if isinstance(k, str)))
+
+
 def load_route_config(path: Path) -> RouteConfig:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -132,7 +168,8 @@ def load_route_config(path: Path) -> RouteConfig:
         raise VerifyError(f"cannot read the Alertmanager config {path}: {exc}", hint="run `stackctl up` to render it, or fix the file") from None
     if not isinstance(doc.get("route"), dict):
         raise VerifyError(f"{path} has no `route:` section", hint="see alertmanager/alertmanager.yml for the shipped one")
-    return RouteConfig(build_route(doc["route"]), _sink_receivers(doc), str(path))
+    inhibit = tuple(tuple(map(str, rule.get("equal") or ())) for rule in doc.get("inhibit_rules") or [] if isinstance(rule, dict))
+    return RouteConfig(build_route(doc["route"]), _sink_receivers(doc), str(path), _silent_receivers(doc), inhibit, named_intervals(doc))
 
 
 def config_path(state_dir: Path) -> Path:
