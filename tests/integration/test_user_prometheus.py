@@ -143,7 +143,10 @@ def test_users_prometheus_yml_scrapes_loads_rules_and_fires(native: tuple[dict[s
         assert target(env, "from-files")["labels"]["source"] == "file"
         assert value(env, 'h35_requests_total{job="my-app"}') == 3
         assert not prom(env, "/api/v1/query", query="h35_dropped_gauge{job=\"my-app\"}")["result"]  # its metric_relabel_configs applied
-        assert value(env, "h35:requests:sum") >= 3  # the user's recording rule, over both targets
+        # the user's recording rule, over both targets: polled, since an evaluation from before the
+        # app's first scrape (sum 0) may still be the latest sample
+        poll("h35:requests:sum >= 3", lambda: prom(env, "/api/v1/query", query="h35:requests:sum")["result"],
+             lambda result: bool(result) and float(result[0]["value"][1]) >= 3)
         groups = prom(env, "/api/v1/rules")["groups"]
         group = next(g for g in groups if g["name"] == "h35-user")
         assert group["file"].endswith("user-app.yml")
