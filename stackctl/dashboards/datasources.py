@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Literal
 
+from stackctl.dashboards.refs import adoptable_type
+
 Severity = Literal["error", "warning"]
 # Built-in "datasources" every Grafana has, by the uid or name a dashboard may use.
 BUILTIN = {"grafana": "grafana", "-- grafana --": "grafana", "-- mixed --": "mixed", "-- dashboard --": "dashboard",
@@ -98,7 +100,9 @@ class Resolved:
     problems: tuple[tuple[Severity, str], ...] = field(default_factory=tuple)
 
 
-def check_ref(ref: Any, ctx: RefContext) -> Resolved:
+def check_ref(ref: Any, ctx: RefContext, node: dict[str, Any] | None = None) -> Resolved:
+    """What ``ref`` (in ``node``: a panel, target, variable or annotation) resolves to among the
+    provisioned datasources, with the problems Grafana would have with it."""
     # Grafana's datasource service reads the name "default" as the default datasource
     # (legacy exports, e.g. grafana.com dashboards saved before schema 33, write it)
     if ref is None or ref == "" or ref == "default":
@@ -106,6 +110,12 @@ def check_ref(ref: Any, ctx: RefContext) -> Resolved:
         if default is None:
             return Resolved(None, "unknown", (("warning", "no datasource named and no default datasource is provisioned"),))
         return Resolved(default.type)
+    adopted = adoptable_type(ref, node) if node is not None else None
+    if adopted is not None and ctx.datasources.by_uid(str(ref.get("uid") if isinstance(ref, dict) else ref)) is None \
+            and ctx.datasources.by_name(str(ref)) is None and ctx.datasources.has_type(adopted):
+        # Another Grafana's name for its Prometheus/Loki; provisioning maps it (files.adopt_datasources).
+        return Resolved(adopted, problems=(("warning", (f"datasource {ref!r} is another Grafana's; stackctl provisions it "
+                                                        f"as the stack's {adopted} datasource ({ADOPTED_TYPES[adopted]!r})")),))
     if isinstance(ref, str):
         return _by_string(ref, None, ctx, allow_name=True)
     if isinstance(ref, dict):

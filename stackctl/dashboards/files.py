@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from stackctl.dashboards.datasources import ADOPTED_TYPES
+from stackctl.dashboards.refs import adoptable_type
 from stackctl.dashboards.schema_v2 import is_v2, to_v1
 from stackctl.errors import ConfigError
 from stackctl.yamlfile import read_text_file
@@ -88,7 +89,9 @@ def adopt_datasources(node: Any) -> Any:
         return node
     out = {k: adopt_datasources(v) for k, v in node.items()}
     ref = out.get("datasource")
-    if isinstance(ref, dict):
+    if (kind := adoptable_type(ref, out)) is not None:  # another Grafana's name (or bare uid) for its Prometheus/Loki
+        out["datasource"] = {"type": kind, "uid": DATASOURCE_UIDS[kind]}
+    elif isinstance(ref, dict):
         ds_type, uid = ref.get("type"), ref.get("uid")
         if isinstance(ds_type, str) and ds_type in DATASOURCE_UIDS and isinstance(uid, str) and uid and "$" not in uid \
                 and uid != DATASOURCE_UIDS[ds_type]:

@@ -52,6 +52,8 @@ class Datasource:
         found" (a datasource variable is resolved elsewhere)."""
         if not self.guessed or self.variable:
             return None
+        if self.type in STACK_TYPES and not self.input:
+            return None  # another Grafana's name or uid of a Prometheus/Loki: provisioning adopts it (adoptable_type)
         if self.input:  # an export placeholder with no __inputs entry stays as written
             return f"${{{self.input}}}" if self.input.startswith("DS_") else None
         return self.name or self.uid
@@ -77,6 +79,35 @@ def _guess(text: str, query: Mapping[str, Any] | None) -> str | None:
         if isinstance(query.get("expr"), str):
             return "loki" if query["expr"].lstrip().startswith("{") and "|" in query["expr"] else "prometheus"
     return None
+
+
+def adoptable_type(ref: Any, node: Mapping[str, Any]) -> str | None:
+    """The stack type (prometheus, loki) that an unprovisioned datasource name or uid in ``node``
+    (a panel, target, variable or annotation) stands for: another Grafana's name for its
+    Prometheus ("prometheus-k8s", "Postgres Overview" over PromQL), typed from the name or from
+    the queries it carries. Provisioning points it at the stack's datasource, as it does for
+    another Grafana's uid; None for builtins, variables, export inputs, the stack's own names,
+    and anything not evidently Prometheus or Loki (a SQL query, no query at all)."""
+    if isinstance(ref, dict):
+        if ref.get("type") or not isinstance(ref.get("uid"), str):
+            return None
+        ref = ref["uid"]
+    if not isinstance(ref, str):
+        return None
+    low = ref.strip().lower()
+    if low in ("", "default", "alertmanager") or low in _BUILTIN or low in STACK_TYPES \
+            or INPUT_REF.match(ref.strip()) or _VAR_REF.match(ref.strip()):
+        return None
+    targets: list[Any] = node["targets"] if isinstance(node.get("targets"), list) else []
+    queries = [node, *(t for t in targets if isinstance(t, dict) and t.get("datasource") in (None, ""))]
+    if node.get("type") == "query":  # a query variable: its query is the expression (a string, or {"query": ...})
+        text = node.get("query")
+        text = text.get("query") if isinstance(text, dict) else text
+        queries = [{"expr": text}] if isinstance(text, str) and text.strip() else []
+    kinds = {_guess(ref, q) for q in queries if isinstance(q.get("expr"), str) or any(k in q for k in ("rawSql", "rawQuery", "sql"))}
+    kinds = kinds or {_guess(ref, None)}
+    kind = kinds.pop() if len(kinds) == 1 else None
+    return kind if kind in STACK_TYPES else None
 
 
 def _by_text(text: str, ctx: Context, query: Mapping[str, Any] | None, uid: str | None = None, name: str | None = None) -> Datasource:

@@ -261,7 +261,7 @@ def _check_overlaps(boxes: list[tuple[tuple[Any, ...], str, tuple[int, int, int,
 
 
 def _check_panel_queries(panel: dict[str, Any], path: tuple[Any, ...], label: str, ctx: _Ctx) -> None:
-    panel_ds = check_ref(panel.get("datasource"), ctx.refs)
+    panel_ds = check_ref(panel.get("datasource"), ctx.refs, panel)
     if "datasource" in panel:
         _report(panel_ds.problems, path + ("datasource",), label, ctx)
     targets = panel.get("targets")
@@ -282,7 +282,7 @@ def _check_panel_queries(panel: dict[str, Any], path: tuple[Any, ...], label: st
         elif isinstance(ref_id, str):
             refids.add(ref_id)
         if "datasource" in target and target["datasource"] is not None:
-            resolved = check_ref(target["datasource"], ctx.refs)
+            resolved = check_ref(target["datasource"], ctx.refs, target)
             _report(resolved.problems, tpath + ("datasource",), label, ctx)
         else:
             resolved = panel_ds
@@ -339,7 +339,7 @@ def _check_templating(data: dict[str, Any], ctx: _Ctx) -> None:
                 ctx.add("error", path + ("query",), label, f"lists datasources of type {plugin!r}, and none is provisioned "
                         f"(provisioned types: {', '.join(ctx.refs.datasources.types()) or 'none'})")
         elif vtype == "query" and "datasource" in var:
-            _report(check_ref(var.get("datasource"), ctx.refs).problems, path + ("datasource",), label, ctx)
+            _report(check_ref(var.get("datasource"), ctx.refs, var).problems, path + ("datasource",), label, ctx)
 
 
 def _check_annotations(data: dict[str, Any], ctx: _Ctx) -> None:
@@ -347,7 +347,7 @@ def _check_annotations(data: dict[str, Any], ctx: _Ctx) -> None:
         label = f"annotation {ann.get('name')!r}"
         if "datasource" not in ann:
             continue
-        resolved = check_ref(ann.get("datasource"), ctx.refs)
+        resolved = check_ref(ann.get("datasource"), ctx.refs, ann)
         _report(resolved.problems, path + ("datasource",), label, ctx)
         if resolved.type in QUERY_FIELDS and ann.get("enable", True) and not (ann.get("expr") or (ann.get("target") or {}).get("expr")):
             ctx.add("warning", path, label, f"a {resolved.type} annotation without an 'expr' shows nothing")

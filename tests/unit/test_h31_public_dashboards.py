@@ -4,13 +4,17 @@ half is tests/integration/test_synth_public_h31.py."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from stackctl.assets import asset_path
 from stackctl.dashboards import load_dashboard
 from stackctl.dashboards.datasources import Datasources
+from stackctl.dashboards.files import prepare_user_dashboard
+from stackctl.dashboards.refs import adoptable_type
 from stackctl.dashboards.validate import check_file
 from stackctl.seeding.synth.pipeline import generate, scenario_of
 
@@ -33,14 +37,39 @@ def test_legacy_default_datasource_name_is_the_default_datasource() -> None:
     assert panel.datasource.not_found is None
 
 
-def test_a_datasource_name_the_stack_lacks_is_not_found() -> None:
-    """postgres_exporter's mixin names a datasource "Postgres Overview" that no Grafana of the
-    stack has: the dashboard model says so, so verify calls the panel an error, not populated."""
+def test_another_grafanas_datasource_name_over_promql_is_adopted() -> None:
+    """postgres_exporter's mixin names a datasource "Postgres Overview" (its author's Grafana's
+    name for a Prometheus): the stack provisions the panels against its own Prometheus, as it
+    does for another Grafana's uid, and says so; the model and verify agree."""
     path = CLASSES / "h31-unknown-datasource" / "postgres-overview.json"
     dash = load_dashboard(path)
-    assert {t.datasource.not_found for _, t in dash.targets()} == {"Postgres Overview"}
+    assert {t.datasource.not_found for _, t in dash.targets()} == {None}
+    assert {t.datasource.type for _, t in dash.targets()} == {"prometheus"}
+    problems = check_file(path, _provisioned())
+    assert not [p for p in problems if p.severity == "error"], problems
+    assert any("'Postgres Overview' is another Grafana's; stackctl provisions it as the stack's prometheus" in str(p)
+               for p in problems), problems
+    provisioned = json.loads(prepare_user_dashboard(path))
+    refs = {json.dumps(p.get("datasource"), sort_keys=True) for p in provisioned["panels"] if "targets" in p}
+    assert refs == {json.dumps({"type": "prometheus", "uid": "prometheus"}, sort_keys=True)}, refs
     named = load_dashboard(CLASSES / "h31-never-refreshed" / "kafka-overview.json")  # "Prometheus": the stack's own
     assert {t.datasource.not_found for _, t in named.targets()} == {None}
+
+
+@pytest.mark.parametrize(("ref", "node", "adopted"), [
+    ("prometheus-k8s", {"targets": [{"expr": "up"}]}, "prometheus"),
+    ({"uid": "P1809F7CD0C75ACF3"}, {"expr": "sum(rate(x[5m]))"}, "prometheus"),
+    ("Logs (prod)", {"targets": [{"expr": '{app="api"} |= "error"'}]}, "loki"),
+    ("thanos-eu", {}, "prometheus"),  # typed by its name alone
+    ("Postgres", {"targets": [{"rawSql": "SELECT 1"}]}, None),  # a SQL datasource stays not found
+    ("My DS", {}, None),  # nothing says what it is
+    ("$datasource", {"targets": [{"expr": "up"}]}, None),  # a variable resolves elsewhere
+    ("${DS_PROMETHEUS}", {"targets": [{"expr": "up"}]}, None),  # an export input too
+    ("-- Grafana --", {"targets": [{"expr": "up"}]}, None),
+    ({"type": "prometheus", "uid": "abc"}, {"expr": "up"}, None),  # typed: adopted by uid, not here
+])
+def test_which_unprovisioned_references_are_adopted(ref: object, node: dict[str, object], adopted: str | None) -> None:
+    assert adoptable_type(ref, node) == adopted
 
 
 def test_never_refreshed_query_variable_seeds_its_saved_selection() -> None:
