@@ -29,6 +29,8 @@ FACTORS = (2.0, 5.0, 10.0, 0.5, 0.2, 0.1, 0.0, 30.0, 100.0, 0.03, 0.01, 1e3, 1e-
 MARGIN = 1.3
 ABSENT = frozenset({"absent", "absent_over_time", "vector"})  # conditions "no series" can make true
 HOLD_MARGIN_S = 180.0
+# written by Prometheus' rule manager for its active alerts (InfoInhibitor reads them): never seeded
+RULE_MANAGER_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class Outcome:
 class _Knob:
     metric: str
     indexes: tuple[int, ...]
-    attr: Literal["rate", "value", "set", "drop", "slope", "differ"]
+    attr: Literal["rate", "value", "set", "drop", "slope", "differ", "thin"]
     selector: str
     levels: tuple[float, ...] = ()  # the series' levels, for slopes relative to them
 
@@ -73,6 +75,8 @@ class _Knob:
                 t = replace(t, set=factor * (j + 1) * (abs(t.level(self.levels[j])) or 1.0))
             elif self.attr == "slope":  # factor: the share of its level the series moves per hour
                 t = replace(t, slope=factor * abs(t.level(self.levels[j]) or 1.0) / 3600.0)
+            elif self.attr == "thin":  # one series kept, the others left out (count(...) > 1 quiet)
+                t = replace(t, drop=j > 0)
             else:
                 t = replace(t, drop=True)
             out[(self.metric, i)] = t
@@ -81,6 +85,8 @@ class _Knob:
     def describe(self, factor: float) -> str:
         if self.attr == "drop":
             return f"no series of {self.selector}"
+        if self.attr == "thin":
+            return f"one series of {self.selector} only"
         if self.attr == "set":
             return f"{self.selector} set to {factor:g}"
         if self.attr == "differ":
@@ -130,7 +136,7 @@ class Solver:
         if not robust:
             return True
         for knob in self._knobs(node):
-            if knob.attr in ("drop", "set", "slope", "differ") or not self._noisy(knob.metric):
+            if knob.attr in ("drop", "set", "slope", "differ", "thin") or not self._noisy(knob.metric):
                 continue
             for f in (MARGIN, 1 / MARGIN):
                 if self.fires(node, knob.apply(tweaks, f)) != want:
@@ -193,14 +199,14 @@ class Solver:
         return None
 
     def _search(self, node: Any, want: bool, base: Tweaks) -> tuple[Tweaks, list[str]] | None:
-        rank = {"rate": 0, "value": 0, "slope": 0, "set": 1, "differ": 1, "drop": 2}
+        rank = {"rate": 0, "value": 0, "slope": 0, "set": 1, "differ": 1, "thin": 2, "drop": 3}
         knobs = sorted(self._knobs(node, want), key=lambda k: rank[k.attr])  # leaving series out is the last resort
         numbers = sorted({abs(n) for n in _numbers(node)})
         for knob in knobs:
             if knob.attr == "set":
                 values = [v for n in numbers for v in (n * 1.5 + 1, n / 2, n + 1, n * 2)] + [0.0, 1.0]
                 candidates = list(dict.fromkeys(values))
-            elif knob.attr in ("drop", "differ"):
+            elif knob.attr in ("drop", "differ", "thin"):
                 candidates = [1.0] if knob.attr == "differ" else [0.0]
             elif knob.attr == "slope":
                 candidates = list(SLOPES)
@@ -226,21 +232,34 @@ class Solver:
                       for n in _walk(node))
         # "No series" solves only a condition that asks for it (absent(), `or vector(0)`), and
         # only for firing (an alert asked to fire): a quiet condition made empty by leaving its
-        # input out would leave the panels and the other alerts reading that input with nothing.
-        # A metric only this rule reads may be left out (nothing else would miss it).
+        # input out would leave the panels and the other alerts reading that input with nothing,
+        # and the rule itself never evaluated over data (verify reports such a metric empty).
+        # For firing, a metric only this rule reads may be left out (nothing else would miss it);
+        # for quiet, at most all but one of its series ("thin": fewer series to count).
         may_drop = want and bool(funcs & ABSENT)
         own = {getattr(self, "reader", "")}
-        for vs in _selectors(node, self.records):
+        for vs, outer in _selectors_outer(node, self.records):
             name = name_of(vs) or ""
             found = self.model.by_series_name(name)
             if found is None:
                 continue
             metric, suffix = found
             idx = tuple(matching(metric, matchers_of(vs)))
+            label = vs.prettify() if hasattr(vs, "prettify") else name
+            # A recorded series read as `record{code=~"5.."}`: its inputs' series with that label
+            # value (the rule keeps the label) are the knob, not all of them (a ratio of the
+            # recorded 5xx share would not move if every input series were scaled alike).
+            names = {k for s in metric.series for k in s.labels}
+            extra = tuple(m for m in outer if m.name in names)
+            narrowed = tuple(i for i in idx if i in set(matching(metric, extra)))
+            if extra and narrowed:
+                idx = narrowed
+                more = ",".join(f'{m.name}{m.op}"{m.value}"' for m in extra)
+                label = (label[:-1] + "," + more + "}" if label.endswith("}") else label + "{" + more + "}")
+                label += " (through a recording rule)"
             if not idx:
                 continue
-            label = vs.prettify() if hasattr(vs, "prettify") else name
-            attrs: list[Literal["rate", "value", "set", "drop", "slope", "differ"]]
+            attrs: list[Literal["rate", "value", "set", "drop", "slope", "differ", "thin"]]
             if metric.kind == "counter":
                 attrs = ["rate", "drop"]
             elif metric.kind == "histogram":
@@ -250,8 +269,11 @@ class Solver:
                 if spreads and len(idx) > 1:
                     attrs.append("differ")
             levels = tuple(metric.series[i].level for i in idx)
-            if not may_drop and not metric.sources <= own:
+            only_reader = metric.sources <= own
+            if not may_drop and not (want and only_reader):
                 attrs = [a for a in attrs if a != "drop"]
+            if only_reader and len(idx) > 1:
+                attrs.append("thin")
             for attr in attrs:
                 key = (metric.name, idx, attr)
                 if key not in seen:
@@ -270,6 +292,10 @@ class Solver:
                     f"hour) of its inputs makes it {verb}")
         if any(name_of(vs) is None for vs in _selectors(node, self.records)):
             return f"`{text}` selects series by labels only (no metric name): there is no metric to synthesize"
+        own = sorted({n for vs in _selectors(node, self.records) if (n := name_of(vs) or "") in RULE_MANAGER_SERIES})
+        if own:
+            return (f"`{text}` reads {', '.join(own)}, which Prometheus writes for the alerts that are active: it "
+                    f"follows the other alerts' states, there is nothing to seed for it")
         missing = [(name_of(vs) or "?") for vs in _selectors(node, self.records)
                    if self.model.by_series_name(name_of(vs) or "") is None and (name_of(vs) or "") not in self.records]
         if missing:
@@ -314,13 +340,21 @@ def _numbers(node: Any) -> Iterator[float]:
 
 
 def _selectors(node: Any, records: dict[str, Any], depth: int = 0) -> Iterator[Any]:
+    for vs, _outer in _selectors_outer(node, records, depth):
+        yield vs
+
+
+def _selectors_outer(node: Any, records: dict[str, Any], depth: int = 0,
+                     outer: tuple[Any, ...] = ()) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+    """Every selector, recorded names replaced by their rule's selectors; with each, the matchers
+    the selectors of recorded names around it put on the recorded series."""
     for n in _walk(node):
         if isinstance(n, pp.VectorSelector):
             name = name_of(n) or ""
             if name in records and depth < 5:
-                yield from _selectors(records[name], records, depth + 1)
+                yield from _selectors_outer(records[name], records, depth + 1, outer + matchers_of(n))
             else:
-                yield n
+                yield n, outer
 
 
 def _max_window(node: Any, records: dict[str, Any], depth: int = 0) -> float:

@@ -282,16 +282,22 @@ def _binary(node: Any, ctx: _Ctx, out: Walk) -> _Side:
     need = frozenset(on or ())
     lctx = ctx.but(labels=ctx.labels | need)
     rctx = ctx.but(labels=ctx.labels | need)
+    # The "one" side of a `* on(...) group_left(...)` join lends labels: an info metric (value 1).
+    # Under another operator (`a - ignoring(x) group_right b`, a ratio) it is a value of its own.
+    lends = str(node.op) == "*"
     if card == "ManyToOne":
-        rctx = rctx.but(info=True, labels=rctx.labels | set(include), carried=frozenset(include))
+        rctx = rctx.but(info=lends, labels=rctx.labels | set(include), carried=frozenset(include))
         lctx = lctx.but(labels=lctx.labels - set(include))
     elif card == "OneToMany":
-        lctx = lctx.but(info=True, labels=lctx.labels | set(include), carried=frozenset(include))
+        lctx = lctx.but(info=lends, labels=lctx.labels | set(include), carried=frozenset(include))
         rctx = rctx.but(labels=rctx.labels - set(include))
     if str(node.op) in ("==", "!=") and _is_flag(node.rhs):
         lctx = lctx.but(boolean=True)
     if str(node.op) in ("==", "!=") and _is_flag(node.lhs):
         rctx = rctx.but(boolean=True)
+    if str(node.op) in ("==", "!=") and not isinstance(node.lhs, pp.NumberLiteral) \
+            and not isinstance(node.rhs, pp.NumberLiteral):  # two vectors compared for equality: noise makes them differ
+        lctx, rctx = lctx.but(steady=True), rctx.but(steady=True)
     left = _visit(node.lhs, lctx, out)
     right = _visit(node.rhs, rctx, out)
     if left.metrics and right.metrics and left.raw and right.raw:

@@ -22,6 +22,7 @@ from stackctl.seeding.synth import collect as C
 from stackctl.seeding.synth import exprs as E
 from stackctl.seeding.synth import model as M
 from stackctl.seeding.synth.alerts import Outcome, Rule, Solver, Tweaks
+from stackctl.seeding.synth.chains import RULE_MANAGER_SERIES, through_records
 from stackctl.seeding.synth.emit import Plan, scenario_text
 from stackctl.seeding.synth.evaluate import Tweak, Unsupported, as_vec, evaluate
 from stackctl.seeding.synth.functions import make_env
@@ -74,7 +75,9 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     now = now if now is not None else time.time()
     inputs = C.collect(list(paths))
     walks, skipped = walk_queries(inputs.queries)
-    recorded = {r.name for r in inputs.rules if r.kind == "record"}
+    walks = through_records(walks, inputs.rules)  # record{code=~"5.."}: its inputs get a 5xx series
+    # ALERTS/ALERTS_FOR_STATE: the rule manager writes them from the alerts that are active; never seeded
+    recorded = {r.name for r in inputs.rules if r.kind == "record"} | (RULE_MANAGER_SERIES if inputs.rules else set())
     model = M.build(walks, recorded)
     direct = _unreachable_records(walks, inputs.rules, model, now)
     if direct:  # seed them as gauges with the labels the panels ask, the rules' own output stays
@@ -125,7 +128,7 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
             firing, hold = o.tweaks, max(hold, o.hold_s)
             keep.append((E.parse(r.expr), True))
         else:
-            o = _conflict(solver, r, o, others, outcomes)
+            o = _conflict(solver, r, o, others, firing, outcomes)
         outcomes.append(o)
     if targets:  # a series left out in one phase is left out throughout (emit): check what is written
         dropped = {k for k, t in list(base.items()) + list(firing.items()) if t.drop}
@@ -139,14 +142,19 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     return Generated(scenario_text(plan), plan, inputs)
 
 
-def _conflict(solver: Solver, rule: Rule, failed: Outcome, others: Tweaks, outcomes: list[Outcome]) -> Outcome:
+def _conflict(solver: Solver, rule: Rule, failed: Outcome, others: Tweaks, firing: Tweaks,
+              outcomes: list[Outcome]) -> Outcome:
     """An alert that fires alone but not with the others: name the alerts setting the same series
     the other way (redis_connected_clients < 5 and > 100), so it can be seeded on its own."""
     alone = solver.solve(rule, "firing", others, [])
     if not alone.solved:
         return failed
+    # its own changes on top of the firing phase: the alerts that stop firing are its rivals
+    # (not every alert that fires: those the healthy baseline of the solution alone keeps quiet)
+    mine = {k: t for k, t in alone.tweaks.items() if t != (others.get(k) or Tweak())}
+    merged = {**firing, **mine}
     rivals = sorted({o.rule.name for o in outcomes if o.state == "firing" and o.solved
-                     and not solver.fires(E.parse(o.rule.expr), alone.tweaks)})
+                     and not solver.fires(E.parse(o.rule.expr), merged)})
     if not rivals:
         return failed
     return Outcome(rule, "firing", False, f"fires alone ({alone.note}), but {', '.join(rivals)} set(s) the same series "
