@@ -300,7 +300,50 @@ class Solver:
                    if self.model.by_series_name(name_of(vs) or "") is None and (name_of(vs) or "") not in self.records]
         if missing:
             return f"`{text}` reads {', '.join(sorted(set(missing)))}, which no input defines"
+        unmatched = self._unmatched(node)
+        if unmatched and want:
+            return f"`{text}` can never be true: {unmatched}: Prometheus matches label sets the same way"
         return f"no scaling of its inputs makes `{text}` {verb} (tried rates, values x0.001..x1e6, thresholds)"
+
+    def _unmatched(self, node: Any) -> str | None:
+        """A one-to-one operator whose sides never share a label set (`max by (a) (x) * y`, y
+        has `instance` too): the rule is empty whatever the values, say which labels differ."""
+        drops: Tweaks = {}  # `x unless y` as x: the label sets are the question, not y's presence
+        for n in _walk(node):
+            if isinstance(n, pp.BinaryExpr) and str(n.op) == "unless":
+                for vs in _selectors(n.rhs, self.records):
+                    found = self.model.by_series_name(name_of(vs) or "")
+                    if found is not None:
+                        drops.update({(found[0].name, i): Tweak(drop=True) for i in range(len(found[0].series))})
+        env = self.env(drops)
+        for n in _walk(node):
+            if not isinstance(n, pp.BinaryExpr) or str(n.op) in ("and", "or", "unless"):
+                continue
+            try:
+                lhs, rhs = as_vec(evaluate(n.lhs, env)), as_vec(evaluate(n.rhs, env))
+            except (Unsupported, ValueError, ZeroDivisionError, RecursionError):
+                continue
+            if not lhs or not rhs or isinstance(n.lhs, pp.NumberLiteral) or isinstance(n.rhs, pp.NumberLiteral):
+                continue
+            mod = n.modifier
+            listed = set(mod.matching.labels) if mod is not None and mod.matching is not None else set()
+            on = listed if mod is not None and mod.matching is not None and str(mod.matching.type).endswith("Include") else None
+            ignoring = listed if on is None else set()
+            if _signatures(lhs, on, ignoring) & _signatures(rhs, on, ignoring):
+                continue
+            names = [{k for lab, _v in vec for k in lab if k != "__name__"} - ignoring for vec in (lhs, rhs)]
+            only = sorted(names[0] ^ names[1]) if on is None else sorted(on)
+            side = re.sub(r"\s+", " ", n.prettify() if hasattr(n, "prettify") else str(n))[:160]
+            return (f"the sides of `{side}` never match one to one (labels on one side only: {', '.join(only)})"
+                    if only else f"the sides of `{side}` never share a label set")
+        return None
+
+
+def _signatures(vec: list[tuple[dict[str, str], float]], on: set[str] | None,
+                ignoring: set[str]) -> set[tuple[tuple[str, str], ...]]:
+    """The label sets a one-to-one operator matches ``vec``'s series by."""
+    return {tuple(sorted((k, lab.get(k, "")) for k in (on if on is not None else set(lab) - ignoring - {"__name__"})))
+            for lab, _v in vec}
 
 
 def _walk(node: Any) -> Iterator[Any]:

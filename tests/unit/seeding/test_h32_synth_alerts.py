@@ -113,3 +113,9 @@ def test_conflict_names_only_the_alerts_it_really_undoes(tmp_path: Path) -> None
     unsolved = [note for ok, note in out.values() if not ok]
     assert unsolved, out  # one of the pair cannot fire together with the other
     assert all("KubeJobFailed" not in note for note in unsolved), unsolved
+
+
+def test_sides_that_never_match_are_named() -> None:
+    out = _outcomes(CLASSES / "h32-never-matches", "firing", "KubeStatefulSetUpdateNotRolledOut")
+    ok, note = out["KubeStatefulSetUpdateNotRolledOut/firing"]
+    assert not ok and "never match one to one" in note and "instance" in note, note
