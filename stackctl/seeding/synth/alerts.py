@@ -26,6 +26,7 @@ State = Literal["firing", "quiet"]
 Tweaks = dict[tuple[str, int], Tweak]
 SLOPES = (-0.5, 0.5, -1.0, 1.0, -2.0, 2.0, -0.1, 0.1, -5.0, 5.0)  # x level per hour
 FACTORS = (2.0, 5.0, 10.0, 0.5, 0.2, 0.1, 0.0, 30.0, 100.0, 0.03, 0.01, 1e3, 1e-3, 1e4, 1e5, 1e6)
+FINE = tuple(1.04 ** k for k in range(-120, 121) if k)  # x0.009..x110: a narrow band (`> 0.9 < 1`)
 MARGIN = 1.3
 ABSENT = frozenset({"absent", "absent_over_time", "vector"})  # conditions "no series" can make true
 HOLD_MARGIN_S = 180.0
@@ -222,6 +223,17 @@ class Solver:
                     if any(self.fires(node, knob.apply(base, f * g)) != want for g in (MARGIN, 1 / MARGIN)):
                         continue
                 return tweaks, [knob.describe(f)]
+        return self._fine(node, want, base, knobs)
+
+    def _fine(self, node: Any, want: bool, base: Tweaks, knobs: list[_Knob]) -> tuple[Tweaks, list[str]] | None:
+        """The last resort: a fine grid of factors for steady gauges (a band no coarse factor hits)."""
+        for knob in knobs:
+            if knob.attr != "value" or self._noisy(knob.metric) or self.model.metrics[knob.metric].kind != "gauge":
+                continue
+            for f in sorted(FINE, key=lambda x: abs(math.log(x))):
+                tweaks = knob.apply(base, f)
+                if self.fires(node, tweaks) == want and self._kept(tweaks):
+                    return tweaks, [knob.describe(round(f, 3))]
         return None
 
     def _knobs(self, node: Any, want: bool = True) -> Iterator[_Knob]:

@@ -264,6 +264,22 @@ def _is_flag(node: Any) -> bool:
     return isinstance(node, pp.NumberLiteral) and node.val in (0.0, 1.0)
 
 
+_ORDER = (">", "<", ">=", "<=")
+
+
+def _band(node: Any) -> bool:
+    """``x > a < b`` (or the same with >=/<=) with b/a under 1.5: a narrow band of values."""
+    inner = node.lhs
+    while isinstance(inner, pp.ParenExpr):
+        inner = inner.expr
+    if str(node.op) not in _ORDER or not isinstance(node.rhs, pp.NumberLiteral):
+        return False
+    if not isinstance(inner, pp.BinaryExpr) or str(inner.op) not in _ORDER or not isinstance(inner.rhs, pp.NumberLiteral):
+        return False
+    lo, hi = sorted((abs(inner.rhs.val), abs(node.rhs.val)))
+    return lo > 0 and hi / lo < 1.5
+
+
 def _binary(node: Any, ctx: _Ctx, out: Walk) -> _Side:
     mod = node.modifier
     on: tuple[str, ...] | None = None
@@ -295,6 +311,8 @@ def _binary(node: Any, ctx: _Ctx, out: Walk) -> _Side:
         lctx = lctx.but(boolean=True)
     if str(node.op) in ("==", "!=") and _is_flag(node.lhs):
         rctx = rctx.but(boolean=True)
+    if _band(node):  # `x > 0.9 < 1`: a band narrower than the noise would flap in and out
+        lctx = lctx.but(steady=True)
     if str(node.op) in ("==", "!=") and not isinstance(node.lhs, pp.NumberLiteral) \
             and not isinstance(node.rhs, pp.NumberLiteral):  # two vectors compared for equality: noise makes them differ
         lctx, rctx = lctx.but(steady=True), rctx.but(steady=True)

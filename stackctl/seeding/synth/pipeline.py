@@ -11,7 +11,7 @@ import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Iterable, Iterator, Literal
 
 import yaml
 
@@ -77,7 +77,8 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     walks, skipped = walk_queries(inputs.queries)
     walks = through_records(walks, inputs.rules)  # record{code=~"5.."}: its inputs get a 5xx series
     # ALERTS/ALERTS_FOR_STATE: the rule manager writes them from the alerts that are active; never seeded
-    recorded = {r.name for r in inputs.rules if r.kind == "record"} | (RULE_MANAGER_SERIES if inputs.rules else set())
+    read = {u.metric for _q, w in walks for u in w.uses}
+    recorded = {r.name for r in inputs.rules if r.kind == "record"} | (RULE_MANAGER_SERIES & read if inputs.rules else set())
     model = M.build(walks, recorded)
     direct = _unreachable_records(walks, inputs.rules, model, now)
     if direct:  # seed them as gauges with the labels the panels ask, the rules' own output stays
@@ -146,19 +147,43 @@ def _conflict(solver: Solver, rule: Rule, failed: Outcome, others: Tweaks, firin
               outcomes: list[Outcome]) -> Outcome:
     """An alert that fires alone but not with the others: name the alerts setting the same series
     the other way (redis_connected_clients < 5 and > 100), so it can be seeded on its own."""
+    node = E.parse(rule.expr)
+    # its own changes on top of the firing phase: the alerts that stop firing are its rivals (not
+    # every alert that fires: those the healthy baseline of the solution alone keeps quiet); else
+    # the firing phase with its inputs reset (`ratio == 1` beside `ratio > 0.9 < 1` and `> 1`)
+    for alone, merged in _alone(solver, rule, others, firing):
+        if not solver.fires(node, merged):
+            continue
+        rivals = sorted({o.rule.name for o in outcomes if o.state == "firing" and o.solved
+                         and not solver.fires(E.parse(o.rule.expr), merged)})
+        if rivals:
+            return Outcome(rule, "firing", False, f"fires alone ({alone.note}), but {', '.join(rivals)} set(s) the same "
+                           f"series the other way: seed it on its own with --alert {rule.name}", failed.hold_s, failed.tweaks)
+    return failed
+
+
+def _alone(solver: Solver, rule: Rule, others: Tweaks, firing: Tweaks) -> Iterator[tuple[Outcome, Tweaks]]:
     alone = solver.solve(rule, "firing", others, [])
-    if not alone.solved:
-        return failed
-    # its own changes on top of the firing phase: the alerts that stop firing are its rivals
-    # (not every alert that fires: those the healthy baseline of the solution alone keeps quiet)
-    mine = {k: t for k, t in alone.tweaks.items() if t != (others.get(k) or Tweak())}
-    merged = {**firing, **mine}
-    rivals = sorted({o.rule.name for o in outcomes if o.state == "firing" and o.solved
-                     and not solver.fires(E.parse(o.rule.expr), merged)})
-    if not rivals:
-        return failed
-    return Outcome(rule, "firing", False, f"fires alone ({alone.note}), but {', '.join(rivals)} set(s) the same series "
-                   f"the other way: seed it on its own with --alert {rule.name}", failed.hold_s, failed.tweaks)
+    if alone.solved:
+        yield alone, {**firing, **{k: t for k, t in alone.tweaks.items() if t != (others.get(k) or Tweak())}}
+    read = _reads(solver, rule)
+    alone = solver.solve(rule, "firing", {k: t for k, t in firing.items() if k[0] not in read}, [])
+    if alone.solved:
+        yield alone, alone.tweaks
+
+
+def _reads(solver: Solver, rule: Rule) -> set[str]:
+    """The model metrics ``rule`` reads, through the recording rules it reads too."""
+    names, todo, seen = set(), [rule.expr], set()
+    while todo:
+        expr = todo.pop()
+        for u in E.walk(expr).uses:
+            if u.metric in solver.records and u.metric not in seen:
+                seen.add(u.metric)
+                todo.append(solver.records[u.metric].prettify())
+            found = solver.model.by_series_name(u.metric)
+            names |= {found[0].name} if found else set()
+    return names
 
 
 def _unreachable_records(walks: list[tuple[M.Query, E.Walk]], rules: list[Rule], model: M.SynthModel,

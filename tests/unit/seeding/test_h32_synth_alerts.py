@@ -119,3 +119,17 @@ def test_sides_that_never_match_are_named() -> None:
     out = _outcomes(CLASSES / "h32-never-matches", "firing", "KubeStatefulSetUpdateNotRolledOut")
     ok, note = out["KubeStatefulSetUpdateNotRolledOut/firing"]
     assert not ok and "never match one to one" in note and "instance" in note, note
+
+
+def test_a_narrow_band_is_hit_with_steady_inputs() -> None:
+    g = generate([CLASSES / "h32-band"], "firing", "KubeQuotaAlmostFull", now=NOW)
+    o = next(o for o in g.plan.outcomes if o.rule.name == "KubeQuotaAlmostFull" and o.state == "firing")
+    assert o.solved, o.note
+    assert g.plan.model.metrics["kube_resourcequota"].profile.spread == 0  # noise would leave the band
+
+
+def test_exclusive_neighbours_name_each_other_when_all_fire() -> None:
+    out = _outcomes(CLASSES / "h32-band", "firing")
+    unsolved = {k: note for k, (ok, note) in out.items() if not ok}
+    assert len(unsolved) <= 2, out  # three bands of one ratio: one fires, the others say why
+    assert all("set(s) the same series the other way" in note for note in unsolved.values()), unsolved
