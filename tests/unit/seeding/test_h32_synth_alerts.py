@@ -133,3 +133,12 @@ def test_exclusive_neighbours_name_each_other_when_all_fire() -> None:
     unsolved = {k: note for k, (ok, note) in out.items() if not ok}
     assert len(unsolved) <= 2, out  # three bands of one ratio: one fires, the others say why
     assert all("set(s) the same series the other way" in note for note in unsolved.values()), unsolved
+
+
+def test_regex_values_leave_optional_parts_out() -> None:
+    """etcd-mixin's job=~".*etcd.*" gives job="etcd" (was "xetcdx"); `.*` alone is still a value."""
+    from stackctl.seeding.synth.labels import example
+
+    assert example(".*etcd.*") == "etcd"
+    assert example(".*") == "x" and example(".+") == "x"
+    assert example("nvme[0-9]+n[0-9]+") == "nvme0n0"
