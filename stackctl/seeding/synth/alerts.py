@@ -284,7 +284,11 @@ class Solver:
             only_reader = metric.sources <= own
             if not may_drop and not (want and only_reader):
                 attrs = [a for a in attrs if a != "drop"]
-            if only_reader and len(idx) > 1:
+            # one series kept of the few a narrow selector picks (`up{job=~"thanos-compact.*"}`), or
+            # of a metric no panel splits: every reader still finds one (`sum(...) > 1` quiet beside
+            # `absent(... == 1)`)
+            panels = any(src.split(": ", 1)[0].endswith(".json") for src in metric.sources)
+            if len(idx) > 1 and (only_reader or len(idx) < len(metric.series) or not panels):
                 attrs.append("thin")
             for attr in attrs:
                 key = (metric.name, idx, attr)

@@ -105,12 +105,17 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     outcomes: list[Outcome] = []
     others: Tweaks = {}  # every other alert quiet
     keep: list[tuple[object, bool]] = []
-    for r in alerts:
-        if r not in targets:
-            o = solver.solve(r, "quiet", others, keep)
-            others = o.tweaks if o.solved else others
-            outcomes.append(o)
-            keep += [(E.parse(r.expr), False)] if o.solved else []
+    # Alerts already quiet with the inferred values first: the others' solutions must keep them
+    # so (`sum(up{job=~"x.*"}) > 1` scaled down would break `absent(up{job=~"x.*"} == 1)` after it).
+    quiet_first = sorted((r for r in alerts if r not in targets),
+                         key=lambda r: not solver.solve(r, "quiet", {}, []).note.startswith("holds"))
+    for r in quiet_first:
+        o = solver.solve(r, "quiet", others, keep)
+        others = o.tweaks if o.solved else others
+        outcomes.append(o)
+        keep += [(E.parse(r.expr), False)] if o.solved else []
+    order = {id(r): i for i, r in enumerate(alerts)}
+    outcomes.sort(key=lambda o: order[id(o.rule)])
     base = dict(others)  # the healthy phase: the targets quiet too
     quiet_keep = list(keep)
     for r in targets:

@@ -20,7 +20,9 @@ PLAIN_BUCKETS = (1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0)
 _WHOLE = re.compile(r"(^|_)(total|size|limit|limits|capacity|max|allocatable)(_|$)|MemTotal|SwapTotal", re.I)
 _PART = re.compile(r"avail|free|used|usage|cached|buffers|rss|working_set|requests|MemAvailable|MemFree|"
                    r"Cached|Buffers|Active|Inactive|Slab|Dirty|files$", re.I)
-_TIMESTAMP = re.compile(r"timestamp|_time_seconds$|boot_time|start_time|last_\w*seconds|created$")
+# last_*_seconds is a timestamp (last_gc_time_seconds), unless it measures a span (last_duration_seconds)
+_TIMESTAMP = re.compile(r"timestamp|_time_seconds$|boot_time|start_time|last_(?!\w*(duration|latency|elapsed))\w*seconds"
+                        r"|created$")
 _ONE = re.compile(r"(^|_)(up|ready|enabled|healthy|success|available|bool|status_ready)$")
 _ZERO = re.compile(r"(^|_)(readonly|failed|failure|errors?|down|unhealthy|degraded|oom_events|panic\w*|alarm|"
                    r"alarm_\w+|reboot_required|throttled|evicted)$")

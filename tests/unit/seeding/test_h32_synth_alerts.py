@@ -142,3 +142,15 @@ def test_regex_values_leave_optional_parts_out() -> None:
     assert example(".*etcd.*") == "etcd"
     assert example(".*") == "x" and example(".+") == "x"
     assert example("nvme[0-9]+n[0-9]+") == "nvme0n0"
+
+
+def test_alerts_quiet_as_inferred_are_kept_by_the_others_solutions() -> None:
+    out = _outcomes(CLASSES / "h32-quiet-order")
+    assert all(ok for ok, _n in out.values()), out
+    assert "one series of up" in out["ThanosCompactMultipleRunning/quiet"][1]
+    g = generate([CLASSES / "h32-quiet-order"], "quiet", now=NOW)
+    assert [o.rule.name for o in g.plan.outcomes] == ["ThanosCompactMultipleRunning", "ThanosRuleRuleEvaluationLatencyHigh",
+                                                      "ThanosCompactIsDown"]  # the files' order
+    assert "timestamp" not in g.plan.model.metrics["prometheus_rule_group_last_duration_seconds"].profile.why
+    for alert in ("ThanosCompactMultipleRunning", "ThanosRuleRuleEvaluationLatencyHigh", "ThanosCompactIsDown"):
+        assert _outcomes(CLASSES / "h32-quiet-order", "firing", alert)[f"{alert}/firing"][0], alert
