@@ -63,6 +63,7 @@ class Use:
     carried: frozenset[str] = frozenset()  # labels a group_left copies from this (info) side
     boolean: bool = False  # compared with == 0 / == 1: a 0/1 state
     steady: bool = False  # under changes()/deriv()/delta(): sample-to-sample noise would be read as a change
+    above: tuple[float, ...] = ()  # thresholds a histogram_quantile over it is compared with (> 40)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class _Ctx:
     carried: frozenset[str] = frozenset()
     boolean: bool = False
     steady: bool = False
+    above: tuple[float, ...] = ()
 
     def but(self, **kw: Any) -> _Ctx:
         return _Ctx(**{**self.__dict__, **kw})
@@ -195,7 +197,7 @@ def _visit(node: Any, ctx: _Ctx, out: Walk) -> _Side:
         if not name:
             return empty
         out.uses.append(Use(name, matchers_of(node), ctx.counter, ctx.quantile, ctx.info, ctx.labels, ctx.absent,
-                            ctx.carried, ctx.boolean, ctx.steady))
+                            ctx.carried, ctx.boolean, ctx.steady, ctx.above))
         return _Side(frozenset({name}), True)
     if isinstance(node, pp.MatrixSelector):
         return _visit(node.vector_selector, ctx, out)
@@ -267,6 +269,12 @@ def _is_flag(node: Any) -> bool:
 _ORDER = (">", "<", ">=", "<=")
 
 
+def _quantile(node: Any) -> bool:
+    while isinstance(node, pp.ParenExpr):
+        node = node.expr
+    return isinstance(node, pp.Call) and node.func.name == "histogram_quantile"
+
+
 def _band(node: Any) -> bool:
     """``x > a < b`` (or the same with >=/<=) with b/a under 1.5: a narrow band of values."""
     inner = node.lhs
@@ -311,6 +319,8 @@ def _binary(node: Any, ctx: _Ctx, out: Walk) -> _Side:
         lctx = lctx.but(boolean=True)
     if str(node.op) in ("==", "!=") and _is_flag(node.lhs):
         rctx = rctx.but(boolean=True)
+    if str(node.op) in _ORDER and isinstance(node.rhs, pp.NumberLiteral) and _quantile(node.lhs):
+        lctx = lctx.but(above=lctx.above + (float(node.rhs.val),))  # buckets above it: the quantile can pass it
     if _band(node):  # `x > 0.9 < 1`: a band narrower than the noise would flap in and out
         lctx = lctx.but(steady=True)
     if str(node.op) in ("==", "!=") and not isinstance(node.lhs, pp.NumberLiteral) \

@@ -154,3 +154,12 @@ def test_alerts_quiet_as_inferred_are_kept_by_the_others_solutions() -> None:
     assert "timestamp" not in g.plan.model.metrics["prometheus_rule_group_last_duration_seconds"].profile.why
     for alert in ("ThanosCompactMultipleRunning", "ThanosRuleRuleEvaluationLatencyHigh", "ThanosCompactIsDown"):
         assert _outcomes(CLASSES / "h32-quiet-order", "firing", alert)[f"{alert}/firing"][0], alert
+
+
+def test_a_quantile_threshold_above_the_buckets_gets_a_bucket() -> None:
+    g = generate([CLASSES / "h32-quantile-above"], "firing", "ThanosQueryInstantLatencyHigh", now=NOW)
+    assert max(g.plan.model.metrics["http_request_duration_seconds"].buckets) >= 80
+    o = next(o for o in g.plan.outcomes if o.state == "firing")
+    assert o.solved, o.note
+    quiet = generate([CLASSES / "h32-quantile-above"], "quiet", now=NOW)
+    assert all(o.solved for o in quiet.plan.outcomes)
