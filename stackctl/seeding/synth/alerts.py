@@ -17,6 +17,7 @@ from typing import Any, Iterator, Literal
 
 import promql_parser as pp
 
+from stackctl.seeding.synth import walkers as W
 from stackctl.seeding.synth.evaluate import Env, Tweak, Unsupported, as_vec, evaluate
 from stackctl.seeding.synth.exprs import matchers_of, name_of, parse
 from stackctl.seeding.synth.functions import TREND, make_env
@@ -30,6 +31,7 @@ FINE = tuple(1.04 ** k for k in range(-120, 121) if k)  # x0.009..x110: a narrow
 MARGIN = 1.3
 ABSENT = frozenset({"absent", "absent_over_time", "vector"})  # conditions "no series" can make true
 HOLD_MARGIN_S = 180.0
+AGE_S = 900.0  # a quiet `time() - timestamp` condition must stay quiet this long after seeding
 # written by Prometheus' rule manager for its active alerts (InfoInhibitor reads them): never seeded
 RULE_MANAGER_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
 
@@ -102,11 +104,15 @@ class Solver:
         self.model, self.now = model, now
         self.records = {r.name: parse(r.expr) for r in rules if r.kind == "record"}
 
-    def env(self, tweaks: Tweaks) -> Env:
-        return make_env(self.model, tweaks, self.records, self.now)
+    def env(self, tweaks: Tweaks, age: float = 0.0) -> Env:
+        return make_env(self.model, tweaks, self.records, self.now, age)
 
-    def fires(self, node: Any, tweaks: Tweaks) -> bool:
-        return bool(as_vec(evaluate(node, self.env(tweaks))))
+    def fires(self, node: Any, tweaks: Tweaks, age: float = 0.0) -> bool:
+        return bool(as_vec(evaluate(node, self.env(tweaks, age))))
+
+    def _ages(self, node: Any, tweaks: Tweaks) -> bool:
+        """Quiet only until the seeded constant timestamps age (`time() - x > 1`): not quiet."""
+        return any(c.func.name == "time" for c in W.calls(node)) and self.fires(node, tweaks, AGE_S)
 
     def solve(self, rule: Rule, state: State, base: Tweaks | None = None,
               keep: list[tuple[Any, bool]] | None = None) -> Outcome:
@@ -117,7 +123,7 @@ class Solver:
         self.reader = f"{rule.source.replace(chr(92), '/').rsplit('/', 1)[-1]}: {rule.name}"  # its queries' source
         node = parse(rule.expr)
         want = state == "firing"
-        hold = rule.for_s + _max_window(node, self.records) + HOLD_MARGIN_S if want else 0.0
+        hold = rule.for_s + W.max_window(node, self.records) + HOLD_MARGIN_S if want else 0.0
         try:
             if self._holds(node, want, base, robust=not want):
                 return Outcome(rule, state, True, "holds with the inferred values", hold, base)
@@ -126,6 +132,10 @@ class Solver:
             return Outcome(rule, state, False, f"cannot evaluate {exc}", hold, base)
         if found is not None and self._holds(node, want, found[0], robust=False) and self._kept(found[0]):
             return Outcome(rule, state, True, "; ".join(found[1]), hold, found[0])
+        if not want and not self.fires(node, base) and self._ages(node, base):
+            return Outcome(rule, state, False, f"quiet when seeded, but `time() - ...` passes its threshold within "
+                           f"{AGE_S / 60:g}m: a seeded timestamp is a constant (it ages; live seeding does not move it)",
+                           hold, base)
         return Outcome(rule, state, False, self._why(node, want), hold, base)
 
     def _kept(self, tweaks: Tweaks) -> bool:
@@ -136,6 +146,8 @@ class Solver:
             return False
         if not robust:
             return True
+        if not want and self._ages(node, tweaks):
+            return False
         for knob in self._knobs(node):
             if knob.attr in ("drop", "set", "slope", "differ", "thin") or not self._noisy(knob.metric):
                 continue
@@ -163,7 +175,7 @@ class Solver:
 
     def _descend(self, node: Any, base: Tweaks, depth: int) -> tuple[Tweaks, list[str]] | None:
         """Make an inner part non-empty first (an ``and`` under a ``* on() group_left``), then the whole."""
-        for child in _children(node):
+        for child in W.children(node):
             if self.fires(child, base):
                 continue
             step = self._solve(child, True, base, depth + 1)
@@ -202,7 +214,7 @@ class Solver:
     def _search(self, node: Any, want: bool, base: Tweaks) -> tuple[Tweaks, list[str]] | None:
         rank = {"rate": 0, "value": 0, "slope": 0, "set": 1, "differ": 1, "thin": 2, "drop": 3}
         knobs = sorted(self._knobs(node, want), key=lambda k: rank[k.attr])  # leaving series out is the last resort
-        numbers = sorted({abs(n) for n in _numbers(node)})
+        numbers = sorted({abs(n) for n in W.numbers(node)})
         for knob in knobs:
             if knob.attr == "set":
                 values = [v for n in numbers for v in (n * 1.5 + 1, n / 2, n + 1, n * 2)] + [0.0, 1.0]
@@ -217,7 +229,7 @@ class Solver:
                 candidates = list(FACTORS)
             for f in candidates:
                 tweaks = knob.apply(base, f)
-                if self.fires(node, tweaks) != want or not self._kept(tweaks):
+                if self.fires(node, tweaks) != want or not self._kept(tweaks) or not want and self._ages(node, tweaks):
                     continue
                 if knob.attr in ("rate", "value") and f not in (0.0,) and self._noisy(knob.metric):
                     if any(self.fires(node, knob.apply(base, f * g)) != want for g in (MARGIN, 1 / MARGIN)):
@@ -232,16 +244,16 @@ class Solver:
                 continue
             for f in sorted(FINE, key=lambda x: abs(math.log(x))):
                 tweaks = knob.apply(base, f)
-                if self.fires(node, tweaks) == want and self._kept(tweaks):
+                if self.fires(node, tweaks) == want and self._kept(tweaks) and (want or not self._ages(node, tweaks)):
                     return tweaks, [knob.describe(round(f, 3))]
         return None
 
     def _knobs(self, node: Any, want: bool = True) -> Iterator[_Knob]:
         seen = set()
-        funcs = {c.func.name for c in _calls(node)}
+        funcs = {c.func.name for c in W.calls(node)}
         trends = bool(funcs & (set(TREND) | {"changes"}))
         spreads = any(isinstance(n, pp.AggregateExpr) and str(n.op) in ("stdvar", "stddev", "count_values")
-                      for n in _walk(node))
+                      for n in W.walk(node))
         # "No series" solves only a condition that asks for it (absent(), `or vector(0)`), and
         # only for firing (an alert asked to fire): a quiet condition made empty by leaving its
         # input out would leave the panels and the other alerts reading that input with nothing,
@@ -250,7 +262,7 @@ class Solver:
         # for quiet, at most all but one of its series ("thin": fewer series to count).
         may_drop = want and bool(funcs & ABSENT)
         own = {getattr(self, "reader", "")}
-        for vs, outer in _selectors_outer(node, self.records):
+        for vs, outer in W.selectors_outer(node, self.records):
             name = name_of(vs) or ""
             found = self.model.by_series_name(name)
             if found is None:
@@ -300,19 +312,19 @@ class Solver:
         text = node.prettify().replace("\n", " ") if hasattr(node, "prettify") else str(node)
         text = re.sub(r"\s+", " ", text)
         verb = "true" if want else "false"
-        if not list(_selectors(node, self.records)):
+        if not list(W.selectors(node, self.records)):
             return f"`{text}` reads no metric: it is {'false' if want else 'true'} whatever is seeded (a Watchdog-style rule)"
-        funcs = {c.func.name for c in _calls(node)} & set(TREND)
+        funcs = {c.func.name for c in W.calls(node)} & set(TREND)
         if funcs:
             return (f"`{text}` depends on {', '.join(sorted(funcs))}(): no level or trend (up to 5x the level per "
                     f"hour) of its inputs makes it {verb}")
-        if any(name_of(vs) is None for vs in _selectors(node, self.records)):
+        if any(name_of(vs) is None for vs in W.selectors(node, self.records)):
             return f"`{text}` selects series by labels only (no metric name): there is no metric to synthesize"
-        own = sorted({n for vs in _selectors(node, self.records) if (n := name_of(vs) or "") in RULE_MANAGER_SERIES})
+        own = sorted({n for vs in W.selectors(node, self.records) if (n := name_of(vs) or "") in RULE_MANAGER_SERIES})
         if own:
             return (f"`{text}` reads {', '.join(own)}, which Prometheus writes for the alerts that are active: it "
                     f"follows the other alerts' states, there is nothing to seed for it")
-        missing = [(name_of(vs) or "?") for vs in _selectors(node, self.records)
+        missing = [(name_of(vs) or "?") for vs in W.selectors(node, self.records)
                    if self.model.by_series_name(name_of(vs) or "") is None and (name_of(vs) or "") not in self.records]
         if missing:
             return f"`{text}` reads {', '.join(sorted(set(missing)))}, which no input defines"
@@ -325,14 +337,14 @@ class Solver:
         """A one-to-one operator whose sides never share a label set (`max by (a) (x) * y`, y
         has `instance` too): the rule is empty whatever the values, say which labels differ."""
         drops: Tweaks = {}  # `x unless y` as x: the label sets are the question, not y's presence
-        for n in _walk(node):
+        for n in W.walk(node):
             if isinstance(n, pp.BinaryExpr) and str(n.op) == "unless":
-                for vs in _selectors(n.rhs, self.records):
+                for vs in W.selectors(n.rhs, self.records):
                     found = self.model.by_series_name(name_of(vs) or "")
                     if found is not None:
                         drops.update({(found[0].name, i): Tweak(drop=True) for i in range(len(found[0].series))})
         env = self.env(drops)
-        for n in _walk(node):
+        for n in W.walk(node):
             if not isinstance(n, pp.BinaryExpr) or str(n.op) in ("and", "or", "unless"):
                 continue
             try:
@@ -345,7 +357,7 @@ class Solver:
             listed = set(mod.matching.labels) if mod is not None and mod.matching is not None else set()
             on = listed if mod is not None and mod.matching is not None and str(mod.matching.type).endswith("Include") else None
             ignoring = listed if on is None else set()
-            if _signatures(lhs, on, ignoring) & _signatures(rhs, on, ignoring):
+            if W.signatures(lhs, on, ignoring) & W.signatures(rhs, on, ignoring):
                 continue
             names = [{k for lab, _v in vec for k in lab if k != "__name__"} - ignoring for vec in (lhs, rhs)]
             only = sorted(names[0] ^ names[1]) if on is None else sorted(on)
@@ -353,74 +365,3 @@ class Solver:
             return (f"the sides of `{side}` never match one to one (labels on one side only: {', '.join(only)})"
                     if only else f"the sides of `{side}` never share a label set")
         return None
-
-
-def _signatures(vec: list[tuple[dict[str, str], float]], on: set[str] | None,
-                ignoring: set[str]) -> set[tuple[tuple[str, str], ...]]:
-    """The label sets a one-to-one operator matches ``vec``'s series by."""
-    return {tuple(sorted((k, lab.get(k, "")) for k in (on if on is not None else set(lab) - ignoring - {"__name__"})))
-            for lab, _v in vec}
-
-
-def _walk(node: Any) -> Iterator[Any]:
-    yield node
-    if isinstance(node, pp.BinaryExpr):
-        yield from _walk(node.lhs)
-        yield from _walk(node.rhs)
-    elif isinstance(node, (pp.ParenExpr, pp.UnaryExpr, pp.SubqueryExpr, pp.AggregateExpr)):
-        yield from _walk(node.expr)
-        if isinstance(node, pp.AggregateExpr) and node.param is not None:
-            yield from _walk(node.param)
-    elif isinstance(node, pp.Call):
-        for a in node.args:
-            yield from _walk(a)
-    elif isinstance(node, pp.MatrixSelector):
-        yield node.vector_selector
-
-
-def _children(node: Any) -> list[Any]:
-    if isinstance(node, pp.BinaryExpr):
-        return [c for c in (node.lhs, node.rhs) if not isinstance(c, pp.NumberLiteral)]
-    if isinstance(node, (pp.ParenExpr, pp.AggregateExpr, pp.UnaryExpr)):
-        return [node.expr]
-    if isinstance(node, pp.Call):
-        return [a for a in node.args if not isinstance(a, (pp.NumberLiteral, pp.StringLiteral))]
-    return []
-
-
-def _calls(node: Any) -> Iterator[Any]:
-    return (n for n in _walk(node) if isinstance(n, pp.Call))
-
-
-def _numbers(node: Any) -> Iterator[float]:
-    for n in _walk(node):
-        if isinstance(n, pp.NumberLiteral) and math.isfinite(n.val):
-            yield float(n.val)
-
-
-def _selectors(node: Any, records: dict[str, Any], depth: int = 0) -> Iterator[Any]:
-    for vs, _outer in _selectors_outer(node, records, depth):
-        yield vs
-
-
-def _selectors_outer(node: Any, records: dict[str, Any], depth: int = 0,
-                     outer: tuple[Any, ...] = ()) -> Iterator[tuple[Any, tuple[Any, ...]]]:
-    """Every selector, recorded names replaced by their rule's selectors; with each, the matchers
-    the selectors of recorded names around it put on the recorded series."""
-    for n in _walk(node):
-        if isinstance(n, pp.VectorSelector):
-            name = name_of(n) or ""
-            if name in records and depth < 5:
-                yield from _selectors_outer(records[name], records, depth + 1, outer + matchers_of(n))
-            else:
-                yield n, outer
-
-
-def _max_window(node: Any, records: dict[str, Any], depth: int = 0) -> float:
-    longest = 0.0
-    for n in _walk(node):
-        if isinstance(n, (pp.MatrixSelector, pp.SubqueryExpr)):
-            longest = max(longest, n.range.total_seconds() if n.range is not None else 0.0)
-        if isinstance(n, pp.VectorSelector) and (name_of(n) or "") in records and depth < 5:
-            longest = max(longest, _max_window(records[name_of(n) or ""], records, depth + 1))
-    return longest

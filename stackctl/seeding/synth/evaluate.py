@@ -55,6 +55,7 @@ class Env:
     rules: dict[str, Any] = field(default_factory=dict)  # recorded name -> parsed expr
     now: float = 1.7e9
     call: Callable[[Any, Env], Value] | None = None  # the functions (``functions.call``)
+    age: float = 0.0  # seconds time() is ahead of the seeded constants (a timestamp ages after seeding)
 
     def tweak(self, metric: str, i: int) -> Tweak:
         return self.tweaks.get((metric, i)) or Tweak()

@@ -163,3 +163,11 @@ def test_a_quantile_threshold_above_the_buckets_gets_a_bucket() -> None:
     assert o.solved, o.note
     quiet = generate([CLASSES / "h32-quantile-above"], "quiet", now=NOW)
     assert all(o.solved for o in quiet.plan.outcomes)
+
+
+def test_quiet_time_conditions_survive_the_timestamps_aging() -> None:
+    out = _outcomes(CLASSES / "h32-timestamps")
+    ok, note = out["ThanosRuleNoEvaluationFor10Intervals/quiet"]
+    assert ok and "x0" not in note.split()[-1], note  # not the timestamp moved to the seeding instant
+    ok, note = out["ThanosSidecarUnhealthy/quiet"]
+    assert not ok and "a seeded timestamp is a constant" in note, note
