@@ -16,7 +16,8 @@ from helpers import REPO, isolated_env, require_binaries, stackctl
 pytestmark = pytest.mark.native
 CLASSES = REPO / "tests" / "fixtures" / "synth" / "classes"
 RECORDED = CLASSES / "h32-record-matchers"
-QUIET = [CLASSES / "h32-quiet-inputs", CLASSES / "h32-alerts-series"]
+QUIET = [CLASSES / "h32-quiet-inputs", CLASSES / "h32-alerts-series", CLASSES / "h32-quiet-order",
+         CLASSES / "h32-timestamps"]
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,8 @@ def test_quiet_keeps_rule_inputs_and_verify_passes(stack: tuple[dict[str, str], 
     empty = [r for r in report["results"] if r["kind"] == "metric" and r["status"] != "ok"]
     assert not empty, empty  # was: no series named kube_deployment_status_observed_generation ...
     quiet = {"KubeDeploymentGenerationMismatch", "KubeVersionMismatch", "PrometheusRemoteWriteBehind",
-             "CPUThrottlingHigh", "InfoInhibitor"}
+             "CPUThrottlingHigh", "InfoInhibitor", "ThanosCompactIsDown", "ThanosCompactMultipleRunning",
+             "ThanosRuleRuleEvaluationLatencyHigh", "ThanosRuleNoEvaluationFor10Intervals"}
     active = {a["alertname"] for a in _alerts(env, repo) if a["state"] in ("pending", "firing")}
     assert not active & quiet, active
 
