@@ -108,7 +108,7 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     # Alerts already quiet with the inferred values first: the others' solutions must keep them
     # so (`sum(up{job=~"x.*"}) > 1` scaled down would break `absent(up{job=~"x.*"} == 1)` after it).
     quiet_first = sorted((r for r in alerts if r not in targets),
-                         key=lambda r: not solver.solve(r, "quiet", {}, []).note.startswith("holds"))
+                         key=lambda r: not solver.quiet_as_inferred(r))
     for r in quiet_first:
         o = solver.solve(r, "quiet", others, keep)
         others = o.tweaks if o.solved else others
