@@ -39,9 +39,16 @@ def check_rules(groups: list[dict[str, Any]]) -> list[CheckResult]:
     return results
 
 
+# Series Prometheus' rule manager writes itself for its alerting rules (none while no alert is active)
+RULE_MANAGER_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
+
+
 def recorded_names(groups: list[dict[str, Any]]) -> frozenset[str]:
-    """Recording rules' outputs: known names even before their first evaluation writes them."""
-    return frozenset(r["name"] for g in groups for r in g.get("rules") or [] if r.get("type") == "recording" and r.get("name"))
+    """Recording rules' outputs: known names even before their first evaluation writes them;
+    ``ALERTS``/``ALERTS_FOR_STATE`` too when there are alerting rules."""
+    names = frozenset(r["name"] for g in groups for r in g.get("rules") or [] if r.get("type") == "recording" and r.get("name"))
+    alerting = any(r.get("type") == "alerting" for g in groups for r in g.get("rules") or [])
+    return names | RULE_MANAGER_SERIES if alerting else names
 
 
 # -- metrics --------------------------------------------------------------------------------

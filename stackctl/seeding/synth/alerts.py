@@ -17,6 +17,7 @@ from typing import Any, Iterator, Literal
 
 import promql_parser as pp
 
+from stackctl.seeding.synth import walkers as W
 from stackctl.seeding.synth.evaluate import Env, Tweak, Unsupported, as_vec, evaluate
 from stackctl.seeding.synth.exprs import matchers_of, name_of, parse
 from stackctl.seeding.synth.functions import TREND, make_env
@@ -26,9 +27,13 @@ State = Literal["firing", "quiet"]
 Tweaks = dict[tuple[str, int], Tweak]
 SLOPES = (-0.5, 0.5, -1.0, 1.0, -2.0, 2.0, -0.1, 0.1, -5.0, 5.0)  # x level per hour
 FACTORS = (2.0, 5.0, 10.0, 0.5, 0.2, 0.1, 0.0, 30.0, 100.0, 0.03, 0.01, 1e3, 1e-3, 1e4, 1e5, 1e6)
+FINE = tuple(1.04 ** k for k in range(-120, 121) if k)  # x0.009..x110: a narrow band (`> 0.9 < 1`)
 MARGIN = 1.3
 ABSENT = frozenset({"absent", "absent_over_time", "vector"})  # conditions "no series" can make true
 HOLD_MARGIN_S = 180.0
+AGE_S = 900.0  # a quiet `time() - timestamp` condition must stay quiet this long after seeding
+# written by Prometheus' rule manager for its active alerts (InfoInhibitor reads them): never seeded
+RULE_MANAGER_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class Outcome:
 class _Knob:
     metric: str
     indexes: tuple[int, ...]
-    attr: Literal["rate", "value", "set", "drop", "slope", "differ"]
+    attr: Literal["rate", "value", "set", "drop", "slope", "differ", "thin"]
     selector: str
     levels: tuple[float, ...] = ()  # the series' levels, for slopes relative to them
 
@@ -73,6 +78,8 @@ class _Knob:
                 t = replace(t, set=factor * (j + 1) * (abs(t.level(self.levels[j])) or 1.0))
             elif self.attr == "slope":  # factor: the share of its level the series moves per hour
                 t = replace(t, slope=factor * abs(t.level(self.levels[j]) or 1.0) / 3600.0)
+            elif self.attr == "thin":  # one series kept, the others left out (count(...) > 1 quiet)
+                t = replace(t, drop=j > 0)
             else:
                 t = replace(t, drop=True)
             out[(self.metric, i)] = t
@@ -81,6 +88,8 @@ class _Knob:
     def describe(self, factor: float) -> str:
         if self.attr == "drop":
             return f"no series of {self.selector}"
+        if self.attr == "thin":
+            return f"one series of {self.selector} only"
         if self.attr == "set":
             return f"{self.selector} set to {factor:g}"
         if self.attr == "differ":
@@ -95,11 +104,15 @@ class Solver:
         self.model, self.now = model, now
         self.records = {r.name: parse(r.expr) for r in rules if r.kind == "record"}
 
-    def env(self, tweaks: Tweaks) -> Env:
-        return make_env(self.model, tweaks, self.records, self.now)
+    def env(self, tweaks: Tweaks, age: float = 0.0) -> Env:
+        return make_env(self.model, tweaks, self.records, self.now, age)
 
-    def fires(self, node: Any, tweaks: Tweaks) -> bool:
-        return bool(as_vec(evaluate(node, self.env(tweaks))))
+    def fires(self, node: Any, tweaks: Tweaks, age: float = 0.0) -> bool:
+        return bool(as_vec(evaluate(node, self.env(tweaks, age))))
+
+    def _ages(self, node: Any, tweaks: Tweaks) -> bool:
+        """Quiet only until the seeded constant timestamps age (`time() - x > 1`): not quiet."""
+        return any(c.func.name == "time" for c in W.calls(node)) and self.fires(node, tweaks, AGE_S)
 
     def solve(self, rule: Rule, state: State, base: Tweaks | None = None,
               keep: list[tuple[Any, bool]] | None = None) -> Outcome:
@@ -110,7 +123,7 @@ class Solver:
         self.reader = f"{rule.source.replace(chr(92), '/').rsplit('/', 1)[-1]}: {rule.name}"  # its queries' source
         node = parse(rule.expr)
         want = state == "firing"
-        hold = rule.for_s + _max_window(node, self.records) + HOLD_MARGIN_S if want else 0.0
+        hold = rule.for_s + W.max_window(node, self.records) + HOLD_MARGIN_S if want else 0.0
         try:
             if self._holds(node, want, base, robust=not want):
                 return Outcome(rule, state, True, "holds with the inferred values", hold, base)
@@ -119,7 +132,19 @@ class Solver:
             return Outcome(rule, state, False, f"cannot evaluate {exc}", hold, base)
         if found is not None and self._holds(node, want, found[0], robust=False) and self._kept(found[0]):
             return Outcome(rule, state, True, "; ".join(found[1]), hold, found[0])
+        if not want and not self.fires(node, base) and self._ages(node, base):
+            return Outcome(rule, state, False, f"quiet when seeded, but `time() - ...` passes its threshold within "
+                           f"{AGE_S / 60:g}m: a seeded timestamp is a constant (it ages; live seeding does not move it)",
+                           hold, base)
         return Outcome(rule, state, False, self._why(node, want), hold, base)
+
+    def quiet_as_inferred(self, rule: Rule) -> bool:
+        """``rule`` is quiet, with margin, on the inferred values alone (no knob turned)."""
+        self.keep = []
+        try:
+            return self._holds(parse(rule.expr), False, {}, robust=True)
+        except (Unsupported, ValueError, ZeroDivisionError, RecursionError):
+            return False
 
     def _kept(self, tweaks: Tweaks) -> bool:
         return all(self.fires(k, tweaks) == w for k, w in getattr(self, "keep", []))
@@ -129,8 +154,10 @@ class Solver:
             return False
         if not robust:
             return True
+        if not want and self._ages(node, tweaks):
+            return False
         for knob in self._knobs(node):
-            if knob.attr in ("drop", "set", "slope", "differ") or not self._noisy(knob.metric):
+            if knob.attr in ("drop", "set", "slope", "differ", "thin") or not self._noisy(knob.metric):
                 continue
             for f in (MARGIN, 1 / MARGIN):
                 if self.fires(node, knob.apply(tweaks, f)) != want:
@@ -156,7 +183,7 @@ class Solver:
 
     def _descend(self, node: Any, base: Tweaks, depth: int) -> tuple[Tweaks, list[str]] | None:
         """Make an inner part non-empty first (an ``and`` under a ``* on() group_left``), then the whole."""
-        for child in _children(node):
+        for child in W.children(node):
             if self.fires(child, base):
                 continue
             step = self._solve(child, True, base, depth + 1)
@@ -193,14 +220,14 @@ class Solver:
         return None
 
     def _search(self, node: Any, want: bool, base: Tweaks) -> tuple[Tweaks, list[str]] | None:
-        rank = {"rate": 0, "value": 0, "slope": 0, "set": 1, "differ": 1, "drop": 2}
+        rank = {"rate": 0, "value": 0, "slope": 0, "set": 1, "differ": 1, "thin": 2, "drop": 3}
         knobs = sorted(self._knobs(node, want), key=lambda k: rank[k.attr])  # leaving series out is the last resort
-        numbers = sorted({abs(n) for n in _numbers(node)})
+        numbers = sorted({abs(n) for n in W.numbers(node)})
         for knob in knobs:
             if knob.attr == "set":
                 values = [v for n in numbers for v in (n * 1.5 + 1, n / 2, n + 1, n * 2)] + [0.0, 1.0]
                 candidates = list(dict.fromkeys(values))
-            elif knob.attr in ("drop", "differ"):
+            elif knob.attr in ("drop", "differ", "thin"):
                 candidates = [1.0] if knob.attr == "differ" else [0.0]
             elif knob.attr == "slope":
                 candidates = list(SLOPES)
@@ -216,37 +243,67 @@ class Solver:
                 candidates = list(FACTORS)
             for f in candidates:
                 tweaks = knob.apply(base, f)
-                if self.fires(node, tweaks) != want or not self._kept(tweaks):
+                if self.fires(node, tweaks) != want or not self._kept(tweaks) or not want and self._ages(node, tweaks):
                     continue
                 if knob.attr in ("rate", "value") and f not in (0.0,) and self._noisy(knob.metric):
                     if any(self.fires(node, knob.apply(base, f * g)) != want for g in (MARGIN, 1 / MARGIN)):
                         continue
                 return tweaks, [knob.describe(f)]
+        return self._fine(node, want, base, knobs)
+
+    def _fine(self, node: Any, want: bool, base: Tweaks, knobs: list[_Knob]) -> tuple[Tweaks, list[str]] | None:
+        """The last resort: a fine grid of factors for steady gauges (a band no coarse factor hits)."""
+        for knob in knobs:
+            if knob.attr != "value" or self._noisy(knob.metric) or self.model.metrics[knob.metric].kind != "gauge":
+                continue
+            broken = 0  # candidates that hold but undo another alert's solution: a few, then the next knob
+            for f in sorted(FINE, key=lambda x: abs(math.log(x))):
+                tweaks = knob.apply(base, f)
+                if self.fires(node, tweaks) != want or not want and self._ages(node, tweaks):
+                    continue
+                if self._kept(tweaks):
+                    return tweaks, [knob.describe(round(f, 3))]
+                broken += 1
+                if broken >= 8:
+                    break
         return None
 
     def _knobs(self, node: Any, want: bool = True) -> Iterator[_Knob]:
         seen = set()
-        funcs = {c.func.name for c in _calls(node)}
+        funcs = {c.func.name for c in W.calls(node)}
         trends = bool(funcs & (set(TREND) | {"changes"}))
         spreads = any(isinstance(n, pp.AggregateExpr) and str(n.op) in ("stdvar", "stddev", "count_values")
-                      for n in _walk(node))
+                      for n in W.walk(node))
         # "No series" solves only a condition that asks for it (absent(), `or vector(0)`), and
         # only for firing (an alert asked to fire): a quiet condition made empty by leaving its
-        # input out would leave the panels and the other alerts reading that input with nothing.
-        # A metric only this rule reads may be left out (nothing else would miss it).
+        # input out would leave the panels and the other alerts reading that input with nothing,
+        # and the rule itself never evaluated over data (verify reports such a metric empty).
+        # For firing, a metric only this rule reads may be left out (nothing else would miss it);
+        # for quiet, at most all but one of its series ("thin": fewer series to count).
         may_drop = want and bool(funcs & ABSENT)
         own = {getattr(self, "reader", "")}
-        for vs in _selectors(node, self.records):
+        for vs, outer in W.selectors_outer(node, self.records):
             name = name_of(vs) or ""
             found = self.model.by_series_name(name)
             if found is None:
                 continue
             metric, suffix = found
             idx = tuple(matching(metric, matchers_of(vs)))
+            label = vs.prettify() if hasattr(vs, "prettify") else name
+            # A recorded series read as `record{code=~"5.."}`: its inputs' series with that label
+            # value (the rule keeps the label) are the knob, not all of them (a ratio of the
+            # recorded 5xx share would not move if every input series were scaled alike).
+            names = {k for s in metric.series for k in s.labels}
+            extra = tuple(m for m in outer if m.name in names)
+            narrowed = tuple(i for i in idx if i in set(matching(metric, extra)))
+            if extra and narrowed:
+                idx = narrowed
+                more = ",".join(f'{m.name}{m.op}"{m.value}"' for m in extra)
+                label = (label[:-1] + "," + more + "}" if label.endswith("}") else label + "{" + more + "}")
+                label += " (through a recording rule)"
             if not idx:
                 continue
-            label = vs.prettify() if hasattr(vs, "prettify") else name
-            attrs: list[Literal["rate", "value", "set", "drop", "slope", "differ"]]
+            attrs: list[Literal["rate", "value", "set", "drop", "slope", "differ", "thin"]]
             if metric.kind == "counter":
                 attrs = ["rate", "drop"]
             elif metric.kind == "histogram":
@@ -256,8 +313,15 @@ class Solver:
                 if spreads and len(idx) > 1:
                     attrs.append("differ")
             levels = tuple(metric.series[i].level for i in idx)
-            if not may_drop and not metric.sources <= own:
+            only_reader = metric.sources <= own
+            if not may_drop and not (want and only_reader):
                 attrs = [a for a in attrs if a != "drop"]
+            # one series kept of the few a narrow selector picks (`up{job=~"thanos-compact.*"}`), or
+            # of a metric no panel splits: every reader still finds one (`sum(...) > 1` quiet beside
+            # `absent(... == 1)`)
+            panels = any(src.split(": ", 1)[0].endswith(".json") for src in metric.sources)
+            if len(idx) > 1 and (only_reader or len(idx) < len(metric.series) or not panels):
+                attrs.append("thin")
             for attr in attrs:
                 key = (metric.name, idx, attr)
                 if key not in seen:
@@ -268,72 +332,56 @@ class Solver:
         text = node.prettify().replace("\n", " ") if hasattr(node, "prettify") else str(node)
         text = re.sub(r"\s+", " ", text)
         verb = "true" if want else "false"
-        if not list(_selectors(node, self.records)):
+        if not list(W.selectors(node, self.records)):
             return f"`{text}` reads no metric: it is {'false' if want else 'true'} whatever is seeded (a Watchdog-style rule)"
-        funcs = {c.func.name for c in _calls(node)} & set(TREND)
+        funcs = {c.func.name for c in W.calls(node)} & set(TREND)
         if funcs:
             return (f"`{text}` depends on {', '.join(sorted(funcs))}(): no level or trend (up to 5x the level per "
                     f"hour) of its inputs makes it {verb}")
-        if any(name_of(vs) is None for vs in _selectors(node, self.records)):
+        if any(name_of(vs) is None for vs in W.selectors(node, self.records)):
             return f"`{text}` selects series by labels only (no metric name): there is no metric to synthesize"
-        missing = [(name_of(vs) or "?") for vs in _selectors(node, self.records)
+        own = sorted({n for vs in W.selectors(node, self.records) if (n := name_of(vs) or "") in RULE_MANAGER_SERIES})
+        if own:
+            return (f"`{text}` reads {', '.join(own)}, which Prometheus writes for the alerts that are active: it "
+                    f"follows the other alerts' states, there is nothing to seed for it")
+        missing = [(name_of(vs) or "?") for vs in W.selectors(node, self.records)
                    if self.model.by_series_name(name_of(vs) or "") is None and (name_of(vs) or "") not in self.records]
         if missing:
             return f"`{text}` reads {', '.join(sorted(set(missing)))}, which no input defines"
+        unmatched = self._unmatched(node)
+        if unmatched and want:
+            return f"`{text}` can never be true: {unmatched}: Prometheus matches label sets the same way"
         return f"no scaling of its inputs makes `{text}` {verb} (tried rates, values x0.001..x1e6, thresholds)"
 
-
-def _walk(node: Any) -> Iterator[Any]:
-    yield node
-    if isinstance(node, pp.BinaryExpr):
-        yield from _walk(node.lhs)
-        yield from _walk(node.rhs)
-    elif isinstance(node, (pp.ParenExpr, pp.UnaryExpr, pp.SubqueryExpr, pp.AggregateExpr)):
-        yield from _walk(node.expr)
-        if isinstance(node, pp.AggregateExpr) and node.param is not None:
-            yield from _walk(node.param)
-    elif isinstance(node, pp.Call):
-        for a in node.args:
-            yield from _walk(a)
-    elif isinstance(node, pp.MatrixSelector):
-        yield node.vector_selector
-
-
-def _children(node: Any) -> list[Any]:
-    if isinstance(node, pp.BinaryExpr):
-        return [c for c in (node.lhs, node.rhs) if not isinstance(c, pp.NumberLiteral)]
-    if isinstance(node, (pp.ParenExpr, pp.AggregateExpr, pp.UnaryExpr)):
-        return [node.expr]
-    if isinstance(node, pp.Call):
-        return [a for a in node.args if not isinstance(a, (pp.NumberLiteral, pp.StringLiteral))]
-    return []
-
-
-def _calls(node: Any) -> Iterator[Any]:
-    return (n for n in _walk(node) if isinstance(n, pp.Call))
-
-
-def _numbers(node: Any) -> Iterator[float]:
-    for n in _walk(node):
-        if isinstance(n, pp.NumberLiteral) and math.isfinite(n.val):
-            yield float(n.val)
-
-
-def _selectors(node: Any, records: dict[str, Any], depth: int = 0) -> Iterator[Any]:
-    for n in _walk(node):
-        if isinstance(n, pp.VectorSelector):
-            name = name_of(n) or ""
-            if name in records and depth < 5:
-                yield from _selectors(records[name], records, depth + 1)
-            else:
-                yield n
-
-
-def _max_window(node: Any, records: dict[str, Any], depth: int = 0) -> float:
-    longest = 0.0
-    for n in _walk(node):
-        if isinstance(n, (pp.MatrixSelector, pp.SubqueryExpr)):
-            longest = max(longest, n.range.total_seconds() if n.range is not None else 0.0)
-        if isinstance(n, pp.VectorSelector) and (name_of(n) or "") in records and depth < 5:
-            longest = max(longest, _max_window(records[name_of(n) or ""], records, depth + 1))
-    return longest
+    def _unmatched(self, node: Any) -> str | None:
+        """A one-to-one operator whose sides never share a label set (`max by (a) (x) * y`, y
+        has `instance` too): the rule is empty whatever the values, say which labels differ."""
+        drops: Tweaks = {}  # `x unless y` as x: the label sets are the question, not y's presence
+        for n in W.walk(node):
+            if isinstance(n, pp.BinaryExpr) and str(n.op) == "unless":
+                for vs in W.selectors(n.rhs, self.records):
+                    found = self.model.by_series_name(name_of(vs) or "")
+                    if found is not None:
+                        drops.update({(found[0].name, i): Tweak(drop=True) for i in range(len(found[0].series))})
+        env = self.env(drops)
+        for n in W.walk(node):
+            if not isinstance(n, pp.BinaryExpr) or str(n.op) in ("and", "or", "unless"):
+                continue
+            try:
+                lhs, rhs = as_vec(evaluate(n.lhs, env)), as_vec(evaluate(n.rhs, env))
+            except (Unsupported, ValueError, ZeroDivisionError, RecursionError):
+                continue
+            if not lhs or not rhs or isinstance(n.lhs, pp.NumberLiteral) or isinstance(n.rhs, pp.NumberLiteral):
+                continue
+            mod = n.modifier
+            listed = set(mod.matching.labels) if mod is not None and mod.matching is not None else set()
+            on = listed if mod is not None and mod.matching is not None and str(mod.matching.type).endswith("Include") else None
+            ignoring = listed if on is None else set()
+            if W.signatures(lhs, on, ignoring) & W.signatures(rhs, on, ignoring):
+                continue
+            names = [{k for lab, _v in vec for k in lab if k != "__name__"} - ignoring for vec in (lhs, rhs)]
+            only = sorted(names[0] ^ names[1]) if on is None else sorted(on)
+            side = re.sub(r"\s+", " ", n.prettify() if hasattr(n, "prettify") else str(n))[:160]
+            return (f"the sides of `{side}` never match one to one (labels on one side only: {', '.join(only)})"
+                    if only else f"the sides of `{side}` never share a label set")
+        return None

@@ -55,6 +55,7 @@ class Env:
     rules: dict[str, Any] = field(default_factory=dict)  # recorded name -> parsed expr
     now: float = 1.7e9
     call: Callable[[Any, Env], Value] | None = None  # the functions (``functions.call``)
+    age: float = 0.0  # seconds time() is ahead of the seeded constants (a timestamp ages after seeding)
 
     def tweak(self, metric: str, i: int) -> Tweak:
         return self.tweaks.get((metric, i)) or Tweak()
@@ -246,12 +247,11 @@ def _with_scalar(op: str, lhs: Value, rhs: Value, want_bool: bool) -> Vec:
     return out
 
 
-def _vector_match(op: str, lhs: Vec, rhs: Vec, mod: Any, want_bool: bool) -> Vec:
+def _vector_match(op: str, lhs: Vec, rhs: Vec, mod: Any, want_bool: bool, swapped: bool = False) -> Vec:
     card = str(mod.card).split(".")[-1] if mod is not None else "OneToOne"
     include = list(getattr(mod, "group_labels", None) or []) if mod is not None else []
-    if card == "OneToMany":
-        swapped = _vector_match(_flip(op), rhs, lhs, _Flip(mod), want_bool)
-        return swapped
+    if card == "OneToMany":  # as Prometheus: iterate the "many" side, compute in the written order
+        return _vector_match(op, rhs, lhs, _Flip(mod), want_bool, swapped=True)
     right: dict[tuple[tuple[str, str], ...], tuple[Labels, float]] = {}
     for lab, v in rhs:
         key = _signature(lab, mod)
@@ -266,19 +266,16 @@ def _vector_match(op: str, lhs: Vec, rhs: Vec, mod: Any, want_bool: bool) -> Vec
         if hit is None:
             continue
         rlab, rv = hit
+        a, b = (rv, v) if swapped else (v, rv)  # the written lhs and rhs values
         if op in _CMP:
-            ok = _CMP[op](v, rv)
+            ok = _CMP[op](a, b)
             if want_bool:
                 out.append((_result_labels(lab, rlab, mod, include, card), float(ok)))
-            elif ok:
-                out.append((lab, v))
+            elif ok:  # a filter keeps the written lhs' value (Prometheus), on the "many" side's labels
+                out.append((lab, a) if swapped else (lab, v))
             continue
-        out.append((_result_labels(lab, rlab, mod, include, card), _arith(op, v, rv)))
+        out.append((_result_labels(lab, rlab, mod, include, card), _arith(op, a, b)))
     return out
-
-
-def _flip(op: str) -> str:
-    return {">": "<", "<": ">", ">=": "<=", "<=": ">="}.get(op, op)
 
 
 class _Flip:

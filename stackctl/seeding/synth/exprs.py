@@ -63,6 +63,7 @@ class Use:
     carried: frozenset[str] = frozenset()  # labels a group_left copies from this (info) side
     boolean: bool = False  # compared with == 0 / == 1: a 0/1 state
     steady: bool = False  # under changes()/deriv()/delta(): sample-to-sample noise would be read as a change
+    above: tuple[float, ...] = ()  # thresholds a histogram_quantile over it is compared with (> 40)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class _Ctx:
     carried: frozenset[str] = frozenset()
     boolean: bool = False
     steady: bool = False
+    above: tuple[float, ...] = ()
 
     def but(self, **kw: Any) -> _Ctx:
         return _Ctx(**{**self.__dict__, **kw})
@@ -195,7 +197,7 @@ def _visit(node: Any, ctx: _Ctx, out: Walk) -> _Side:
         if not name:
             return empty
         out.uses.append(Use(name, matchers_of(node), ctx.counter, ctx.quantile, ctx.info, ctx.labels, ctx.absent,
-                            ctx.carried, ctx.boolean, ctx.steady))
+                            ctx.carried, ctx.boolean, ctx.steady, ctx.above))
         return _Side(frozenset({name}), True)
     if isinstance(node, pp.MatrixSelector):
         return _visit(node.vector_selector, ctx, out)
@@ -264,6 +266,28 @@ def _is_flag(node: Any) -> bool:
     return isinstance(node, pp.NumberLiteral) and node.val in (0.0, 1.0)
 
 
+_ORDER = (">", "<", ">=", "<=")
+
+
+def _quantile(node: Any) -> bool:
+    while isinstance(node, pp.ParenExpr):
+        node = node.expr
+    return isinstance(node, pp.Call) and node.func.name == "histogram_quantile"
+
+
+def _band(node: Any) -> bool:
+    """``x > a < b`` (or the same with >=/<=) with b/a under 1.5: a narrow band of values."""
+    inner = node.lhs
+    while isinstance(inner, pp.ParenExpr):
+        inner = inner.expr
+    if str(node.op) not in _ORDER or not isinstance(node.rhs, pp.NumberLiteral):
+        return False
+    if not isinstance(inner, pp.BinaryExpr) or str(inner.op) not in _ORDER or not isinstance(inner.rhs, pp.NumberLiteral):
+        return False
+    lo, hi = sorted((abs(inner.rhs.val), abs(node.rhs.val)))
+    return lo > 0 and hi / lo < 1.5
+
+
 def _binary(node: Any, ctx: _Ctx, out: Walk) -> _Side:
     mod = node.modifier
     on: tuple[str, ...] | None = None
@@ -282,16 +306,26 @@ def _binary(node: Any, ctx: _Ctx, out: Walk) -> _Side:
     need = frozenset(on or ())
     lctx = ctx.but(labels=ctx.labels | need)
     rctx = ctx.but(labels=ctx.labels | need)
+    # The "one" side of a `* on(...) group_left(...)` join lends labels: an info metric (value 1).
+    # Under another operator (`a - ignoring(x) group_right b`, a ratio) it is a value of its own.
+    lends = str(node.op) == "*"
     if card == "ManyToOne":
-        rctx = rctx.but(info=True, labels=rctx.labels | set(include), carried=frozenset(include))
+        rctx = rctx.but(info=lends, labels=rctx.labels | set(include), carried=frozenset(include))
         lctx = lctx.but(labels=lctx.labels - set(include))
     elif card == "OneToMany":
-        lctx = lctx.but(info=True, labels=lctx.labels | set(include), carried=frozenset(include))
+        lctx = lctx.but(info=lends, labels=lctx.labels | set(include), carried=frozenset(include))
         rctx = rctx.but(labels=rctx.labels - set(include))
     if str(node.op) in ("==", "!=") and _is_flag(node.rhs):
         lctx = lctx.but(boolean=True)
     if str(node.op) in ("==", "!=") and _is_flag(node.lhs):
         rctx = rctx.but(boolean=True)
+    if str(node.op) in _ORDER and isinstance(node.rhs, pp.NumberLiteral) and _quantile(node.lhs):
+        lctx = lctx.but(above=lctx.above + (float(node.rhs.val),))  # buckets above it: the quantile can pass it
+    if _band(node):  # `x > 0.9 < 1`: a band narrower than the noise would flap in and out
+        lctx = lctx.but(steady=True)
+    if str(node.op) in ("==", "!=") and not isinstance(node.lhs, pp.NumberLiteral) \
+            and not isinstance(node.rhs, pp.NumberLiteral):  # two vectors compared for equality: noise makes them differ
+        lctx, rctx = lctx.but(steady=True), rctx.but(steady=True)
     left = _visit(node.lhs, lctx, out)
     right = _visit(node.rhs, rctx, out)
     if left.metrics and right.metrics and left.raw and right.raw:

@@ -111,7 +111,7 @@ def _other(name: str, args: list[Any], env: Env) -> Value:
         hi = bounds[-1] if name in ("clamp", "clamp_max") else math.inf
         return _map(as_vec(evaluate(args[0], env)), lambda x: min(max(x, lo), hi))
     if name == "time":
-        return float(env.now)
+        return float(env.now + env.age)
     if name == "timestamp":
         return [(drop_name(lab), env.now) for lab, _v in as_vec(evaluate(args[0], env))]
     if name == "vector":
@@ -195,9 +195,9 @@ def is_string(node: Any) -> bool:
     return isinstance(node, pp.StringLiteral)
 
 
-def make_env(model: Any, tweaks: Any = None, rules: Any = None, now: float | None = None) -> Env:
+def make_env(model: Any, tweaks: Any = None, rules: Any = None, now: float | None = None, age: float = 0.0) -> Env:
     """An evaluation environment with these functions."""
-    env = Env(model, dict(tweaks or {}), dict(rules or {}), call=call)
+    env = Env(model, dict(tweaks or {}), dict(rules or {}), call=call, age=age)
     if now is not None:
         env.now = float(now)
     return env

@@ -76,29 +76,31 @@ def example(regex: str, avoid: Iterable[str] = ()) -> str | None:
         parsed = sre_parse.parse(regex)
     except (re.error, RecursionError, ValueError):
         return None
-    try:
-        text = _gen(list(parsed))  # type: ignore[call-overload]
-    except (ValueError, RecursionError, TypeError):
-        return None
-    if text is None:
-        return None
-    try:
-        return text if re.fullmatch(regex, text) and text not in set(avoid) else None
-    except re.error:
-        return None
+    # `.*etcd.*` -> "etcd" (optional parts left out), else "xetcdx" (`.*` alone must not be "")
+    for least in (0, 1):
+        try:
+            text = _gen(list(parsed), least)  # type: ignore[call-overload]
+        except (ValueError, RecursionError, TypeError):
+            return None
+        try:
+            if text and re.fullmatch(regex, text) and text not in set(avoid):
+                return text
+        except re.error:
+            return None
+    return None
 
 
-def _gen(items: list[tuple[object, object]]) -> str | None:
+def _gen(items: list[tuple[object, object]], least: int = 1) -> str | None:
     out = []
     for op, av in items:
-        part = _gen_one(op, av)
+        part = _gen_one(op, av, least)
         if part is None:
             return None
         out.append(part)
     return "".join(out)
 
 
-def _gen_one(op: object, av: object) -> str | None:
+def _gen_one(op: object, av: object, least: int = 1) -> str | None:
     if op == sc.LITERAL:
         return chr(av)  # type: ignore[arg-type]
     if op == sc.ANY:
@@ -106,13 +108,13 @@ def _gen_one(op: object, av: object) -> str | None:
     if op == sc.IN:
         return _gen_in(av)  # type: ignore[arg-type]
     if op == sc.BRANCH:
-        return _gen(list(av[1][0]))  # type: ignore[index]
+        return _gen(list(av[1][0]), least)  # type: ignore[index]
     if op == sc.SUBPATTERN:
-        return _gen(list(av[-1]))  # type: ignore[index]
+        return _gen(list(av[-1]), least)  # type: ignore[index]
     if op in (sc.MAX_REPEAT, sc.MIN_REPEAT):
         low, _high, body = av  # type: ignore[misc]
-        one = _gen(list(body))  # type: ignore[has-type]
-        return None if one is None else one * max(int(low), 1)  # type: ignore[has-type]
+        one = _gen(list(body), least)  # type: ignore[has-type]
+        return None if one is None else one * max(int(low), least)  # type: ignore[has-type]
     if op in (sc.AT, sc.ASSERT, sc.ASSERT_NOT):
         return ""
     return None

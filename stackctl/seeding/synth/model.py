@@ -11,6 +11,7 @@ the division finds its partner series.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from dataclasses import dataclass, field, replace
 from typing import Iterable
@@ -321,6 +322,9 @@ def _buckets(key: str, uses: list[Use], prof: V.Profile) -> tuple[float, ...]:
                         named.add(float(alt))
                     except ValueError:
                         continue
+        # `histogram_quantile(...) > 40` over buckets up to 10: no quantile passes 40 (Prometheus
+        # returns the largest finite bound); a bucket at twice the threshold lets one
+        named |= {2 * t for t in u.above if t > 0 and math.isfinite(t) and t >= max(prof.buckets or (0.0,))}
     named.discard(float("inf"))
     return tuple(sorted(set(prof.buckets) | named))
 

@@ -11,7 +11,7 @@ import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Iterable, Iterator, Literal
 
 import yaml
 
@@ -22,6 +22,7 @@ from stackctl.seeding.synth import collect as C
 from stackctl.seeding.synth import exprs as E
 from stackctl.seeding.synth import model as M
 from stackctl.seeding.synth.alerts import Outcome, Rule, Solver, Tweaks
+from stackctl.seeding.synth.chains import RULE_MANAGER_SERIES, through_records
 from stackctl.seeding.synth.emit import Plan, scenario_text
 from stackctl.seeding.synth.evaluate import Tweak, Unsupported, as_vec, evaluate
 from stackctl.seeding.synth.functions import make_env
@@ -75,7 +76,10 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     now = now if now is not None else time.time()
     inputs = C.collect(list(paths))
     walks, skipped = walk_queries(inputs.queries)
-    recorded = {r.name for r in inputs.rules if r.kind == "record"}
+    walks = through_records(walks, inputs.rules)  # record{code=~"5.."}: its inputs get a 5xx series
+    # ALERTS/ALERTS_FOR_STATE: the rule manager writes them from the alerts that are active; never seeded
+    names_read = {u.metric for _q, w in walks for u in w.uses}
+    recorded = {r.name for r in inputs.rules if r.kind == "record"} | (RULE_MANAGER_SERIES & names_read if inputs.rules else set())
     model = M.build(walks, recorded)
     direct = _unreachable_records(walks, inputs.rules, model, now)
     if direct:  # seed them as gauges with the labels the panels ask, the rules' own output stays
@@ -102,12 +106,17 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     outcomes: list[Outcome] = []
     others: Tweaks = {}  # every other alert quiet
     keep: list[tuple[object, bool]] = []
-    for r in alerts:
-        if r not in targets:
-            o = solver.solve(r, "quiet", others, keep)
-            others = o.tweaks if o.solved else others
-            outcomes.append(o)
-            keep += [(E.parse(r.expr), False)] if o.solved else []
+    # Alerts already quiet with the inferred values first: the others' solutions must keep them
+    # so (`sum(up{job=~"x.*"}) > 1` scaled down would break `absent(up{job=~"x.*"} == 1)` after it).
+    quiet_first = sorted((r for r in alerts if r not in targets),
+                         key=lambda r: not solver.quiet_as_inferred(r))
+    for r in quiet_first:
+        o = solver.solve(r, "quiet", others, keep)
+        others = o.tweaks if o.solved else others
+        outcomes.append(o)
+        keep += [(E.parse(r.expr), False)] if o.solved else []
+    order = {id(r): i for i, r in enumerate(alerts)}
+    outcomes.sort(key=lambda o: order[id(o.rule)])
     base = dict(others)  # the healthy phase: the targets quiet too
     quiet_keep = list(keep)
     for r in targets:
@@ -126,7 +135,7 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
             firing, hold = o.tweaks, max(hold, o.hold_s)
             keep.append((E.parse(r.expr), True))
         else:
-            o = _conflict(solver, r, o, others, outcomes)
+            o = _conflict(solver, r, o, others, firing, outcomes)
         outcomes.append(o)
     if targets:  # a series left out in one phase is left out throughout (emit): check what is written
         dropped = {k for k, t in list(base.items()) + list(firing.items()) if t.drop}
@@ -141,20 +150,47 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     return Generated(scenario_text(plan), plan, inputs)
 
 
-def _conflict(solver: Solver, rule: Rule, failed: Outcome, others: Tweaks, outcomes: list[Outcome]) -> Outcome:
+def _conflict(solver: Solver, rule: Rule, failed: Outcome, others: Tweaks, firing: Tweaks,
+              outcomes: list[Outcome]) -> Outcome:
     """An alert that fires alone but not with the others: name the alerts setting the same series
     the other way (redis_connected_clients < 5 and > 100), so it can be seeded on its own."""
+    node = E.parse(rule.expr)
+    # its own changes on top of the firing phase: the alerts that stop firing are its rivals (not
+    # every alert that fires: those the healthy baseline of the solution alone keeps quiet); else
+    # the firing phase with its inputs reset (`ratio == 1` beside `ratio > 0.9 < 1` and `> 1`)
+    for alone, merged in _alone(solver, rule, others, firing):
+        if not solver.fires(node, merged):
+            continue
+        rivals = sorted({o.rule.name for o in outcomes if o.state == "firing" and o.solved
+                         and not solver.fires(E.parse(o.rule.expr), merged)})
+        if rivals:
+            return Outcome(rule, "firing", False, f"fires alone ({alone.note}), but {', '.join(rivals)} set(s) the same "
+                           f"series the other way: seed it on its own with --alert {rule.name}", failed.hold_s, failed.tweaks)
+    return failed
+
+
+def _alone(solver: Solver, rule: Rule, others: Tweaks, firing: Tweaks) -> Iterator[tuple[Outcome, Tweaks]]:
     alone = solver.solve(rule, "firing", others, [])
-    if not alone.solved:
-        return failed
-    own = {k: t for k, t in alone.tweaks.items() if others.get(k) != t}  # what this alert changes
-    # a rival fires with its own solution and stops when this alert's changes are laid over it
-    rivals = sorted({o.rule.name for o in outcomes if o.state == "firing" and o.solved
-                     and not solver.fires(E.parse(o.rule.expr), {**o.tweaks, **own})})
-    if not rivals:
-        return failed
-    return Outcome(rule, "firing", False, f"fires alone ({alone.note}), but {', '.join(rivals)} set(s) the same series "
-                   f"the other way: seed it on its own with --alert {rule.name}", failed.hold_s, failed.tweaks)
+    if alone.solved:
+        yield alone, {**firing, **{k: t for k, t in alone.tweaks.items() if t != (others.get(k) or Tweak())}}
+    read = _reads(solver, rule)
+    alone = solver.solve(rule, "firing", {k: t for k, t in firing.items() if k[0] not in read}, [])
+    if alone.solved:
+        yield alone, alone.tweaks
+
+
+def _reads(solver: Solver, rule: Rule) -> set[str]:
+    """The model metrics ``rule`` reads, through the recording rules it reads too."""
+    names, todo, seen = set(), [rule.expr], set()
+    while todo:
+        expr = todo.pop()
+        for u in E.walk(expr).uses:
+            if u.metric in solver.records and u.metric not in seen:
+                seen.add(u.metric)
+                todo.append(solver.records[u.metric].prettify())
+            found = solver.model.by_series_name(u.metric)
+            names |= {found[0].name} if found else set()
+    return names
 
 
 def _unreachable_records(walks: list[tuple[M.Query, E.Walk]], rules: list[Rule], model: M.SynthModel,

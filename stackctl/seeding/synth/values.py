@@ -20,7 +20,9 @@ PLAIN_BUCKETS = (1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0)
 _WHOLE = re.compile(r"(^|_)(total|size|limit|limits|capacity|max|allocatable)(_|$)|MemTotal|SwapTotal", re.I)
 _PART = re.compile(r"avail|free|used|usage|cached|buffers|rss|working_set|requests|MemAvailable|MemFree|"
                    r"Cached|Buffers|Active|Inactive|Slab|Dirty|files$", re.I)
-_TIMESTAMP = re.compile(r"timestamp|_time_seconds$|boot_time|start_time|last_\w*seconds|created$")
+# last_*_seconds is a timestamp (last_gc_time_seconds), unless it measures a span (last_duration_seconds)
+_TIMESTAMP = re.compile(r"timestamp|_time_seconds$|boot_time|start_time|last_(?!\w*(duration|latency|elapsed))\w*seconds"
+                        r"|created$")
 # `<what>_time_seconds` that is a duration, not an instant (probe_dns_lookup_time_seconds)
 _DURATION = re.compile(r"(lookup|response|processing|wait|waiting|handling|connect|connection|read|write|exec|execution|"
                        r"elapsed|spent|busy|idle|cpu|gc|pause|query|request|transfer|handshake|resolve|render|"

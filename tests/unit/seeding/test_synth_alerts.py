@@ -70,10 +70,12 @@ def test_what_no_level_or_trend_satisfies_is_reported_with_the_reason() -> None:
     assert "deriv" in out.note and "trend" in out.note
 
 
-def test_a_threshold_beyond_the_largest_bucket_cannot_fire() -> None:
+def test_a_threshold_beyond_the_usual_buckets_gets_a_bucket_above_it() -> None:
+    """Was: no quantile passes 1000 s over buckets up to 10 s; a bucket at twice it lets one."""
     rule = Rule("Slow", "histogram_quantile(0.99, sum by (le) (rate(x_seconds_bucket[5m]))) > 1000", "alert")
-    out = solver(rule).solve(rule, "firing")
-    assert not out.solved and "no scaling" in out.note
+    s = solver(rule)
+    assert max(s.model.metrics["x_seconds"].buckets) == 2000
+    assert s.solve(rule, "firing").solved
 
 
 def test_quiet_has_margin_against_noise() -> None:
