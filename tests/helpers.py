@@ -6,11 +6,13 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
-from typing import Mapping, NoReturn
+from typing import Any, Callable, Mapping, NoReturn
 
 import pytest
+import requests
 
 from stackctl.state.ports import free_ports
 
@@ -93,3 +95,25 @@ def fake_binary(tmp_path: Path, name: str, script: str) -> dict[str, str]:
     path.write_text("#!/bin/sh\n" + script)
     path.chmod(0o755)
     return {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+
+
+# -- polling the running Prometheus (bounded) -------------------------------------------------
+
+def poll(what: str, fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 45) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = fetch()
+            if done(last):
+                return last
+        except requests.RequestException as exc:
+            last = exc
+        time.sleep(0.5)
+    raise AssertionError(f"{what} not reached within {timeout}s; last seen: {last}")
+
+
+def prom(env: dict[str, str], path: str, **params: str) -> Any:
+    response = requests.get(f"http://127.0.0.1:{env['STACKCTL_PORT_PROMETHEUS']}{path}", params=params, timeout=5)
+    response.raise_for_status()
+    return response.json()["data"]

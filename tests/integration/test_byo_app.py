@@ -15,17 +15,15 @@ import json
 import re
 import shutil
 import subprocess
-import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
-import requests
 import yaml
 from prometheus_client import CollectorRegistry, Counter, start_http_server
 
-from helpers import STANDIN_IMAGES, isolated_env, require_binaries, require_docker, stackctl
+from helpers import STANDIN_IMAGES, isolated_env, poll, prom, require_binaries, require_docker, stackctl
 from stackctl.byo.rules_check import check_rule_files
 from stackctl.errors import ConfigError
 from stackctl.state.ports import free_port, port_free
@@ -126,26 +124,8 @@ def write_config(repo: Path, targets: list[tuple[str, str]], extra: str = "") ->
     )
 
 
-# -- polling the running Prometheus (bounded) -------------------------------------------------
-
-def poll(what: str, fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 45) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = fetch()
-            if done(last):
-                return last
-        except requests.RequestException as exc:
-            last = exc
-        time.sleep(0.5)
-    raise AssertionError(f"{what} not reached within {timeout}s; last seen: {last}")
 
 
-def prom(env: dict[str, str], path: str, **params: str) -> Any:
-    response = requests.get(f"http://127.0.0.1:{env['STACKCTL_PORT_PROMETHEUS']}{path}", params=params, timeout=5)
-    response.raise_for_status()
-    return response.json()["data"]
 
 
 def targets_by_job(env: dict[str, str]) -> dict[str, dict[str, Any]]:

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
-import requests
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
-from helpers import STANDIN_IMAGES, isolated_env, require_binaries, require_docker, stackctl
+from helpers import STANDIN_IMAGES, isolated_env, poll, prom, require_binaries, require_docker, stackctl
 from stackctl.state.ports import free_port, port_free
 
 PUBLIC = Path(__file__).resolve().parents[1] / "fixtures" / "prometheus-config" / "public"
@@ -82,24 +80,6 @@ def write_user_files(repo: Path, app: int, other: int, *, auth: bool = True) -> 
     (repo / "stackctl.yaml").write_text("prometheus:\n  config: monitoring/prometheus.yml\n")
 
 
-def poll(what: str, fetch: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 45) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = fetch()
-            if done(last):
-                return last
-        except requests.RequestException as exc:
-            last = exc
-        time.sleep(0.5)
-    raise AssertionError(f"{what} not reached within {timeout}s; last seen: {last}")
-
-
-def prom(env: dict[str, str], path: str, **params: str) -> Any:
-    response = requests.get(f"http://127.0.0.1:{env['STACKCTL_PORT_PROMETHEUS']}{path}", params=params, timeout=5)
-    response.raise_for_status()
-    return response.json()["data"]
 
 
 def target(env: dict[str, str], job: str) -> dict[str, Any]:
