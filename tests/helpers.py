@@ -8,11 +8,13 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Mapping, NoReturn
+from typing import Any, Callable, Iterator, Mapping, NoReturn
 
 import pytest
 import requests
+import yaml
 
 from stackctl.state.ports import free_ports
 
@@ -85,6 +87,22 @@ def isolated_env(tmp_path: Path, services: tuple[str, ...] = ("prometheus", "ale
 def stackctl(*args: str, env: Mapping[str, str], timeout: float = 180, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess, as a user would."""
     return subprocess.run([sys.executable, "-m", "stackctl", *args], env=dict(env), capture_output=True, text=True, timeout=timeout, cwd=cwd or REPO)
+
+
+@contextmanager
+def repo_stack(root: Path, services: tuple[str, ...], config: Mapping[str, Any]) -> Iterator[tuple[dict[str, str], Path]]:
+    """A native stack of ``services`` for a repo (``root/repo``) whose stackctl.yaml is ``config``
+    (paths as strings): `up` there, yield (env, repo), and `down --volumes`, a failed `up` too."""
+    env = isolated_env(root, services, STACKCTL_RUNTIME="native")
+    repo = root / "repo"
+    repo.mkdir()
+    (repo / "stackctl.yaml").write_text(yaml.safe_dump(dict(config), sort_keys=False))
+    try:
+        up = stackctl("up", env=env, cwd=repo)
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield env, repo
+    finally:
+        stackctl("down", "--volumes", env=env, cwd=repo)
 
 
 def fake_binary(tmp_path: Path, name: str, script: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from helpers import REPO, isolated_env, require_binaries, stackctl
+from helpers import REPO, repo_stack, require_binaries, stackctl
 
 pytestmark = pytest.mark.native
 CLASSES = REPO / "tests" / "fixtures" / "synth" / "classes"
@@ -25,17 +25,9 @@ RULES = [*sorted((CLASSES / "dup-alerts").glob("*.y*ml")), CLASSES / "crd" / "al
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], Path]]:
     require_binaries("prometheus", "prometheus-alertmanager", "promtool")
     root = tmp_path_factory.mktemp("classes")
-    env = isolated_env(root, ("prometheus", "alertmanager"), STACKCTL_RUNTIME="native")
-    repo = root / "repo"
-    repo.mkdir()
-    listed = lambda paths: "".join(f"  - {p}\n" for p in paths)  # noqa: E731
-    (repo / "stackctl.yaml").write_text(f"packs: []\ndashboards:\n{listed(DASHBOARDS)}rules:\n{listed(RULES)}")
-    up = stackctl("up", env=env, cwd=repo)  # the PrometheusRule resource passes promtool and loads
-    assert up.returncode == 0, up.stderr
-    try:
-        yield env, repo
-    finally:
-        stackctl("down", "--volumes", env=env, cwd=repo)
+    config = {"packs": [], "dashboards": [str(p) for p in DASHBOARDS], "rules": [str(p) for p in RULES]}
+    with repo_stack(root, ("prometheus", "alertmanager"), config) as stack:
+        yield stack  # the PrometheusRule resource passes promtool and loads
 
 
 def _failed(report: dict[str, Any]) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from helpers import REPO, isolated_env, require_binaries, stackctl
+from helpers import REPO, repo_stack, require_binaries, stackctl
 
 pytestmark = pytest.mark.native
 CLASSES = REPO / "tests" / "fixtures" / "synth" / "classes"
@@ -27,17 +27,9 @@ RULES = CLASSES / "h31-expired-timestamp" / "blackbox-exporter-mixin-alerts.yaml
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], Path]]:
     require_binaries("prometheus", "promtool")
     root = tmp_path_factory.mktemp("h31")
-    env = isolated_env(root, ("prometheus",), STACKCTL_RUNTIME="native")
-    repo = root / "repo"
-    repo.mkdir()
-    (repo / "stackctl.yaml").write_text("packs: []\ndashboards:\n" + "".join(f"  - {p}\n" for p in DASHBOARDS)
-                                        + f"rules:\n  - {RULES}\n")
-    up = stackctl("up", env=env, cwd=repo)
-    assert up.returncode == 0, up.stderr
-    try:
-        yield env, repo
-    finally:
-        stackctl("down", "--volumes", env=env, cwd=repo)
+    config = {"packs": [], "dashboards": [str(p) for p in DASHBOARDS], "rules": [str(RULES)]}
+    with repo_stack(root, ("prometheus",), config) as stack:
+        yield stack
 
 
 def test_generated_scenario_file_seeds_and_verifies_an_expired_certificate(stack: tuple[dict[str, str], Path]) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from helpers import REPO, isolated_env, require_binaries, stackctl
+from helpers import REPO, repo_stack, require_binaries, stackctl
 
 pytestmark = pytest.mark.native
 CLASSES = REPO / "tests" / "fixtures" / "synth" / "classes"
@@ -24,17 +24,9 @@ QUIET = [CLASSES / "h32-quiet-inputs", CLASSES / "h32-alerts-series", CLASSES / 
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], Path]]:
     require_binaries("prometheus", "prometheus-alertmanager", "promtool")
     root = tmp_path_factory.mktemp("h32")
-    env = isolated_env(root, ("prometheus", "alertmanager"), STACKCTL_RUNTIME="native")
-    repo = root / "repo"
-    repo.mkdir()
     rules = [*sorted(RECORDED.glob("*.yaml")), *(f for d in QUIET for f in sorted(d.glob("*.yaml")))]
-    (repo / "stackctl.yaml").write_text("packs: []\nrules:\n" + "".join(f"  - {p}\n" for p in rules))
-    up = stackctl("up", env=env, cwd=repo)  # the PrometheusRule resource loads as a rule file
-    assert up.returncode == 0, up.stderr
-    try:
-        yield env, repo
-    finally:
-        stackctl("down", "--volumes", env=env, cwd=repo)
+    with repo_stack(root, ("prometheus", "alertmanager"), {"packs": [], "rules": [str(p) for p in rules]}) as stack:
+        yield stack  # the PrometheusRule resource loads as a rule file
 
 
 def _alerts(env: dict[str, str], repo: Path) -> list[dict[str, Any]]:

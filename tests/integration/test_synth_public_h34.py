@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from helpers import REPO, isolated_env, require_binaries, stackctl
+from helpers import REPO, repo_stack, require_binaries, stackctl
 
 pytestmark = pytest.mark.native
 CLASSES = REPO / "tests" / "fixtures" / "synth" / "classes"
@@ -24,20 +24,12 @@ FOLDERS = [CLASSES / "h34-logql-streams", CLASSES / "h34-no-refid", CLASSES / "h
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, str], Path]]:
     require_binaries("prometheus", "prometheus-alertmanager")
     root = tmp_path_factory.mktemp("h34")
-    env = isolated_env(root, ("prometheus", "alertmanager"), STACKCTL_RUNTIME="native")
-    repo = root / "repo"
-    repo.mkdir()
-    (repo / "stackctl.yaml").write_text("packs: []\ndashboards:\n" + "".join(f"  - {f}\n" for f in FOLDERS))
-    up = stackctl("up", env=env, cwd=repo)
-    assert up.returncode == 0, up.stderr
-    try:
+    with repo_stack(root, ("prometheus", "alertmanager"), {"packs": [], "dashboards": [str(f) for f in FOLDERS]}) as (env, repo):
         froms = [arg for f in FOLDERS for arg in ("--from", str(f))]
         seeded = stackctl("seed", *froms, "--history", "20m", "--duration", "0", "--random-seed", "3",
                           env=env, cwd=repo)
         assert seeded.returncode == 0, seeded.stderr  # Loki is not in the stack: its sink is skipped, metrics written
         yield env, repo
-    finally:
-        stackctl("down", "--volumes", env=env, cwd=repo)
 
 
 def test_every_prometheus_panel_is_populated_and_no_logql_falsely_rejected(stack: tuple[dict[str, str], Path]) -> None:
