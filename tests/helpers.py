@@ -105,6 +105,29 @@ def repo_stack(root: Path, services: tuple[str, ...], config: Mapping[str, Any])
         stackctl("down", "--volumes", env=env, cwd=repo)
 
 
+@contextmanager
+def metrics_app(host: str = "127.0.0.1", counter: str = "byo_test_requests",
+                gauges: Mapping[str, float] | None = None) -> Iterator[tuple[int, Any]]:
+    """A real /metrics endpoint (prometheus_client) on ``host``:free port with one counter (and
+    ``gauges`` at their values): yields (port, the counter); shut down on exit."""
+    from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+    from stackctl.state.ports import free_port
+
+    registry = CollectorRegistry()
+    requests_counter = Counter(counter, "Requests the test app handled.", registry=registry)
+    for name, value in (gauges or {}).items():
+        Gauge(name, "A gauge of the test app.", registry=registry).set(value)
+    port = free_port(host)
+    server, thread = start_http_server(port, addr=host, registry=registry)
+    try:
+        yield port, requests_counter
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
 def fake_binary(tmp_path: Path, name: str, script: str) -> dict[str, str]:
     """A shell script named ``name`` first on PATH: a real process that misbehaves on purpose."""
     bin_dir = tmp_path / "fakebin"

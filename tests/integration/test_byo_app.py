@@ -15,15 +15,13 @@ import json
 import re
 import shutil
 import subprocess
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import yaml
-from prometheus_client import CollectorRegistry, Counter, start_http_server
 
-from helpers import STANDIN_IMAGES, isolated_env, poll, prom, require_binaries, require_docker, stackctl
+from helpers import STANDIN_IMAGES, isolated_env, metrics_app, poll, prom, require_binaries, require_docker, stackctl
 from stackctl.byo.rules_check import check_rule_files
 from stackctl.errors import ConfigError
 from stackctl.state.ports import free_port, port_free
@@ -50,21 +48,6 @@ groups:
 
 
 # -- the app ---------------------------------------------------------------------------------
-
-@contextmanager
-def metrics_app(host: str) -> Iterator[tuple[int, Counter]]:
-    """A /metrics endpoint on ``host``:free port with one counter; shut down on exit."""
-    registry = CollectorRegistry()
-    counter = Counter("byo_test_requests", "Requests the test app handled.", registry=registry)
-    port = free_port(host)
-    server, thread = start_http_server(port, addr=host, registry=registry)
-    try:
-        yield port, counter
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
 
 def host_gateway_address() -> str:
     """What host.docker.internal resolves to inside a container (`host-gateway`), asked of the

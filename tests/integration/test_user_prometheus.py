@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
-from helpers import STANDIN_IMAGES, isolated_env, poll, prom, require_binaries, require_docker, stackctl
-from stackctl.state.ports import free_port, port_free
+from helpers import STANDIN_IMAGES, isolated_env, metrics_app, poll, prom, require_binaries, require_docker, stackctl
+from stackctl.state.ports import port_free
 
 PUBLIC = Path(__file__).resolve().parents[1] / "fixtures" / "prometheus-config" / "public"
 RULES = """\
@@ -35,19 +34,8 @@ groups:
 """
 
 
-@contextmanager
-def exporter(host: str = "127.0.0.1") -> Iterator[tuple[int, Counter]]:
-    registry = CollectorRegistry()
-    counter = Counter("h35_requests", "Requests the test app handled.", registry=registry)
-    Gauge("h35_dropped_gauge", "Dropped by the user's metric_relabel_configs.", registry=registry).set(1)
-    port = free_port(host)
-    server, thread = start_http_server(port, addr=host, registry=registry)
-    try:
-        yield port, counter
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+def exporter(host: str = "127.0.0.1") -> AbstractContextManager[tuple[int, Any]]:
+    return metrics_app(host, "h35_requests", {"h35_dropped_gauge": 1})  # the gauge: dropped by the user's metric_relabel_configs
 
 
 def write_user_files(repo: Path, app: int, other: int, *, auth: bool = True) -> None:
