@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from stackctl.config import Config
-from stackctl.errors import EngineError, ServiceUnhealthyError, StackctlError, UsageError
+from stackctl.errors import ServiceUnhealthyError, StackctlError, UsageError
 from stackctl.proc import deferred_interrupts
 from stackctl.runtime.base import RawState, Runtime
 from stackctl.services import SERVICES, with_internal
 from stackctl.stack import preflight
+from stackctl.stack import runtime_choice as rt
 from stackctl.stack.attach import (
     ServiceStatus,
     _with_record,
@@ -33,84 +34,20 @@ from stackctl.stack.attach import (
     service_urls,
     stack_services,
 )
+from stackctl.stack.runtime_choice import RuntimeChoice, choose_runtime, explain_choice, probe_for
 from stackctl.state import record
 from stackctl.state.dirs import claim_state_dir, ensure_dir, project_lock, remove_state_dir
-from stackctl.state.health import HttpProbe, Probe, ProbeResult, Progress, RedisProbe, wait_healthy
+from stackctl.state.health import Probe, ProbeResult, Progress, wait_healthy
 from stackctl.state.record import StackRecord
 
 if TYPE_CHECKING:
     from stackctl.install.obtain import OnStep, Step
 
-__all__ = ["attached", "credentials", "is_running", "service_urls", "stack_services", "up", "down", "status", "logs", "plan"]
+__all__ = ["attached", "credentials", "is_running", "service_urls", "stack_services", "up", "down", "status", "logs", "plan",
+           "RuntimeChoice", "choose_runtime", "explain_choice", "probe_for"]
 
 log = logging.getLogger("stackctl.stack.orchestrator")
 ProgressFn = Callable[[list[Progress]], None]
-
-
-@dataclass(frozen=True)
-class RuntimeChoice:
-    runtime: Runtime
-    reason: str
-
-
-def _docker() -> Runtime:
-    from stackctl.runtime.compose import DockerRuntime
-
-    return DockerRuntime()
-
-
-def _native() -> Runtime:
-    from stackctl.runtime.native import NativeRuntime
-
-    return NativeRuntime()
-
-
-def choose_runtime(cfg: Config) -> RuntimeChoice:
-    """docker/native as asked; ``auto``: the runtime already running this project, else docker
-    when an engine answers, else native."""
-    if cfg.runtime == "native":
-        return RuntimeChoice(_native(), f"runtime native requested ({cfg.sources.get('runtime', 'default')})")
-    docker = _docker()
-    if cfg.runtime == "docker":
-        ok, why = docker.available()
-        if not ok:
-            raise EngineError(f"the docker runtime is not usable: {why}", hint="start Docker, fix DOCKER_HOST, or use --runtime native")
-        return RuntimeChoice(docker, f"runtime docker requested ({cfg.sources.get('runtime', 'default')})")
-    rec = record.load(cfg.state_dir)
-    if rec is not None and rec.running:
-        chosen = docker if rec.runtime == "docker" else _native()
-        if chosen.running_services(cfg):
-            return RuntimeChoice(chosen, f"auto: this project is already running on {rec.runtime}")
-    ok, why = docker.available()
-    if ok:
-        return RuntimeChoice(docker, f"auto: a Docker engine answers ({why})")
-    return RuntimeChoice(_native(), f"auto: no Docker engine answers ({why}), using native processes")
-
-
-def explain_choice(cfg: Config) -> RuntimeChoice:
-    """`stackctl config`'s answer: the runtime `up` would use and why, without pulling anything."""
-    choice = choose_runtime(cfg)
-    if cfg.runtime != "auto" or choice.runtime.name != "docker" or choice.runtime.running_services(cfg):
-        return choice
-    from stackctl.runtime.compose import image_present
-
-    absent = [s for s in cfg.services if not image_present(cfg.images[s])]
-    if absent and len(absent) == len(cfg.services):
-        return RuntimeChoice(choice.runtime, choice.reason + "; none of the stack's images is present: `up` pulls them, "
-                             "and falls back to native processes if it cannot")
-    return choice
-
-
-def _connect_host(cfg: Config) -> str:
-    return "127.0.0.1" if cfg.bind in ("0.0.0.0", "::") else cfg.bind
-
-
-def probe_for(cfg: Config, service: str, timeout: float = 1.0) -> Probe:
-    spec = SERVICES[service]
-    host, port = _connect_host(cfg), cfg.port(service)
-    if spec.probe == "redis":
-        return RedisProbe(host, port, cfg.redis_password, timeout=timeout)
-    return HttpProbe(f"http://{host}:{port}{spec.health_path}", timeout=timeout)
 
 
 def _select(cfg: Config, services: tuple[str, ...] | None) -> tuple[str, ...]:
@@ -158,12 +95,12 @@ def plan(cfg: Config, services: tuple[str, ...] | None = None, *, leave_out: boo
     is off), reporting progress here.
     """
     wanted = _select(cfg, services)
-    choice = choose_runtime(cfg)
+    choice = rt.choose_runtime(cfg)
     runtime, reason = choice.runtime, choice.reason
     core = [s for s in wanted if not SERVICES[s].internal]
     if cfg.runtime == "auto" and runtime.name == "docker" and not runtime.running_services(cfg):
         if set(runtime.missing(cfg, wanted, on_message)) >= set(core):
-            native = _native()
+            native = rt.native_runtime()
             if len(native.missing(cfg, wanted)) < len(core) or (on_install is not None and _can_obtain(cfg)):
                 runtime, reason = native, "auto: Docker has none of the stack's images and cannot pull them; using native processes"
     if leave_out is None:
@@ -263,10 +200,10 @@ def _new_record(cfg: Config, runtime: str, services: tuple[str, ...], previous: 
 
 def _live_runtime(cfg: Config, live: StackRecord | None, chosen: Runtime) -> str | None:
     """The runtime this project runs on now, if another than ``chosen`` really has it running."""
-    other = _docker() if chosen.name == "native" else _native()
+    other = rt.docker_runtime() if chosen.name == "native" else rt.native_runtime()
     if live is not None and live.runtime == other.name and other.running_services(cfg):
         return other.name
-    if chosen.name == "docker" and _native().running_services(cfg):  # a record lost: native marks still tell
+    if chosen.name == "docker" and rt.native_runtime().running_services(cfg):  # a record lost: native marks still tell
         return "native"
     return None
 
@@ -323,7 +260,7 @@ class _OursProbe:
 
 
 def _wait(cfg: Config, runtime: Runtime, services: tuple[str, ...], timeout: float, on_progress: ProgressFn) -> None:
-    probes: dict[str, Probe] = {s: _OursProbe(probe_for(cfg, s), partial(runtime.foreign_listener, cfg, s)) for s in services}
+    probes: dict[str, Probe] = {s: _OursProbe(rt.probe_for(cfg, s), partial(runtime.foreign_listener, cfg, s)) for s in services}
     outcome = wait_healthy(probes, timeout, exited=lambda s: runtime.exited(cfg, s), on_update=on_progress)
     if outcome.failed:
         raise _unhealthy_error(cfg, runtime, outcome.failed[0], timeout)
@@ -366,12 +303,12 @@ def down(cfg: Config, volumes: bool = False) -> list[str]:
 
 def _runtimes_for_down(cfg: Config) -> list[Runtime]:
     if cfg.runtime == "native":
-        return [_native()]
-    docker = _docker()
+        return [rt.native_runtime()]
+    docker = rt.docker_runtime()
     if cfg.runtime == "docker":
         return [docker]
     # auto: clean both, so `down` works even when the state dir is gone or was never written
-    return [_native(), docker] if docker.available()[0] else [_native()]
+    return [rt.native_runtime(), docker] if docker.available()[0] else [rt.native_runtime()]
 
 
 def status(cfg: Config, runtime: Runtime | None = None) -> list[ServiceStatus]:
@@ -384,7 +321,7 @@ def status(cfg: Config, runtime: Runtime | None = None) -> list[ServiceStatus]:
         if cfg.sources.get("services") == "default" and rec.services:
             services = rec.services
     if runtime is None and cfg.state_dir.exists():
-        runtime = _docker() if cfg.runtime == "docker" else _native()  # auto, not running: orphans only native
+        runtime = rt.docker_runtime() if cfg.runtime == "docker" else rt.native_runtime()  # auto, not running: orphans only native
     if runtime is None:  # nothing of this project on this machine
         return absent(cfg) or []
     return [_combine(cfg, raw) for raw in runtime.raw_status(cfg, services)]
@@ -395,7 +332,7 @@ def _combine(cfg: Config, raw: RawState) -> ServiceStatus:
     if raw.state != "running":
         return ServiceStatus(raw.service, raw.state, url, raw.detail)
     # one look, not a polling loop: give a loaded machine time to answer
-    result = probe_for(cfg, raw.service, timeout=5.0).check()
+    result = rt.probe_for(cfg, raw.service, timeout=5.0).check()
     if result.ok:
         return ServiceStatus(raw.service, "healthy", url, raw.detail)
     state = raw.health if raw.health in ("starting", "unhealthy") else "unhealthy"
@@ -407,7 +344,7 @@ def restart_service(cfg: Config, service: str, timeout: float = 60.0) -> float:
     returns the seconds it took. Used to make Prometheus re-read state only read at start."""
     cfg = attached(cfg)
     with project_lock(cfg.state_dir, wait=timeout, what="restart"):  # never in the middle of an `up`/`down`
-        runtime = choose_runtime(cfg).runtime
+        runtime = rt.choose_runtime(cfg).runtime
         started = time.monotonic()
         with _sigterm_as_interrupt():
             runtime.restart(cfg, service)
@@ -424,4 +361,4 @@ def logs(cfg: Config, service: str, tail: int = 100, follow: bool = False) -> It
     if rec is None:  # never started here: say so
         raise record.not_running(cfg.state_dir, cfg.project)
     # a stack taken down still has the logs of its last run
-    return (_docker() if rec.runtime == "docker" else _native()).logs(_with_record(cfg, rec), service, tail, follow)
+    return (rt.docker_runtime() if rec.runtime == "docker" else rt.native_runtime()).logs(_with_record(cfg, rec), service, tail, follow)

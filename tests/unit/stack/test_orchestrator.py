@@ -16,7 +16,7 @@ import pytest
 from stackctl.config import Config, load_config
 from stackctl.errors import BinaryNotFoundError, PortInUseError, ServiceUnhealthyError, StackctlError, UsageError
 from stackctl.runtime.base import RawState, Runtime
-from stackctl.stack import orchestrator
+from stackctl.stack import orchestrator, runtime_choice
 from stackctl.state import record
 from stackctl.state.ports import free_ports
 from stackctl.state.record import NotRunningError
@@ -107,7 +107,7 @@ class FakeRuntime:
 def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeRuntime]:
     runtime = FakeRuntime()
     typed: Runtime = runtime  # mypy checks the structural match with the protocol
-    monkeypatch.setattr(orchestrator, "_native", lambda: typed)
+    monkeypatch.setattr(runtime_choice, "native_runtime", lambda: typed)
     yield runtime
     runtime.stop(None, None, False)  # type: ignore[arg-type]
 
