@@ -22,16 +22,17 @@ import stat
 import tempfile
 import time
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO, TYPE_CHECKING, Callable
 from urllib.parse import urlsplit, urlunsplit
-
-import requests
 
 from stackctl.errors import InstallError, UsageError
 from stackctl.install.archives import extract
 from stackctl.install.releases import ARCH_NAMES, NOT_DISTRIBUTED, OS_NAMES, RELEASES, PlatformKey, Release
 from stackctl.install.store import commit, sha256_file
 from stackctl.yamlfile import suggest
+
+if TYPE_CHECKING:  # requests is imported where it downloads: `status` and `config` start faster without it
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -265,6 +266,8 @@ def stream_verified(
     url: str, out: IO[bytes], expected: str, service: str, progress: Progress | None, timeout: float
 ) -> None:
     """Stream ``url`` into ``out``, hashing as it goes; raise on HTTP errors, truncation, mismatch."""
+    import requests
+
     log.debug("GET %s", url)
     digest = hashlib.sha256()
     done, total = 0, None
@@ -288,6 +291,8 @@ def stream_verified(
 
 
 def _request_error(exc: requests.RequestException, service: str, url: str, timeout: float) -> InstallError:
+    import requests
+
     if isinstance(exc, requests.Timeout):
         why = f"no answer within {timeout:g}s"
     elif isinstance(exc, requests.ConnectionError):

@@ -21,9 +21,7 @@ from stackctl.config import Config
 from stackctl.errors import BinaryNotFoundError, StackctlError, StateError, disk_hint
 from stackctl.install import store
 from stackctl.install.cache import default_cache_dir
-from stackctl.install.obtain import ways
 from stackctl.proc import deferred_interrupts, last_lines, spawn_detached
-from stackctl.render.configs import path_rewriter
 from stackctl.render.definition import container_path_map, data_dir, load_definition
 from stackctl.runtime import pids
 from stackctl.runtime.base import RawState
@@ -56,6 +54,8 @@ def _find(service: str) -> tuple[Path, dict[str, str], Path | None] | None:
 
 
 def missing_binary_error(service: str, cfg: Config | None = None) -> BinaryNotFoundError:
+    from stackctl.install.obtain import ways
+
     spec = SERVICES[service]
     off = cfg is not None and not cfg.install
     why = f" (automatic download is off: {cfg.sources.get('install', 'config')})" if off and cfg is not None else ""
@@ -118,6 +118,8 @@ class NativeRuntime:
 
     def command(self, cfg: Config, service: str) -> tuple[list[str], dict[str, str]]:
         """The argv and extra environment for ``service``, derived from its compose definition."""
+        from stackctl.render.configs import path_rewriter  # only to start: `status` and `down` start faster
+
         sdef = load_definition()[service]
         rewrite = path_rewriter(container_path_map(cfg))
         spec = SERVICES[service]
