@@ -95,9 +95,9 @@ def adopt_datasources(node: Any, known: Mapping[str, tuple[str, str]] | None = N
     ref = out.get("datasource")
     key = ref if isinstance(ref, str) else ref.get("uid") if isinstance(ref, dict) else None
     if isinstance(key, str) and key in known:
-        ds_type, uid = known[key]
-        if not isinstance(ref, dict) or ref.get("type") in (None, "", ds_type):
-            out["datasource"] = {"type": ds_type, "uid": uid}
+        own_type, own_uid = known[key]
+        if not isinstance(ref, dict) or ref.get("type") in (None, "", own_type):
+            out["datasource"] = {"type": own_type, "uid": own_uid}
     elif (kind := adoptable_type(ref, out)) is not None:  # another Grafana's name (or bare uid) for its Prometheus/Loki
         out["datasource"] = {"type": kind, "uid": DATASOURCE_UIDS[kind]}
     elif isinstance(ref, dict):

@@ -234,9 +234,9 @@ def _user_provisioning(cfg: Config, user: UserProvisioning, files: dict[str, byt
         for path, sub in folder.files():
             files[f"grafana/dashboards/{folder.name}/{sub}"] = dash.prepare_user_dashboard(path, known)
             modes[f"grafana/dashboards/{folder.name}/{sub}"] = 0o644 & (path.stat().st_mode | 0o600)
-    doc = yaml.safe_load(files["grafana/provisioning/dashboards/packs.yml"].decode()) if isinstance(
-        files.get("grafana/provisioning/dashboards/packs.yml"), bytes) else {"apiVersion": 1, "providers": []}
-    doc["providers"] = list(doc.get("providers") or []) + [f.provider for f in user.folders]
+    packs = files.get("grafana/provisioning/dashboards/packs.yml")
+    doc: dict[str, Any] = yaml.safe_load(packs.decode()) if isinstance(packs, bytes) else {"apiVersion": 1, "providers": []}
+    doc["providers"] = [*(doc.get("providers") or []), *(f.provider for f in user.folders)]
     files["grafana/provisioning/dashboards/packs.yml"] = _dump(doc)
 
 

@@ -77,8 +77,9 @@ class UserProvisioning:
 
 
 def user_provisioning(cfg: Config) -> UserProvisioning | None:
-    """The user's grafana.provisioning, read and checked (None when there is none or no Grafana)."""
-    if cfg.grafana_provisioning is None or "grafana" not in cfg.services:
+    """The user's grafana.provisioning, read and checked (None when there is none). Rendered
+    with Grafana off too: verify, report and seeding read the rendered dashboards and datasources."""
+    if cfg.grafana_provisioning is None:
         return None
     base = cfg.config_file.parent if cfg.config_file else Path.cwd()
     return read_user_provisioning(cfg.grafana_provisioning, with_internal(cfg.services), base)
@@ -147,7 +148,7 @@ def _datasources(docs: list[tuple[Path, LocatedYaml]], enabled: set[str], out: U
     default: tuple[Path, str] | None = None
     for path, doc in docs:
         data = doc.data
-        for i, entry in enumerate(data.get("deleteDatasources") or []):
+        for entry in data.get("deleteDatasources") or []:
             if isinstance(entry, dict) and isinstance(entry.get("name"), str):
                 out.delete.append({"name": entry["name"], "orgId": 1})
         for i, entry in enumerate(data.get("datasources") or []):

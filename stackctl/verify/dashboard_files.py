@@ -40,7 +40,7 @@ def dashboard_files(cfg: Config, extra: tuple[Path, ...]) -> list[DashboardFile]
     out: list[DashboardFile] = []
     rendered = rendered_root(cfg) / "grafana" / "dashboards"
     shipped = asset_path("grafana", "dashboards")
-    folders = sorted(p for p in rendered.iterdir() if p.is_dir() and not p.name.startswith("user-")) if rendered.is_dir() \
+    folders = sorted(p for p in rendered.iterdir() if p.is_dir() and not p.name.startswith(("user-", "prov-"))) if rendered.is_dir() \
         else sorted(p for p in shipped.iterdir() if p.is_dir()) if shipped.is_dir() else []
     for folder in folders:
         for path in sorted(folder.glob("*.json")):
