@@ -52,7 +52,8 @@ def preflight(cfg: Config, runtime: str, files: dict[str, bytes | Path], origins
     ``merged``: how the user's prometheus.yml went in (its notices are returned in full).
     """
     errors: list[str] = []
-    warnings: list[str] = []
+    user = user_provisioning(cfg)
+    warnings: list[str] = list(user.warnings) if user else []  # grafana.provisioning, as it was merged
     if "grafana" in cfg.services:
         found = check_provisioning(files, _container_dir(cfg), origins or {})
         errors += found.errors

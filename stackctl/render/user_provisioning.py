@@ -66,6 +66,7 @@ class UserProvisioning:
     delete: list[dict[str, Any]] = field(default_factory=list)
     folders: list[UserFolder] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    as_written: list[str] = field(default_factory=list)  # datasources of types the stack does not run
 
     def known(self) -> dict[str, tuple[str, str]]:
         """uid or name -> (type, uid) of every user datasource with a uid (dashboards' references)."""
@@ -127,10 +128,16 @@ def read_user_provisioning(root: Path, services: Iterable[str], base: Path) -> U
     found = check_provisioning({f"grafana/provisioning/{kind}/{i}-{p.name}": p for i, (p, _, kind) in enumerate(docs)},
                                lambda _path: "", {})
     errors += found.errors
-    out = UserProvisioning(warnings=[w for w in found.warnings if "holds no dashboard JSON" not in w])
+    # Not here: "no uid" (their dashboards refer to those by name, as in their setup) and the
+    # provider folder checks (rendered-tree paths; _providers checks their folders).
+    out = UserProvisioning(warnings=[w for w in found.warnings if "holds no dashboard JSON" not in w and ": no uid:" not in w])
     enabled = set(services)
     _datasources([(p, d) for p, d, k in docs if k == "datasources"], enabled, out, errors)
     _providers([(p, d) for p, d, k in docs if k == "dashboards"], root, base, out, errors)
+    if out.as_written:
+        out.warnings.append(f"{len(out.as_written)} datasource(s) of types the stack does not run are provisioned as written: "
+                            f"{', '.join(out.as_written)}; Grafana shows an error on their panels unless their servers are "
+                            "reachable from it, and stackctl verify skips those panels")
     if errors:
         raise ConfigError(f"{len(errors)} problem(s) in grafana.provisioning ({root}):\n  " + "\n  ".join(errors), hint=_HINT)
     return out
@@ -179,9 +186,7 @@ def _datasources(docs: list[tuple[Path, LocatedYaml]], enabled: set[str], out: U
 def _adapted(entry: dict[str, Any], enabled: set[str], where: str, out: UserProvisioning) -> dict[str, Any]:
     ds_type = entry["type"]
     if STACK_SERVICE.get(ds_type) not in enabled:
-        out.warnings.append(f"{where}: datasource {entry['name']!r} ({ds_type}) is provisioned as written: the stack does not "
-                            f"run {ds_type}, so Grafana shows an error on its panels unless {entry.get('url') or 'its server'} is "
-                            "reachable; stackctl verify skips them")
+        out.as_written.append(f"{entry['name']!r} ({ds_type}, {where})")
         return {**{k: v for k, v in entry.items() if v is not None}, "orgId": 1}
     dropped = [k for k in _AUTH_KEYS if entry.get(k)] + [k for k in (entry.get("jsonData") or {}) if _AUTH_JSON.match(str(k))]
     if dropped:

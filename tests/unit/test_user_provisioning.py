@@ -73,7 +73,9 @@ def test_grafana_devenv_other_types_are_provisioned_as_written(tmp_path: Path) -
     ds = _by_name(_datasources(build_files(cfg, "docker")))
     assert ds["Postgres"]["url"] == "localhost:5432" and ds["Postgres"]["password"] == "password"
     assert ds["Prometheus"]["url"] == "http://prometheus:9090"  # localhost:9090 was their Prometheus: now the stack's
-    assert any("'Elastic' (elasticsearch) is provisioned as written" in w for w in user.warnings)
+    written = [w for w in user.warnings if "provisioned as written" in w]
+    assert len(written) == 1 and "'Elastic' (elasticsearch, " in written[0] and "default.yaml:35)" in written[0], user.warnings
+    assert not any("no uid" in w for w in user.warnings)
     seen = Datasources.from_provisioning([_datasources(build_files(cfg, "docker"))])
     assert seen.by_name("MySQL") is not None and seen.default() == seen.by_name("Prometheus")
 
