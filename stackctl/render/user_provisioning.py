@@ -86,6 +86,16 @@ def user_provisioning(cfg: Config) -> UserProvisioning | None:
     return read_user_provisioning(cfg.grafana_provisioning, with_internal(cfg.services), base)
 
 
+def dashboard_sources(cfg: Config) -> list[Path]:
+    """The host folders the user's providers load (what `seed` synthesizes from, like `dashboards:`);
+    none while the provisioning is broken: `up` reports it."""
+    try:
+        user = user_provisioning(cfg)
+    except ConfigError:
+        return []
+    return [f.source for f in user.folders] if user else []
+
+
 def _files(root: Path) -> list[Path]:
     if root.is_file():
         return [root]

@@ -90,6 +90,16 @@ def test_up_seed_from_and_verify_see_their_datasource(stack: tuple[dict[str, str
     assert "another Grafana" not in result.stdout  # their uid is provisioned, not adopted
 
 
+def test_seed_without_from_synthesizes_from_their_providers_folders(stack: tuple[dict[str, str], Path]) -> None:
+    env, repo = stack
+    seeded = stackctl("seed", "--history", "5m", "--duration", "0", "--random-seed", "4", env=env, cwd=repo)
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
+    assert "from 1 file(s)" in seeded.stdout + seeded.stderr, seeded.stdout + seeded.stderr  # their api.json
+    report = json.loads(stackctl("verify", "--json", env=env, cwd=repo).stdout)
+    panels = [r for r in report["results"] if r["kind"] == "panel" and r["dashboard"] == "Homelab API"]
+    assert panels and all(r["status"] == "populated" for r in panels), panels
+
+
 def test_bad_provisioning_stops_up_before_anything_starts(tmp_path: Path) -> None:
     require_binaries("prometheus", "promtool")
     repo = tmp_path / "bad"
