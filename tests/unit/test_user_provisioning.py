@@ -190,3 +190,19 @@ def test_foldersFromFilesStructure_keeps_subfolders(tmp_path: Path) -> None:
     provider = next(p for p in yaml.safe_load(_text(files, "grafana/provisioning/dashboards/packs.yml"))["providers"]
                     if p["name"] == "all")
     assert provider["options"] == {"path": "/var/lib/grafana/dashboards/prov-all", "foldersFromFilesStructure": True}
+
+
+def test_dockprom_dashboards_beside_their_provider_refer_to_it_by_name(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, "grafana/provisioning", copy="dockprom")
+    tree = render(cfg, "native")
+    rendered = json.loads((tree.root / "grafana/dashboards/prov-Prometheus/monitor_services.json").read_text())
+    assert rendered["rows"][0]["panels"][0]["datasource"] == "Prometheus"  # no uid: Grafana resolves the name
+    from stackctl.verify.dashboard_files import check, provisioned_datasources
+
+    seen = provisioned_datasources(cfg)
+    assert seen.default() == seen.by_name("Prometheus") and seen.by_uid("prometheus") is not None
+    assert not [r for r in check(cfg) if r.status == "error"]
+    from stackctl.verify.run import load_dashboards
+
+    dashboards = [d for d in load_dashboards(cfg, (), 0.0) if d.title == "Monitor Services"]
+    assert dashboards and all(t.datasource.in_stack for p in dashboards[0].panels for t in p.targets)
