@@ -56,8 +56,13 @@ class UserFolder:
 
     def files(self) -> list[tuple[Path, str]]:
         """(dashboard file, path relative to the rendered folder)."""
+        # Grafana's file provider walks the folder recursively; without foldersFromFilesStructure
+        # every file lands in one folder, so two files of one name in subfolders are told apart.
         found = sorted(p for p in self.source.rglob("*.json") if p.is_file())
-        return [(p, p.relative_to(self.source).as_posix() if self.nested else p.name) for p in found]
+        names = [p.name for p in found]
+        return [(p, p.relative_to(self.source).as_posix() if self.nested
+                 else p.name if names.count(p.name) == 1 else p.relative_to(self.source).as_posix().replace("/", "-"))
+                for p in found]
 
 
 @dataclass

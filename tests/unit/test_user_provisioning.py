@@ -206,3 +206,13 @@ def test_dockprom_dashboards_beside_their_provider_refer_to_it_by_name(tmp_path:
 
     dashboards = [d for d in load_dashboards(cfg, (), 0.0) if d.title == "Monitor Services"]
     assert dashboards and all(t.datasource.in_stack for p in dashboards[0].panels for t in p.targets)
+
+
+def test_subfolders_without_foldersFromFilesStructure_load_into_one_folder(tmp_path: Path) -> None:
+    prov = tmp_path / "prov"
+    _write(prov, "dashboards/p.yml", "apiVersion: 1\nproviders:\n  - name: flat\n    folder: Flat\n    options:\n"
+                                     "      path: /var/lib/grafana/dashboards\n")
+    for team in ("a", "b"):
+        _write(tmp_path, f"dashboards/{team}/overview.json", json.dumps({"title": f"O {team}", "uid": f"o-{team}", "panels": []}))
+    files = build_files(_cfg(tmp_path, "prov"), "docker")
+    assert {"grafana/dashboards/prov-flat/a-overview.json", "grafana/dashboards/prov-flat/b-overview.json"} <= set(files)
