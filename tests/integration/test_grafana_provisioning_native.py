@@ -110,3 +110,60 @@ def test_bad_provisioning_stops_up_before_anything_starts(tmp_path: Path) -> Non
     assert up.returncode != 0
     assert "d.yml:3: providers[0].options: a file provider needs options.path" in up.stderr, up.stderr
     assert not (tmp_path / "state" / "stack.json").exists()
+
+
+def _grafana_runtime() -> str | None:
+    import shutil
+    import subprocess
+
+    from stackctl.config import default_images
+
+    if shutil.which("grafana") or shutil.which("grafana-server"):
+        return "native"
+    image = default_images()["grafana"]
+    if shutil.which("docker") and subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0:
+        return "docker"
+    return None
+
+
+@pytest.mark.grafana
+def test_a_real_grafana_has_their_datasource_and_folder(tmp_path: Path) -> None:
+    """Where Grafana runs: their uid is a datasource at the stack's Prometheus, their provider's
+    folder title and uid hold the dashboard, and the stack's Prometheus is no longer the default."""
+    import time
+
+    import requests
+
+    runtime = _grafana_runtime()
+    if runtime is None:
+        pytest.skip("no grafana here: neither grafana / grafana-server on PATH nor its image "
+                    "(it cannot be installed on this machine; the test runs where it can)")
+    env = isolated_env(tmp_path, ("prometheus", "grafana"), STACKCTL_RUNTIME=runtime)
+    env = {k: v for k, v in env.items() if not (k.startswith("STACKCTL_IMAGE_") and "GRAFANA" in k)}
+    repo = tmp_path / "repo"
+    (repo / "grafana" / "provisioning" / "datasources").mkdir(parents=True)
+    (repo / "grafana" / "provisioning" / "dashboards").mkdir(parents=True)
+    (repo / "grafana" / "dashboards").mkdir()
+    (repo / "grafana" / "provisioning" / "datasources" / "datasource.yml").write_text(DATASOURCES)
+    (repo / "grafana" / "provisioning" / "dashboards" / "dashboard.yml").write_text(PROVIDERS)
+    (repo / "grafana" / "dashboards" / "api.json").write_text(json.dumps(_dashboard()))
+    (repo / "stackctl.yaml").write_text("packs: []\ngrafana:\n  provisioning: grafana/provisioning\n")
+    try:
+        up = stackctl("up", "--timeout", "180", env=env, cwd=repo)
+        assert up.returncode == 0, up.stderr
+        base = f"http://127.0.0.1:{env['STACKCTL_PORT_GRAFANA']}"
+        password = json.loads(stackctl("urls", "--json", "--show-password", env=env, cwd=repo).stdout)["credentials"]["grafana"]["password"]
+        auth = ("admin", password)
+        theirs = requests.get(f"{base}/api/datasources/uid/{UID}", auth=auth, timeout=10).json()
+        assert theirs["name"] == "Homelab Prometheus" and theirs["isDefault"] is True
+        assert theirs["url"].endswith(":9090") or theirs["url"].endswith(f":{env['STACKCTL_PORT_PROMETHEUS']}")
+        ours = requests.get(f"{base}/api/datasources/uid/prometheus", auth=auth, timeout=10).json()
+        assert ours["isDefault"] is False
+        deadline, meta = time.monotonic() + 60, dict[str, Any]()
+        while time.monotonic() < deadline and not meta:
+            response = requests.get(f"{base}/api/dashboards/uid/homelab-api", auth=auth, timeout=10)
+            meta = response.json().get("meta", {}) if response.ok else {}
+            time.sleep(0 if meta else 1)
+        assert meta.get("folderTitle") == "Homelab" and meta.get("folderUid") == "homelab", meta
+    finally:
+        stackctl("down", "--volumes", env=env, cwd=repo)
