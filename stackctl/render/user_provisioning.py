@@ -121,6 +121,9 @@ def _kind(doc: LocatedYaml) -> str | None:
 
 def read_user_provisioning(root: Path, services: Iterable[str], base: Path) -> UserProvisioning:
     """Read and check the provisioning folder (or file) ``root``; ``base`` is stackctl.yaml's folder."""
+    if root.is_dir() and not any((root / sub).is_dir() for sub in ("datasources", "dashboards")) \
+            and (root / "provisioning").is_dir():
+        root = root / "provisioning"  # `grafana/` named instead of `grafana/provisioning/`
     docs: list[tuple[Path, LocatedYaml, str]] = []
     errors: list[str] = []
     for path in _files(root):

@@ -216,3 +216,15 @@ def test_subfolders_without_foldersFromFilesStructure_load_into_one_folder(tmp_p
         _write(tmp_path, f"dashboards/{team}/overview.json", json.dumps({"title": f"O {team}", "uid": f"o-{team}", "panels": []}))
     files = build_files(_cfg(tmp_path, "prov"), "docker")
     assert {"grafana/dashboards/prov-flat/a-overview.json", "grafana/dashboards/prov-flat/b-overview.json"} <= set(files)
+
+
+def test_the_grafana_folder_above_provisioning_is_accepted(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, "grafana", copy="homelab-alerosmo")
+    assert "grafana/dashboards/prov-Default/node.json" in build_files(cfg, "docker")
+
+
+def test_a_folder_without_provisioning_files_says_which_folder_to_name(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError) as info:
+        build_files(_cfg(tmp_path, "empty"), "docker")
+    assert "no Grafana provisioning file found" in info.value.message and "/etc/grafana/provisioning" in str(info.value.hint)
