@@ -54,6 +54,7 @@ class Config:
     rules: tuple[Path, ...] = ()
     alertmanager: AlertmanagerSection | None = None
     prometheus_config: Path | None = None  # the user's own prometheus.yml (its rule files are in ``rules``)
+    grafana_provisioning: Path | None = None  # the user's provisioning folder (or one file of it)
     grafana_anonymous: bool = False
     install: bool = True
     release_mirror: str | None = None
@@ -85,6 +86,7 @@ class Config:
             "packs": list(self.packs) if self.packs is not None else "all",
             "config_file": str(self.config_file) if self.config_file else None,
             "prometheus_config": str(self.prometheus_config) if self.prometheus_config else None,
+            "grafana_provisioning": str(self.grafana_provisioning) if self.grafana_provisioning else None,
             "install": self.install,
             "release_mirror": self.release_mirror,
             "redis_password": "set" if self.redis_password else "not set",
@@ -327,7 +329,7 @@ def _build(merged: dict[str, Any], model: FileModel, path: Path | None, env: Map
         state_dir=state_dir.resolve() if state_dir.is_absolute() else (Path.cwd() / state_dir).resolve(),
         timeout=timeout, packs=packs, scrape=tuple(model.scrape),
         dashboards=_resolve_paths(model.dashboards, base, "dashboards", path) if path else (),
-        rules=rules, prometheus_config=prometheus_config,
+        rules=rules, prometheus_config=prometheus_config, grafana_provisioning=_grafana_provisioning(model, path),
         alertmanager=model.alertmanager, grafana_anonymous=bool(model.grafana_anonymous),
         install=install, release_mirror=str(mirror) if mirror else None,
         redis_password=env.get(password_env) or None, config_file=path, sources=sources,
@@ -347,6 +349,20 @@ def _prometheus_config(model: FileModel, path: Path | None) -> Path | None:
                           f"{'is a folder' if config.is_dir() else 'does not exist'} (resolved to {config})",
                           hint="name your prometheus.yml; the path is relative to stackctl.yaml")
     return config.resolve()
+
+
+def _grafana_provisioning(model: FileModel, path: Path | None) -> Path | None:
+    """``grafana.provisioning``, relative to stackctl.yaml: a folder, or one provisioning file."""
+    if path is None or model.grafana is None or not model.grafana.provisioning:
+        return None
+    target = Path(model.grafana.provisioning).expanduser()
+    target = target if target.is_absolute() else path.parent / target
+    if not target.exists():
+        line = read_yaml(path, ConfigError).line_of(("grafana", "provisioning"))
+        raise ConfigError(f"{path}:{line}: grafana.provisioning {model.grafana.provisioning!r} does not exist (resolved to {target})",
+                          hint="name your Grafana provisioning folder (the one holding datasources/ and dashboards/), "
+                               "or one of its .yml files; the path is relative to stackctl.yaml")
+    return target.resolve()
 
 
 def _prometheus_rule_files(path: Path) -> tuple[Path, ...]:

@@ -106,6 +106,20 @@ class PrometheusSection(BaseModel):
         return value
 
 
+class GrafanaSection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # the user's own provisioning folder (datasources/ and dashboards/), or one of its files
+    # (docs/grafana-provisioning.md)
+    provisioning: str | None = Field(default=None, examples=["grafana/provisioning"])
+
+    @field_validator("provisioning")
+    @classmethod
+    def _no_control(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or CONTROL_RE.search(value)):
+            raise ValueError(f"{value!r} is not a usable path (empty, or holds a control character)")
+        return value
+
+
 class FileModel(BaseModel):
     """The shape of stackctl.yaml; every key optional."""
 
@@ -124,6 +138,7 @@ class FileModel(BaseModel):
     rules: list[str] = Field(default_factory=list, examples=[["rules/"]])
     alertmanager: AlertmanagerSection | None = None
     prometheus: PrometheusSection | None = None
+    grafana: GrafanaSection | None = None
     grafana_anonymous: bool | None = Field(default=None, examples=[True])
     redis_password_env: str | None = Field(default=None, examples=["MY_REDIS_PASSWORD"])
     install: bool | None = Field(default=None, examples=[False])  # native runtime: get missing binaries

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from stackctl.dashboards.datasources import ADOPTED_TYPES
 from stackctl.dashboards.refs import adoptable_type
@@ -76,20 +76,29 @@ def resolve_inputs(data: dict[str, Any], source: str) -> dict[str, Any]:
     return out
 
 
-def adopt_datasources(node: Any) -> Any:
+def adopt_datasources(node: Any, known: Mapping[str, tuple[str, str]] | None = None) -> Any:
     """Point ``{"type": "prometheus", "uid": "<another Grafana's uid>"}`` references at the stack's own.
 
     Dashboards exported from a running Grafana (not "for sharing") carry that instance's
     datasource uids; here they would be "datasource not found" on every panel. References by
     variable or input (``$ds``, ``${DS_X}``) and of types the stack does not run stay as written.
+    ``known``: the user's provisioned datasources (uid or name -> (type, uid), grafana.provisioning):
+    a reference to one stays theirs, a name or bare uid becomes ``{"type", "uid"}`` as Grafana's
+    dashboard migration writes it.
     """
+    known = known or {}
     if isinstance(node, list):
-        return [adopt_datasources(v) for v in node]
+        return [adopt_datasources(v, known) for v in node]
     if not isinstance(node, dict):
         return node
-    out = {k: adopt_datasources(v) for k, v in node.items()}
+    out = {k: adopt_datasources(v, known) for k, v in node.items()}
     ref = out.get("datasource")
-    if (kind := adoptable_type(ref, out)) is not None:  # another Grafana's name (or bare uid) for its Prometheus/Loki
+    key = ref if isinstance(ref, str) else ref.get("uid") if isinstance(ref, dict) else None
+    if isinstance(key, str) and key in known:
+        own_type, own_uid = known[key]
+        if not isinstance(ref, dict) or ref.get("type") in (None, "", own_type):
+            out["datasource"] = {"type": own_type, "uid": own_uid}
+    elif (kind := adoptable_type(ref, out)) is not None:  # another Grafana's name (or bare uid) for its Prometheus/Loki
         out["datasource"] = {"type": kind, "uid": DATASOURCE_UIDS[kind]}
     elif isinstance(ref, dict):
         ds_type, uid = ref.get("type"), ref.get("uid")
@@ -99,14 +108,14 @@ def adopt_datasources(node: Any) -> Any:
     return out
 
 
-def prepare_user_dashboard(path: Path) -> bytes:
+def prepare_user_dashboard(path: Path, known: Mapping[str, tuple[str, str]] | None = None) -> bytes:
     """The file as the stack's Grafana provisions it: inputs mapped; a Grafana 12 schema v2
     dashboard converted to the classic model, which file provisioning loads without feature
     toggles."""
     data = read_json(path)
     if is_v2(data):
         data = to_v1(data)
-    data = adopt_datasources(resolve_inputs(data, str(path)))
+    data = adopt_datasources(resolve_inputs(data, str(path)), known)
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
 
 

@@ -30,6 +30,7 @@ from stackctl.render.definition import container_path_map, rendered_root
 from stackctl.render.preflight import preflight
 from stackctl.render.prometheus_user import Merged, merge_user_prometheus
 from stackctl.render.rulefiles import unwrapped
+from stackctl.render.user_provisioning import UserProvisioning, merge_datasources, user_provisioning
 from stackctl.services import SERVICES, with_internal
 from stackctl.state.dirs import ensure_dir, write_atomic
 
@@ -196,6 +197,7 @@ def _grafana(cfg: Config, files: dict[str, bytes | Path], modes: dict[str, int])
     for folder in pack_dirs:
         _copy_dir(folder, f"grafana/dashboards/{folder.name}", files)
     user_dirs: list[str] = []
+    origin_of: dict[str, Path] = {}
     for folder in cfg.dashboards:
         name = dash.user_folder(folder)  # a single file gets a folder named after it
         if name in user_dirs:
@@ -204,12 +206,45 @@ def _grafana(cfg: Config, files: dict[str, bytes | Path], modes: dict[str, int])
         user_dirs.append(name)
         for path in dash.dashboard_paths(folder):
             rel = f"grafana/dashboards/{name}/{path.name}"
-            files[rel] = dash.prepare_user_dashboard(path)
+            origin_of[rel] = path
+            files[rel] = path  # prepared below, once the user's datasources are known
             # Never wider than the user's own file: a 0600 dashboard stays 0600 when rendered.
             modes[rel] = 0o644 & (path.stat().st_mode | 0o600)
+    user = user_provisioning(cfg)
+    known = user.known() if user else {}
+    for rel in [r for r in files if r.startswith("grafana/dashboards/user-")]:
+        files[rel] = dash.prepare_user_dashboard(origin_of[rel], known)
     providers = asset_path("grafana", "provisioning", "dashboards", "packs.yml")
     if providers.is_file():
         files["grafana/provisioning/dashboards/packs.yml"] = _providers(providers, {p.name for p in pack_dirs}, user_dirs)
+    if user is not None:
+        _user_provisioning(cfg, user, files, modes)
+
+
+def _user_provisioning(cfg: Config, user: UserProvisioning, files: dict[str, bytes | Path], modes: dict[str, int]) -> None:
+    """The user's datasources into the stack's file, their providers' folders as rendered folders."""
+    rel = "grafana/provisioning/datasources/datasources.yml"
+    content = files[rel]
+    stack = yaml.safe_load(content.read_text(encoding="utf-8") if isinstance(content, Path) else content.decode()) or {}
+    files[rel] = _dump(merge_datasources(stack, user))
+    # A datasource provisioned as written may hold a password: never wider than the user's files.
+    modes[rel] = 0o644 & min((p.stat().st_mode | 0o600 for p in _user_files(cfg)), default=0o644)
+    known = user.known()
+    for folder in user.folders:
+        for path, sub in folder.files():
+            files[f"grafana/dashboards/{folder.name}/{sub}"] = dash.prepare_user_dashboard(path, known)
+            modes[f"grafana/dashboards/{folder.name}/{sub}"] = 0o644 & (path.stat().st_mode | 0o600)
+    packs = files.get("grafana/provisioning/dashboards/packs.yml")
+    doc: dict[str, Any] = yaml.safe_load(packs.decode()) if isinstance(packs, bytes) else {"apiVersion": 1, "providers": []}
+    doc["providers"] = [*(doc.get("providers") or []), *(f.provider for f in user.folders)]
+    files["grafana/provisioning/dashboards/packs.yml"] = _dump(doc)
+
+
+def _user_files(cfg: Config) -> list[Path]:
+    root = cfg.grafana_provisioning
+    if root is None:
+        return []
+    return [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file() and p.suffix in (".yml", ".yaml")]
 
 
 def _folder_uid(name: str) -> str:

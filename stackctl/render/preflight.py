@@ -32,6 +32,7 @@ from stackctl.render.definition import container_path_map, rendered_root
 from stackctl.render.prometheus_check import check_prometheus
 from stackctl.render.prometheus_user import Merged
 from stackctl.render.provisioning_check import Findings, check_provisioning
+from stackctl.render.user_provisioning import user_provisioning
 from stackctl.services import SERVICES
 from stackctl.yamlfile import LocatedYaml, read_yaml
 
@@ -51,7 +52,8 @@ def preflight(cfg: Config, runtime: str, files: dict[str, bytes | Path], origins
     ``merged``: how the user's prometheus.yml went in (its notices are returned in full).
     """
     errors: list[str] = []
-    warnings: list[str] = []
+    user = user_provisioning(cfg)
+    warnings: list[str] = list(user.warnings) if user else []  # grafana.provisioning, as it was merged
     if "grafana" in cfg.services:
         found = check_provisioning(files, _container_dir(cfg), origins or {})
         errors += found.errors
@@ -100,7 +102,13 @@ def dashboard_files(cfg: Config, files: dict[str, bytes | Path]) -> list[Dashboa
     for folder in cfg.dashboards:
         for path in dashboard_paths(folder):
             out.append(DashboardFile(path, user_folder(folder)))
-    return out
+    return out + provisioned_dashboard_files(cfg)
+
+
+def provisioned_dashboard_files(cfg: Config) -> list[DashboardFile]:
+    """The dashboards of the user's grafana.provisioning providers, as they wrote them."""
+    user = user_provisioning(cfg)
+    return [DashboardFile(path, folder.name) for folder in (user.folders if user else []) for path, _ in folder.files()]
 
 
 def _folder_uid_clashes(cfg: Config, files: dict[str, bytes | Path], found: Findings) -> list[Problem]:

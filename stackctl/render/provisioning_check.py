@@ -187,7 +187,7 @@ def _providers(f: _File, files: dict[str, bytes | Path], container_dir: Callable
 
 def _provider_folder(f: _File, entry: dict[str, Any], path: tuple[Any, ...]) -> None:
     folder_uid = entry.get("folderUid")
-    if folder_uid is not None:
+    if folder_uid is not None and folder_uid != "":  # '' is none (Grafana's own devenv/dashboards.yaml)
         if not isinstance(folder_uid, str) or not _UID_RE.match(folder_uid):
             f.error(path + ("folderUid",), f"folderUid {folder_uid!r} must be 1..40 characters of letters, digits, '-' and '_'")
         elif folder_uid in f.out.folder_uids:

@@ -8,6 +8,7 @@ from typing import Callable
 
 from stackctl.config import Config
 from stackctl.errors import PortInUseError, UsageError
+from stackctl.render.user_provisioning import dashboard_sources
 from stackctl.state.record import Inputs, StackRecord
 
 
@@ -19,7 +20,7 @@ def inputs_of(cfg: Config) -> Inputs:
     """What ``cfg`` adds to the stack: scrape targets, rule files, dashboard folders, packs."""
     targets = tuple(sorted(f"{t.job or 'app'} {t.target}{t.path}" for t in cfg.scrape))
     return Inputs(targets=targets, rules=tuple(sorted(str(p) for p in cfg.rules)),
-                  dashboards=tuple(sorted(str(p) for p in cfg.dashboards)), packs=cfg.packs)
+                  dashboards=tuple(sorted(str(p) for p in (*cfg.dashboards, *dashboard_sources(cfg)))), packs=cfg.packs)
 
 
 def config_file_of(cfg: Config) -> str | None:

@@ -18,6 +18,7 @@ from stackctl.dashboards.datasources import Datasources
 from stackctl.dashboards.files import dashboard_paths, user_folder
 from stackctl.dashboards.validate import DashboardFile, Problem, check_files
 from stackctl.render.definition import rendered_root
+from stackctl.render.preflight import provisioned_dashboard_files
 from stackctl.verify.checks import CheckResult, Status
 
 
@@ -39,7 +40,7 @@ def dashboard_files(cfg: Config, extra: tuple[Path, ...]) -> list[DashboardFile]
     out: list[DashboardFile] = []
     rendered = rendered_root(cfg) / "grafana" / "dashboards"
     shipped = asset_path("grafana", "dashboards")
-    folders = sorted(p for p in rendered.iterdir() if p.is_dir() and not p.name.startswith("user-")) if rendered.is_dir() \
+    folders = sorted(p for p in rendered.iterdir() if p.is_dir() and not p.name.startswith(("user-", "prov-"))) if rendered.is_dir() \
         else sorted(p for p in shipped.iterdir() if p.is_dir()) if shipped.is_dir() else []
     for folder in folders:
         for path in sorted(folder.glob("*.json")):
@@ -47,6 +48,7 @@ def dashboard_files(cfg: Config, extra: tuple[Path, ...]) -> list[DashboardFile]
             out.append(DashboardFile(original if original.is_file() else path, folder.name))
     for folder in cfg.dashboards:
         out += [DashboardFile(p, user_folder(folder)) for p in dashboard_paths(folder)]
+    out += provisioned_dashboard_files(cfg)
     for item in extra:
         out += [DashboardFile(p, f"extra-{item.name}") for p in dashboard_paths(item)]
     # each file once, however it was given (a stackctl.yaml folder passed with --dashboards too)

@@ -50,7 +50,10 @@ def _synthesized(paths: list[Path], alert: str | None, state: str | None,
     """`seed --from` (or a stackctl.yaml listing dashboards:/rules:): synthesize, write the scenario
     where seed, verify and `seed status` find it, and return its path."""
     cfg = config_from(stack[0], project=stack[1]) if stack is not None else None
-    paths = paths or (list(cfg.dashboards) + list(cfg.rules) if cfg else [])
+    if not paths and cfg:
+        from stackctl.render.user_provisioning import dashboard_sources
+
+        paths = list(cfg.dashboards) + dashboard_sources(cfg) + list(cfg.rules)  # grafana.provisioning's folders too
     if not paths:
         raise UsageError("--scenario is required", hint="list them with `stackctl scenarios`, or synthesize "
                          "traffic from dashboards and rules with --from PATH")
