@@ -20,6 +20,7 @@ import yaml
 from stackctl.dashboards.model import Dashboard, Variable, load_dashboard
 from stackctl.dashboards.schema_v2 import is_v2
 from stackctl.errors import ScenarioError, StackctlError
+from stackctl.render.rulefiles import rule_groups
 from stackctl.seeding.scenario import parse_duration
 from stackctl.seeding.synth.alerts import Rule
 from stackctl.seeding.synth.logs import Listed, LogTarget
@@ -174,12 +175,7 @@ def _rule_file(path: Path, out: Inputs) -> None:
     except (OSError, yaml.YAMLError) as exc:
         out.skipped.append(f"{path}: not YAML ({exc})")
         return
-    groups = []
-    for doc in docs:
-        if isinstance(doc, dict) and isinstance(doc.get("spec"), dict):
-            doc = doc["spec"]  # a PrometheusRule resource
-        if isinstance(doc, dict) and isinstance(doc.get("groups"), list):
-            groups += [g for g in doc["groups"] if isinstance(g, dict)]
+    groups = rule_groups(docs).groups  # plain, or wrapped (PrometheusRule, ConfigMap, Helm values...) as `rules:` reads it
     if not groups:
         out.skipped.append(f"{path}: no rule groups (not a Prometheus rule file)")
         return
