@@ -158,7 +158,7 @@ def _variables(dash: Dashboard, source: str, out: Inputs) -> tuple[dict[str, str
             labels_of[var.name] = m.group(2)
             if m.group(1):
                 out.queries.append(Query(m.group(1), f"{source}: variable {var.name}", frozenset({m.group(2)}),
-                                         static, defines=var.name))
+                                         static, defines=var.name, regex=var.regex))
             continue
         m = _QUERY_RESULT.match(var.query)
         if m:

@@ -74,6 +74,7 @@ class Query:
     spread: frozenset[str] = frozenset()
     values: dict[str, str] = field(default_factory=dict)  # the dashboard's static variables
     defines: str | None = None  # the dashboard variable this query lists the values of
+    regex: str = ""  # that variable's Grafana regex: the values it keeps
 
     @property
     def file(self) -> str:
@@ -169,6 +170,8 @@ def build(walks: list[tuple[Query, Walk]], recorded: set[str] | None = None, poo
     for q, _w in walks:
         if q.defines is not None and len(q.spread) == 1:
             pools.var_labels.setdefault(q.defines, next(iter(q.spread)))
+            if q.regex:
+                pools.keep_regex(next(iter(q.spread)), q.regex)
     rows_by_group: dict[str, list[dict[str, str]]] = {}
     for key, need in needs.items():
         root = groups.find(key)
