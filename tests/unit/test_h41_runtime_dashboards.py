@@ -34,3 +34,15 @@ def test_variable_regex_keeps_synthesized_values() -> None:
 
 def test_example_handles_negated_single_characters() -> None:
     assert example("([^-]+-[^-]+).*") is not None
+
+
+def test_legend_labels_are_synthesized() -> None:
+    """The elasticsearch mixin's panels name labels only in their legends (`{{name}} {{gc}}`,
+    `{{name}} {{area}}`): every series had the same empty legend. The exporter has those labels."""
+    sc = scenario_of(generate([CLASSES / "h41-legend-labels"], now=NOW))
+    assert _values(sc, "elasticsearch_jvm_gc_collection_seconds_sum", "gc")
+    assert _values(sc, "elasticsearch_jvm_gc_collection_seconds_sum", "name")
+    assert _values(sc, "elasticsearch_jvm_memory_used_bytes", "area")
+    assert _values(sc, "elasticsearch_thread_pool_rejected_count", "type")
+    # one value each: a legend adds no series (a join on() over the metric stays one-to-one)
+    assert len(_values(sc, "elasticsearch_jvm_memory_used_bytes", "area")) == 2  # its two instances
