@@ -164,6 +164,9 @@ def _panel(page: _Page, pd: PanelData, rect: Rect, alerts: Alerts, dashboard: st
     if not why and skipped and (bodies.has_chart(pd) or pd.view.kind == "table"):  # said, not drawn as if applied
         note = f"transformations not applied: {', '.join(skipped)}"
         why = f'<div class="why note" title="{esc(note)}">{esc(note)}</div>'
+    frames = bodies.frames_note(pd)
+    if not why and frames:
+        why = f'<div class="why note" title="{esc(frames)}">{esc(frames)}</div>'
     w, h = layout.body_size(rect, lines)
     h -= WHY_PX if why else 0
     body = bodies.body_html(pd, w, h, alerts.active)

@@ -46,3 +46,34 @@ def test_legend_labels_are_synthesized() -> None:
     assert _values(sc, "elasticsearch_thread_pool_rejected_count", "type")
     # one value each: a legend adds no series (a join on() over the metric stays one-to-one)
     assert len(_values(sc, "elasticsearch_jvm_memory_used_bytes", "area")) == 2  # its two instances
+
+
+def test_a_table_of_several_table_queries_is_one_frame_or_merged() -> None:
+    """The Celery mixin's "Task Stats": instant `format: table` queries A, B, C, one frame each.
+    The report drew one row per series of every query (three rows `name-1 | Value`); Grafana
+    shows one frame (a frame selector), or, with a merge transformation, one row per label set
+    with a `Value #A`.. column per query."""
+    from stackctl.dashboards import Resolver, load_dashboard
+    from stackctl.report import source
+    from stackctl.report.bodies import frames_note, table_rows
+    from stackctl.report.collect import PanelData, prometheus_series
+    from stackctl.verify.checks import CheckResult
+    from stackctl.verify.dashboards import ResolvedDashboard
+
+    d = load_dashboard(CLASSES / "h41-table-frames" / "celery-task-stats.json")
+    r = Resolver(d, None, NOW)
+    view = source.view(ResolvedDashboard(d, tuple(r.panels()), tuple(r.annotations())), NOW)
+    plain, merged = (next(p for p in view.panels if p.title == t) for t in ("Task Stats", "Task Stats (merged)"))
+
+    def data(panel: object) -> PanelData:
+        series = [s for ref, value in (("A", "0.9"), ("B", "90"), ("C", "10"))
+                  for s in prometheus_series("q", ref, "", ({"metric": {"name": "add"}, "value": [NOW, value]},))]
+        return PanelData(panel, CheckResult("panel", "Celery", "Task Stats", "q", "populated", "3 series"),  # type: ignore[arg-type]
+                         15, (NOW - 3600, NOW), series=series)
+
+    head, rows = table_rows(data(plain))
+    assert (head, len(rows)) == (["name", "Value"], 1), (head, rows)
+    assert "1 of 3 frames" in (frames_note(data(plain)) or "")
+    head, rows = table_rows(data(merged))
+    assert head == ["name", "Value #A", "Value #B", "Value #C"] and len(rows) == 1 and rows[0][0] == "add", (head, rows)
+    assert frames_note(data(merged)) is None
