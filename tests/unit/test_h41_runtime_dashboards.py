@@ -77,3 +77,21 @@ def test_a_table_of_several_table_queries_is_one_frame_or_merged() -> None:
     head, rows = table_rows(data(merged))
     assert head == ["name", "Value #A", "Value #B", "Value #C"] and len(rows) == 1 and rows[0][0] == "add", (head, rows)
     assert frames_note(data(merged)) is None
+
+
+def _jobs(sc: object, metric: str) -> set[str]:
+    return set(_values(sc, metric, "job"))
+
+
+def test_one_apps_job_does_not_leak_into_another_apps_series() -> None:
+    """The Celery mixin pins job=~"celery|celery-exporter"; Spring Boot rules read
+    jvm_memory_used_bytes and orders_failed_total without a job: those got job="celery"."""
+    sc = scenario_of(generate([CLASSES / "h41-foreign-job"], now=NOW))
+    assert _jobs(sc, "celery_task_succeeded_total") <= {"celery", "celery-exporter"}
+    assert "celery" not in _jobs(sc, "jvm_memory_used_bytes") | _jobs(sc, "orders_failed_total")
+    assert _jobs(sc, "up") == {"spring-boot-apps"}  # the one its rule names
+
+
+def test_a_single_apps_job_still_names_its_other_series() -> None:
+    sc = scenario_of(generate([CLASSES / "h41-foreign-job" / "spring-boot-alerts.yml"], now=NOW))
+    assert _jobs(sc, "jvm_memory_used_bytes") == {"spring-boot-apps"}

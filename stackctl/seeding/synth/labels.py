@@ -226,7 +226,11 @@ class Pools:
             for prefix, job in JOBS:
                 if name.startswith(prefix):
                     return job
-        return self.candidates("job")[0] if "job" in self.required else "app"
+        # the one job the inputs name (a single app's files), else a neutral one: with files of
+        # several apps together (celery's job=~"celery|celery-exporter", a rule's
+        # job="spring-boot-apps"), another family's job on these series would mislead
+        named = self.required.get("job", [])
+        return named[0] if len(named) == 1 else "app"
 
     def satisfying(self, label: str, matchers: list[Matcher]) -> str | None:
         """One value for ``label`` that every matcher on it accepts."""
