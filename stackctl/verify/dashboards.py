@@ -302,7 +302,11 @@ def check_resolved(resolved: list[ResolvedDashboard], prom: Prometheus, loki: Lo
     results = []
     for d in resolved:
         if not d.panels:  # say so: "0 panels checked, every check passed" hides a misread layout
-            results.append(CheckResult("dashboard", d.title, "(no panels)", "", "skipped", "the dashboard has no panels"))
+            raw = d.dashboard.raw
+            wrapped = isinstance(raw.get("dashboard"), dict) and "title" not in raw  # an API export: its error says why
+            results.append(CheckResult("dashboard", d.title, "(no panels)", "", "skipped",
+                                       "Grafana does not load an API export ({\"dashboard\": ...}): no panels to check"
+                                       if wrapped else "the dashboard has no panels"))
         results += [_check_panel(d, p, outcomes, loki, loki_skip) for p in d.panels]
         results += [_check_annotation(d, a, outcomes, loki, loki_skip) for a in d.annotations]
     return results

@@ -95,3 +95,17 @@ def test_one_apps_job_does_not_leak_into_another_apps_series() -> None:
 def test_a_single_apps_job_still_names_its_other_series() -> None:
     sc = scenario_of(generate([CLASSES / "h41-foreign-job" / "spring-boot-alerts.yml"], now=NOW))
     assert _jobs(sc, "jvm_memory_used_bytes") == {"spring-boot-apps"}
+
+
+def test_an_api_export_is_said_not_loaded_rather_than_empty() -> None:
+    """A blog's `{"dashboard": {...}}` (an API export): verify's error names the shape; the
+    panel line said "the dashboard has no panels" of a file with seven."""
+    from stackctl.dashboards import load_dashboard
+    from stackctl.verify.dashboards import ResolvedDashboard, check_resolved
+
+    d = load_dashboard(CLASSES / "h41-api-export" / "spring-boot-overview-wrapped.json")
+    [result] = check_resolved([ResolvedDashboard(d, (), ())], None, None)  # type: ignore[arg-type]
+    assert result.status == "skipped" and "API export" in result.detail
+    # and seed --from reads its panels all the same
+    sc = scenario_of(generate([CLASSES / "h41-api-export"], now=NOW))
+    assert {"jvm_memory_used_bytes", "hikaricp_connections_active", "jvm_info"} <= {m.name for m in sc.metrics}
