@@ -109,3 +109,11 @@ def test_an_api_export_is_said_not_loaded_rather_than_empty() -> None:
     # and seed --from reads its panels all the same
     sc = scenario_of(generate([CLASSES / "h41-api-export"], now=NOW))
     assert {"jvm_memory_used_bytes", "hikaricp_connections_active", "jvm_info"} <= {m.name for m in sc.metrics}
+
+
+def test_a_quiet_scenario_never_seeds_alerts_series() -> None:
+    """A dashboard alone whose stats count ALERTS{alertstate="firing"}: the quiet scenario
+    synthesized ALERTS as a gauge, so the dashboard showed 4 firing alerts nobody raised."""
+    quiet = scenario_of(generate([CLASSES / "h41-alerts-panels"], now=NOW))
+    assert "ALERTS" not in {m.name for m in quiet.metrics}
+    assert "haproxy_backend_http_responses_total" in {m.name for m in quiet.metrics}
