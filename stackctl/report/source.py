@@ -160,7 +160,8 @@ def display_of(raw: Mapping[str, Any]) -> Display:
         interval=parse_duration(raw.get("interval")),
         custom={**legacy.custom_of(raw), **_dict(defaults.get("custom"))},
         overrides=tuple(legacy.overrides_of(raw)) + tuple(_dict(raw.get("fieldConfig")).get("overrides") or ()),
-        mappings=tuple(defaults.get("mappings") or ()) if isinstance(defaults.get("mappings"), list) else (),
+        mappings=(tuple(defaults.get("mappings") or ()) if isinstance(defaults.get("mappings"), list) else ())
+        + tuple(legacy.mappings_of(raw)),
         no_value=str(defaults.get("noValue") or ""),
     )
 

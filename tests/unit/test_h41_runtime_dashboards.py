@@ -117,3 +117,19 @@ def test_a_quiet_scenario_never_seeds_alerts_series() -> None:
     quiet = scenario_of(generate([CLASSES / "h41-alerts-panels"], now=NOW))
     assert "ALERTS" not in {m.name for m in quiet.metrics}
     assert "haproxy_backend_http_responses_total" in {m.name for m in quiet.metrics}
+
+
+def test_singlestat_value_maps_become_mappings() -> None:
+    """nginx-prometheus-exporter's "NGINX Status" singlestat maps 1 -> Up, 0 -> Down
+    (`valueMaps`, mappingType 1): the report showed "1"; Grafana's migration to stat keeps them."""
+    from stackctl.report.legacy import mappings_of
+    from stackctl.report.mappings import mapped
+
+    raw = {"type": "singlestat", "mappingType": 1, "rangeMaps": [{"from": "null", "text": "N/A", "to": "null"}],
+           "valueMaps": [{"op": "=", "text": "Down", "value": "0"}, {"op": "=", "text": "Up", "value": "1"}]}
+    maps = mappings_of(raw)
+    assert [(m.text if m else None) for m in (mapped(maps, v, s) for v, s in ((1.0, "1"), (0.0, "0"), (5.0, "5")))] == ["Up", "Down", None]
+    ranges = mappings_of({"type": "singlestat", "rangeMaps": [{"from": "null", "text": "0", "to": "null"}, {"from": "1", "to": "9", "text": "few"}]})
+    hit_null, hit_few = mapped(ranges, None, ""), mapped(ranges, 3.0, "3")
+    assert hit_null is not None and hit_null.text == "0" and hit_few is not None and hit_few.text == "few"
+    assert mappings_of({"type": "stat", "valueMaps": raw["valueMaps"]}) == []
