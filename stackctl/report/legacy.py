@@ -79,3 +79,14 @@ def mappings_of(raw: Mapping[str, Any]) -> list[dict[str, Any]]:
             else:
                 out.append({"type": "range", "options": {"from": m.get("from"), "to": m.get("to"), "result": result}})
     return out
+
+
+def stat_options_of(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``singlestat``'s colouring and sparkline as Grafana's migration to ``stat`` sets them:
+    ``colorBackground`` -> colorMode background, ``colorValue`` -> value, else none;
+    ``sparkline.show`` -> graphMode area, else none."""
+    if raw.get("type") != "singlestat":
+        return {}
+    mode = "background" if raw.get("colorBackground") else "value" if raw.get("colorValue") else "none"
+    spark = raw.get("sparkline")
+    return {"colorMode": mode, "graphMode": "area" if isinstance(spark, dict) and spark.get("show") else "none"}

@@ -136,7 +136,7 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def display_of(raw: Mapping[str, Any]) -> Display:
     defaults = _dict(_dict(raw.get("fieldConfig")).get("defaults"))
-    options = _dict(raw.get("options"))
+    options = {**legacy.stat_options_of(raw), **_dict(raw.get("options"))}
     legacy_unit = ((raw.get("yaxes") or [{}])[0] or {}).get("format") if isinstance(raw.get("yaxes"), list) else raw.get("format")
     color = _dict(defaults.get("color"))
     legacy_axis = _dict((raw.get("yaxes") or [{}])[0]) if isinstance(raw.get("yaxes"), list) else {}

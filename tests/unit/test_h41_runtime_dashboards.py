@@ -133,3 +133,25 @@ def test_singlestat_value_maps_become_mappings() -> None:
     hit_null, hit_few = mapped(ranges, None, ""), mapped(ranges, 3.0, "3")
     assert hit_null is not None and hit_null.text == "0" and hit_few is not None and hit_few.text == "few"
     assert mappings_of({"type": "stat", "valueMaps": raw["valueMaps"]}) == []
+
+
+def test_singlestat_colouring_and_sparkline_migrate_as_grafanas() -> None:
+    """nginx's "NGINX Status": `colorBackground: true`, `sparkline.show: false` -> a stat with a
+    coloured background and no sparkline (the report drew coloured text over a sparkline)."""
+    from stackctl.report.source import display_of
+
+    raw = {"type": "singlestat", "colorBackground": True, "colorValue": False, "sparkline": {"show": False}, "options": {}}
+    assert {k: display_of(raw).options[k] for k in ("colorMode", "graphMode")} == {"colorMode": "background", "graphMode": "none"}
+    plain = display_of({"type": "singlestat", "sparkline": {"show": True}})
+    assert (plain.options["colorMode"], plain.options["graphMode"]) == ("none", "area")
+    assert "colorMode" not in display_of({"type": "stat", "options": {}}).options  # stat: its own defaults
+
+
+def test_small_empty_panels_clip_their_message_without_scrollbars() -> None:
+    """The elasticsearch mixin's 3-unit-high stats: the "No data" reason overflowed into light
+    scrollbars. The message clips (and breaks long metric names); scrollbars stay dark."""
+    from stackctl.report.page import CSS
+
+    msg = next(rule for rule in CSS.split("}") if rule.strip().startswith(".msg{"))
+    assert "overflow:hidden" in msg and "overflow-wrap:anywhere" in msg and "safe center" in msg
+    assert "color-scheme:dark" in CSS
