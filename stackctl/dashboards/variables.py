@@ -105,6 +105,12 @@ def _run_query(query: str, reader: Reader, tr: TimeRange) -> tuple[list[str], st
     return [_series_text(s) for s in reader.series([q], tr.start, tr.end)], f"no series of `{q}`"
 
 
+def js_pattern(text: str) -> str | None:
+    """A Grafana (JavaScript) regex as a Python pattern (flags dropped); None when invalid."""
+    compiled = _js_regex(text)
+    return compiled.pattern if compiled is not None else None
+
+
 def _js_regex(text: str) -> re.Pattern[str] | None:
     """A Grafana (JavaScript) regex: ``/pattern/flags`` or a bare pattern; None when invalid."""
     pattern, flags = text, 0

@@ -71,18 +71,62 @@ def chart_svg(pd: PanelData, w: int, h: int) -> str:
 
 
 def table_rows(pd: PanelData) -> tuple[list[str], list[list[str]]]:
-    """One row per series: its labels, then its value (reduced with the panel's calc)."""
+    """One row per series: its labels, then its value (reduced with the panel's calc).
+
+    Several ``format: table`` queries are several frames: Grafana's ``merge`` transformation
+    joins them on their label columns (a ``Value #<refId>`` column per query); without it the
+    table shows one frame at a time (a frame selector), the first one here."""
+    transformations = pd.view.instance.panel.raw.get("transformations")
+    series, frames = pd.series, table_frames(pd)
+    if len(frames) > 1 and _applies(transformations, "merge"):
+        head, rows = _merged(pd, frames)
+        return organized(head, rows[:MAX_TABLE_ROWS], transformations)
+    if len(frames) > 1:
+        series = [s for s in pd.series if s.ref_id == frames[0]]
+    keys = list(dict.fromkeys(k for s in series for k in s.labels if k != "__name__"))
+    d = pd.view.display
+    rows = [[s.labels.get(k, "") for k in keys] + [shown(pd, reduce(s, d.calc), "")[0]] for s in series]
+    return organized(keys + ["Value"], rows[:MAX_TABLE_ROWS], transformations)
+
+
+def table_frames(pd: PanelData) -> list[str]:
+    """The refIds of a table's ``format: table`` queries that returned rows, in query order
+    (each one frame); empty when some of its series come from other queries."""
+    tables = {t.ref_id for t in pd.view.instance.panel.visible_targets if t.raw.get("format") == "table"}
+    refs = list(dict.fromkeys(s.ref_id for s in pd.series))
+    return refs if refs and set(refs) <= tables else []
+
+
+def frames_note(pd: PanelData) -> str | None:
+    """What the report says when a table shows one of several frames, as Grafana does."""
+    frames = table_frames(pd)
+    if pd.view.kind != "table" or len(frames) < 2 or _applies(pd.view.instance.panel.raw.get("transformations"), "merge"):
+        return None
+    return f"query {frames[0]}: 1 of {len(frames)} frames (Grafana shows a frame selector; a merge transformation joins them)"
+
+
+def _applies(transformations: Any, ident: str) -> bool:
+    return isinstance(transformations, list) and any(
+        isinstance(t, dict) and t.get("id") == ident and not t.get("disabled") for t in transformations)
+
+
+def _merged(pd: PanelData, frames: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Grafana's ``merge``: rows whose label columns agree become one, a value column per query."""
     keys = list(dict.fromkeys(k for s in pd.series for k in s.labels if k != "__name__"))
     d = pd.view.display
-    rows = [[s.labels.get(k, "") for k in keys] + [shown(pd, reduce(s, d.calc), "")[0]] for s in pd.series]
-    return organized(keys + ["Value"], rows[:MAX_TABLE_ROWS], pd.view.instance.panel.raw.get("transformations"))
+    merged: dict[tuple[str, ...], dict[str, str]] = {}
+    for s in pd.series:
+        row = tuple(s.labels.get(k, "") for k in keys)
+        merged.setdefault(row, {})[s.ref_id] = shown(pd, reduce(s, d.calc), "")[0]
+    head = keys + [f"Value #{ref}" for ref in frames]
+    return head, [list(row) + [values.get(ref, "") for ref in frames] for row, values in merged.items()]
 
 
 def unapplied_transformations(pd: PanelData) -> list[str]:
     """The panel's transformations the report does not apply (all but a table's ``organize``)."""
     raw = pd.view.instance.panel.raw.get("transformations")
     ids = [str(t.get("id")) for t in raw if isinstance(t, dict) and t.get("id") and not t.get("disabled")] if isinstance(raw, list) else []
-    return list(dict.fromkeys(i for i in ids if not (i == "organize" and pd.view.kind == "table")))
+    return list(dict.fromkeys(i for i in ids if not (i in ("organize", "merge") and pd.view.kind == "table")))
 
 
 def _mapping(value: Any) -> dict[str, Any]:

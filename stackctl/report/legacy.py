@@ -51,3 +51,42 @@ def overrides_of(raw: Mapping[str, Any]) -> list[dict[str, Any]]:
         if props:
             out.append({"matcher": _matcher(so["alias"]), "properties": props})
     return out
+
+
+def mappings_of(raw: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A ``singlestat``'s ``valueMaps`` (``mappingType`` 1) or ``rangeMaps`` (2) as the value
+    mappings Grafana's migration to ``stat`` makes of them (``convertOldAngularValueMappings``):
+    ``"null"`` becomes a special null mapping, the others value or range mappings."""
+    if raw.get("type") != "singlestat":
+        return []
+    values, ranges = raw.get("valueMaps"), raw.get("rangeMaps")
+    values = [m for m in values if isinstance(m, dict)] if isinstance(values, list) else []
+    ranges = [m for m in ranges if isinstance(m, dict)] if isinstance(ranges, list) else []
+    kind = raw.get("mappingType") or (1 if values else 2 if ranges else None)
+    out: list[dict[str, Any]] = []
+    if kind == 1:
+        for m in values:
+            result = {"text": str(m.get("text", ""))}
+            if str(m.get("value")) == "null":
+                out.append({"type": "special", "options": {"match": "null", "result": result}})
+            elif m.get("value") is not None:
+                out.append({"type": "value", "options": {str(m["value"]): result}})
+    elif kind == 2:
+        for m in ranges:
+            result = {"text": str(m.get("text", ""))}
+            if str(m.get("from")) == "null" and str(m.get("to")) == "null":
+                out.append({"type": "special", "options": {"match": "null", "result": result}})
+            else:
+                out.append({"type": "range", "options": {"from": m.get("from"), "to": m.get("to"), "result": result}})
+    return out
+
+
+def stat_options_of(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``singlestat``'s colouring and sparkline as Grafana's migration to ``stat`` sets them:
+    ``colorBackground`` -> colorMode background, ``colorValue`` -> value, else none;
+    ``sparkline.show`` -> graphMode area, else none."""
+    if raw.get("type") != "singlestat":
+        return {}
+    mode = "background" if raw.get("colorBackground") else "value" if raw.get("colorValue") else "none"
+    spark = raw.get("sparkline")
+    return {"colorMode": mode, "graphMode": "area" if isinstance(spark, dict) and spark.get("show") else "none"}

@@ -33,7 +33,7 @@ ALERT_ROW = 22
 WHY_PX = 16  # the reason line of a drawn panel whose verdict is not "populated"
 CSS = f"""
 *{{box-sizing:border-box}}
-body{{margin:0;background:{theme.PAGE_BG};color:{theme.TEXT};font:12px/1.35 "DejaVu Sans",Inter,Helvetica,Arial,sans-serif}}
+body{{margin:0;color-scheme:dark;background:{theme.PAGE_BG};color:{theme.TEXT};font:12px/1.35 "DejaVu Sans",Inter,Helvetica,Arial,sans-serif}}
 #page{{position:relative;width:{PAGE_W}px}}
 .box{{position:absolute;overflow:hidden}}
 h1{{font-size:20px;margin:0 0 4px}} h2{{font-size:17px;margin:0}} h3{{font-size:14px;margin:0;padding-top:6px;border-bottom:1px solid {theme.BORDER}}}
@@ -46,7 +46,7 @@ h1{{font-size:20px;margin:0 0 4px}} h2{{font-size:17px;margin:0}} h3{{font-size:
 .legend{{display:flex;flex-wrap:wrap;gap:0 14px;padding:2px 8px;overflow:hidden;font-size:11px}}
 .legend span{{white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:{layout.LEGEND_ITEM_PX * 2}px;line-height:{layout.LEGEND_LINE}px}}
 .legend i{{display:inline-block;width:14px;height:4px;border-radius:2px;margin:0 5px 3px 0;vertical-align:middle}}
-.msg{{height:100%;display:flex;flex-direction:column;align-items:center;justify-content:center;text-align:center;padding:8px;color:{theme.MUTED};gap:4px}}
+.msg{{height:100%;box-sizing:border-box;overflow:hidden;display:flex;flex-direction:column;align-items:center;justify-content:safe center;text-align:center;overflow-wrap:anywhere;padding:8px;color:{theme.MUTED};gap:4px}}
 .msg .big{{font-size:18px;color:{theme.TEXT}}} .msg.error .big{{color:#F2495C}}
 .msg code{{font-size:10px;max-width:100%;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}}
 table.data{{border-collapse:collapse;width:100%;font-size:11px}}
@@ -164,6 +164,9 @@ def _panel(page: _Page, pd: PanelData, rect: Rect, alerts: Alerts, dashboard: st
     if not why and skipped and (bodies.has_chart(pd) or pd.view.kind == "table"):  # said, not drawn as if applied
         note = f"transformations not applied: {', '.join(skipped)}"
         why = f'<div class="why note" title="{esc(note)}">{esc(note)}</div>'
+    frames = bodies.frames_note(pd)
+    if not why and frames:
+        why = f'<div class="why note" title="{esc(frames)}">{esc(frames)}</div>'
     w, h = layout.body_size(rect, lines)
     h -= WHY_PX if why else 0
     body = bodies.body_html(pd, w, h, alerts.active)

@@ -136,7 +136,7 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def display_of(raw: Mapping[str, Any]) -> Display:
     defaults = _dict(_dict(raw.get("fieldConfig")).get("defaults"))
-    options = _dict(raw.get("options"))
+    options = {**legacy.stat_options_of(raw), **_dict(raw.get("options"))}
     legacy_unit = ((raw.get("yaxes") or [{}])[0] or {}).get("format") if isinstance(raw.get("yaxes"), list) else raw.get("format")
     color = _dict(defaults.get("color"))
     legacy_axis = _dict((raw.get("yaxes") or [{}])[0]) if isinstance(raw.get("yaxes"), list) else {}
@@ -160,7 +160,8 @@ def display_of(raw: Mapping[str, Any]) -> Display:
         interval=parse_duration(raw.get("interval")),
         custom={**legacy.custom_of(raw), **_dict(defaults.get("custom"))},
         overrides=tuple(legacy.overrides_of(raw)) + tuple(_dict(raw.get("fieldConfig")).get("overrides") or ()),
-        mappings=tuple(defaults.get("mappings") or ()) if isinstance(defaults.get("mappings"), list) else (),
+        mappings=(tuple(defaults.get("mappings") or ()) if isinstance(defaults.get("mappings"), list) else ())
+        + tuple(legacy.mappings_of(raw)),
         no_value=str(defaults.get("noValue") or ""),
     )
 

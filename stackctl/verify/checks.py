@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from stackctl.query import promql
 from stackctl.verify.client import Prometheus
-from stackctl.verify.dashboards import ResolvedDashboard
+from stackctl.verify.dashboards import RULE_MANAGER_SERIES, ResolvedDashboard
 from stackctl.verify.results import FAILING, CheckResult, Status
 
 __all__ = ["FAILING", "CheckResult", "Status"]
@@ -39,8 +39,6 @@ def check_rules(groups: list[dict[str, Any]]) -> list[CheckResult]:
     return results
 
 
-# Series Prometheus' rule manager writes itself for its alerting rules (none while no alert is active)
-RULE_MANAGER_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
 
 
 def recorded_names(groups: list[dict[str, Any]]) -> frozenset[str]:

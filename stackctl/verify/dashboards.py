@@ -189,6 +189,10 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, 
                            f"{sum(o.series for _, o in ran)} series" + _not_run(inst) + caveat)
     if inst.problem is not None:  # the real reason the panel is empty
         return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty", inst.problem)
+    if _reads_alerts_only(ran):  # a "firing alerts" stat: Grafana shows nothing (or its null mapping) while none is
+        return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "ok",
+                           "reads only ALERTS/ALERTS_FOR_STATE, which Prometheus writes while an alert is pending or "
+                           "firing: none matches now (seed --state firing with the rule files to see it drawn)")
     unfiltered = _filtered_out(ran, outcomes, coarse)
     if unfiltered:  # `count(x == 0)`, `up == 0`: a panel that shows something only when it goes wrong
         return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "ok", unfiltered)
@@ -199,6 +203,20 @@ def _check_panel(d: ResolvedDashboard, inst: PanelInstance, outcomes: Outcomes, 
     why = next((w for w in (_literal_regex(t) for t, _ in ran) if w), "")
     return CheckResult("panel", d.title, title, _queries(t for t, _ in ran), "empty",
                        f"no data over {_span(span)} (the panel's time range){why}")
+
+
+# Series Prometheus' rule manager writes itself for its alerting rules (none while no alert is active)
+RULE_MANAGER_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
+
+
+def _reads_alerts_only(ran: list[tuple[ResolvedTarget, QueryOutcome]]) -> bool:
+    names = set()
+    for t, _ in ran:
+        parsed = try_parse(t.expr) if t.kind == "prometheus" else None
+        if parsed is None:
+            return False
+        names |= set(parsed.metric_names)
+    return bool(names) and names <= RULE_MANAGER_SERIES
 
 
 _REGEX_VALUE = re.compile(r"\.\*|\.\+|^\(.*\|.*\)$")
@@ -302,7 +320,11 @@ def check_resolved(resolved: list[ResolvedDashboard], prom: Prometheus, loki: Lo
     results = []
     for d in resolved:
         if not d.panels:  # say so: "0 panels checked, every check passed" hides a misread layout
-            results.append(CheckResult("dashboard", d.title, "(no panels)", "", "skipped", "the dashboard has no panels"))
+            raw = d.dashboard.raw
+            wrapped = isinstance(raw.get("dashboard"), dict) and "title" not in raw  # an API export: its error says why
+            results.append(CheckResult("dashboard", d.title, "(no panels)", "", "skipped",
+                                       "Grafana does not load an API export ({\"dashboard\": ...}): no panels to check"
+                                       if wrapped else "the dashboard has no panels"))
         results += [_check_panel(d, p, outcomes, loki, loki_skip) for p in d.panels]
         results += [_check_annotation(d, a, outcomes, loki, loki_skip) for a in d.annotations]
     return results

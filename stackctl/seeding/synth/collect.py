@@ -26,6 +26,7 @@ from stackctl.seeding.synth.alerts import Rule
 from stackctl.seeding.synth.logs import Listed, LogTarget
 from stackctl.seeding.synth.model import Query
 
+_LEGEND_LABEL = re.compile(r"\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
 _LABEL_VALUES = re.compile(r"^\s*label_values\(\s*(?:(.+?)\s*,\s*)?(\w+)\s*\)\s*$", re.S)
 MAX_COPIES = 6  # repeated copies fed; Grafana shows more, each one reads the same metrics
 _QUERY_RESULT = re.compile(r"^\s*query_result\((.+)\)\s*$", re.S)
@@ -100,7 +101,8 @@ def _dashboard(path: Path, out: Inputs) -> None:
         for scope in _repeat_scopes(panel.repeats_over, static):
             for t in panel.visible_targets:
                 if t.kind == "prometheus" and t.expr.strip():
-                    out.queries.append(Query(t.expr, f"{path.name}: {panel.title or 'panel'}", spread, scope))
+                    out.queries.append(Query(t.expr, f"{path.name}: {panel.title or 'panel'}", spread, scope,
+                                             legend=legend_labels(t.legend)))
                 elif t.kind == "loki" and t.expr.strip():
                     out.logs.append(LogTarget(t.expr, f"{path.name}: {panel.title or 'panel'}", scope, listed))
     for ann in dash.annotations:
@@ -108,6 +110,12 @@ def _dashboard(path: Path, out: Inputs) -> None:
             out.queries.append(Query(ann.expr, f"{path.name}: annotation {ann.name}", frozenset(), static))
         elif not ann.builtin and ann.enabled and ann.datasource.type == "loki" and ann.expr.strip():
             out.logs.append(LogTarget(ann.expr, f"{path.name}: annotation {ann.name}", static, listed))
+
+
+def legend_labels(legend: str | None) -> frozenset[str]:
+    """The labels a legendFormat names (``{{name}} {{ area }}``), bar ``le`` and ``__name__``
+    (a histogram's buckets and the metric name come without asking)."""
+    return frozenset(n for n in _LEGEND_LABEL.findall(legend or "") if n != "le" and not n.startswith("__"))
 
 
 def _listed(v: Variable) -> Listed:
@@ -159,7 +167,7 @@ def _variables(dash: Dashboard, source: str, out: Inputs) -> tuple[dict[str, str
             labels_of[var.name] = m.group(2)
             if m.group(1):
                 out.queries.append(Query(m.group(1), f"{source}: variable {var.name}", frozenset({m.group(2)}),
-                                         static, defines=var.name))
+                                         static, defines=var.name, regex=var.regex))
             continue
         m = _QUERY_RESULT.match(var.query)
         if m:

@@ -12,6 +12,7 @@ import re
 import warnings
 from typing import Iterable
 
+from stackctl.dashboards.variables import apply_regex, js_pattern
 from stackctl.seeding.synth.exprs import VAR_SENTINEL, Matcher
 
 with warnings.catch_warnings():  # the stdlib regex parser: the only one that reads re syntax exactly
@@ -105,6 +106,8 @@ def _gen_one(op: object, av: object, least: int = 1) -> str | None:
         return chr(av)  # type: ignore[arg-type]
     if op == sc.ANY:
         return "x"
+    if op == sc.NOT_LITERAL:  # [^-]
+        return next((c for c in _ALPHABET if c != chr(av)), None)  # type: ignore[arg-type]
     if op == sc.IN:
         return _gen_in(av)  # type: ignore[arg-type]
     if op == sc.BRANCH:
@@ -175,6 +178,28 @@ class Pools:
             out += [f for f in found_all if f and f not in out]
         return out
 
+    def keep_regex(self, label: str, regex: str) -> None:
+        """A variable listing ``label`` keeps only the values its Grafana regex matches
+        (``/([^-]+-[^-]+).*/``): when none of the label's first values pass, ones built to match
+        come first, so the variable has options and panels filtered by it find series."""
+        if any(apply_regex([c], regex) for c in self.candidates(label)[:_SPREAD]):
+            return
+        pattern = js_pattern(regex)
+        if pattern is None:
+            return
+        made: list[str] = []
+        for base in self.candidates(label)[:_SPREAD]:
+            # a known value made to match (api -> api-1 for a dash-separated pattern), else an example
+            for value in (f"{base}-1", f"{base}-{base}", f"{base}_1", f"{base}.1", example(f"(?:{pattern}).*", made)):
+                if value and value not in made and apply_regex([value], regex):
+                    made.append(value)
+                    break
+        for value in reversed(made):
+            values = self.required.setdefault(label, [])
+            if value in values:
+                values.remove(value)
+            values.insert(0, value)
+
     def require(self, label: str, value: str) -> None:
         values = self.required.setdefault(label, [])
         if value not in values:
@@ -201,7 +226,11 @@ class Pools:
             for prefix, job in JOBS:
                 if name.startswith(prefix):
                     return job
-        return self.candidates("job")[0] if "job" in self.required else "app"
+        # the one job the inputs name (a single app's files), else a neutral one: with files of
+        # several apps together (celery's job=~"celery|celery-exporter", a rule's
+        # job="spring-boot-apps"), another family's job on these series would mislead
+        named = self.required.get("job", [])
+        return named[0] if len(named) == 1 else "app"
 
     def satisfying(self, label: str, matchers: list[Matcher]) -> str | None:
         """One value for ``label`` that every matcher on it accepts."""

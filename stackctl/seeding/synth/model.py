@@ -74,6 +74,8 @@ class Query:
     spread: frozenset[str] = frozenset()
     values: dict[str, str] = field(default_factory=dict)  # the dashboard's static variables
     defines: str | None = None  # the dashboard variable this query lists the values of
+    regex: str = ""  # that variable's Grafana regex: the values it keeps
+    legend: frozenset[str] = frozenset()  # labels its legendFormat names ({{name}} {{area}})
 
     @property
     def file(self) -> str:
@@ -86,6 +88,7 @@ class _Need:
     sources: set[str] = field(default_factory=set)
     spread: set[str] = field(default_factory=set)
     job_vars: set[tuple[str, str]] = field(default_factory=set)  # (file, variable) its job comes from
+    legend: set[str] = field(default_factory=set)  # labels a legend shows: present, one value (no new splits)
 
 
 def _histogram_bases(uses: Iterable[Use]) -> set[str]:
@@ -153,6 +156,7 @@ def build(walks: list[tuple[Query, Walk]], recorded: set[str] | None = None, poo
             need.uses.append(u)
             need.sources.add(q.source)
             need.spread |= q.spread
+            need.legend |= q.legend
             need.job_vars |= {(q.file, m.var) for m in u.matchers if m.name == "job" and m.var}
             pools.note_matchers(u.matchers)
     groups = _Groups()
@@ -169,6 +173,8 @@ def build(walks: list[tuple[Query, Walk]], recorded: set[str] | None = None, poo
     for q, _w in walks:
         if q.defines is not None and len(q.spread) == 1:
             pools.var_labels.setdefault(q.defines, next(iter(q.spread)))
+            if q.regex:
+                pools.keep_regex(next(iter(q.spread)), q.regex)
     rows_by_group: dict[str, list[dict[str, str]]] = {}
     for key, need in needs.items():
         root = groups.find(key)
@@ -219,6 +225,7 @@ def _schemas(needs: dict[str, _Need], groups: _Groups, bases: set[str]) -> dict[
         for u in need.uses:
             names |= set(u.labels) | {m.name for m in u.matchers}
         names |= need.spread  # label_values(metric, label) and repeats need the label itself
+        names |= need.legend  # a legend `{{gc}}` of a label no matcher names: the exporter has it
         names.discard("le" if key in bases else "")
         names.discard("__name__")
         own[key] = names

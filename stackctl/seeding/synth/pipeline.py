@@ -77,9 +77,11 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
     inputs = C.collect(list(paths))
     walks, skipped = walk_queries(inputs.queries)
     walks = through_records(walks, inputs.rules)  # record{code=~"5.."}: its inputs get a 5xx series
-    # ALERTS/ALERTS_FOR_STATE: the rule manager writes them from the alerts that are active; never seeded
+    # ALERTS/ALERTS_FOR_STATE: the rule manager writes them from the alerts that are active; never
+    # seeded with rules, nor in a quiet scenario (a "firing alerts" stat shows none, as it should)
     names_read = {u.metric for _q, w in walks for u in w.uses}
-    recorded = {r.name for r in inputs.rules if r.kind == "record"} | (RULE_MANAGER_SERIES & names_read if inputs.rules else set())
+    recorded = {r.name for r in inputs.rules if r.kind == "record"} | (
+        RULE_MANAGER_SERIES & names_read if inputs.rules or state == "quiet" else set())
     model = M.build(walks, recorded)
     direct = _unreachable_records(walks, inputs.rules, model, now)
     if direct:  # seed them as gauges with the labels the panels ask, the rules' own output stays
