@@ -10,6 +10,7 @@ plus a margin; the scenario's last phase lasts that long, history included.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -44,6 +45,35 @@ class Rule:
     for_s: float = 0.0
     labels: tuple[tuple[str, str], ...] = ()
     source: str = ""
+
+
+def recorded(rules: list[Rule]) -> dict[str, str]:
+    """Each recorded name's series as one expression: every rule recording it, its ``labels:``
+    put on (they add or overwrite, as the rule manager does), several rules joined by ``or``
+    (Sloth records ``slo:sli_error:ratio_rate5m`` once per SLO, told apart by ``sloth_id``)."""
+    exprs: dict[str, list[str]] = {}
+    for r in rules:
+        if r.kind != "record":
+            continue
+        text = f"({r.expr.strip()})"
+        for key, value in r.labels:
+            if key == "__name__":
+                continue
+            literal = json.dumps(str(value).replace("\\", "\\\\").replace("$", "$$"))
+            text = f'label_replace({text}, "{key}", {literal}, "", "")'
+        exprs.setdefault(r.name, []).append(text)
+    return {name: " or ".join(texts) if len(texts) > 1 else texts[0] for name, texts in exprs.items()}
+
+
+def parsed_records(rules: list[Rule]) -> dict[str, Any]:
+    """``recorded`` parsed; a rule that does not parse is left out (reported elsewhere)."""
+    out: dict[str, Any] = {}
+    for name, text in recorded(rules).items():
+        try:
+            out[name] = parse(text)
+        except ValueError:
+            continue
+    return out
 
 
 @dataclass
@@ -102,7 +132,7 @@ class _Knob:
 class Solver:
     def __init__(self, model: SynthModel, rules: list[Rule], now: float = 1.7e9) -> None:
         self.model, self.now = model, now
-        self.records = {r.name: parse(r.expr) for r in rules if r.kind == "record"}
+        self.records = parsed_records(rules)
 
     def env(self, tweaks: Tweaks, age: float = 0.0) -> Env:
         return make_env(self.model, tweaks, self.records, self.now, age)

@@ -21,7 +21,7 @@ from stackctl.seeding.scenario import Scenario, raise_problems
 from stackctl.seeding.synth import collect as C
 from stackctl.seeding.synth import exprs as E
 from stackctl.seeding.synth import model as M
-from stackctl.seeding.synth.alerts import Outcome, Rule, Solver, Tweaks
+from stackctl.seeding.synth.alerts import Outcome, Rule, Solver, Tweaks, parsed_records
 from stackctl.seeding.synth.chains import RULE_MANAGER_SERIES, through_records
 from stackctl.seeding.synth.emit import Plan, scenario_text
 from stackctl.seeding.synth.evaluate import Tweak, Unsupported, as_vec, evaluate
@@ -197,7 +197,7 @@ def _unreachable_records(walks: list[tuple[M.Query, E.Walk]], rules: list[Rule],
                          now: float) -> set[str]:
     """Recorded names a dashboard reads with labels the rule's output never has (the panel asks
     job="node", the rule reads job="node-exporter"): no seeded input can feed those panels."""
-    records = {r.name: E.parse(r.expr) for r in rules if r.kind == "record" and _parses(r.expr)}
+    records = parsed_records(rules)
     env = make_env(model, {}, records, now)
     out: set[str] = set()
     for q, w in walks:
