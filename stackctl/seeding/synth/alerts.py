@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Literal
 
@@ -21,7 +22,7 @@ import promql_parser as pp
 from stackctl.seeding.synth import walkers as W
 from stackctl.seeding.synth.evaluate import Env, Tweak, Unsupported, as_vec, evaluate
 from stackctl.seeding.synth.exprs import matchers_of, name_of, parse
-from stackctl.seeding.synth.functions import TREND, make_env
+from stackctl.seeding.synth.functions import CLOCK, TREND, make_env
 from stackctl.seeding.synth.model import SynthModel, matching
 
 State = Literal["firing", "quiet"]
@@ -142,7 +143,32 @@ class Solver:
 
     def _ages(self, node: Any, tweaks: Tweaks) -> bool:
         """Quiet only until the seeded constant timestamps age (`time() - x > 1`): not quiet."""
-        return any(c.func.name == "time" for c in W.calls(node)) and self.fires(node, tweaks, AGE_S)
+        return any(c.func.name == "time" or c.func.name in CLOCK for c in W.calls(node)) and self.fires(node, tweaks, AGE_S)
+
+    def _clock(self, node: Any) -> list[str]:
+        """The calendar functions (``hour()``, ``day_of_week()``) the condition reads: no seeded
+        data moves them, the wall clock at evaluation time does."""
+        return sorted({f"{c.func.name}()" for n in [node, *(self.records[x] for x in self._recorded(node))]
+                       for c in W.calls(n) if c.func.name in CLOCK})
+
+    def _recorded(self, node: Any) -> list[str]:
+        return [n for vs in W.walk(node) if isinstance(vs, pp.VectorSelector) and (n := name_of(vs) or "") in self.records]
+
+    def _clocked(self, rule: Rule, node: Any, out: Outcome) -> Outcome:
+        """A firing solution of a condition on the clock must hold until it fires (for: + window);
+        one that cannot fire says the clock is why."""
+        clock = self._clock(node)
+        if not clock or out.state != "firing":
+            return out
+        at = time.strftime("%a %H:%M UTC", time.gmtime(self.now))
+        if out.solved and not self.fires(node, out.tweaks, out.hold_s):
+            return replace(out, solved=False, note=f"fires at the seeding time ({at}) but its condition reads the clock "
+                           f"({', '.join(clock)}) and stops holding before it has held for {out.hold_s / 60:g}m "
+                           "(for: + its longest range): seed it again when the clock allows")
+        if not out.solved and not out.note.startswith("cannot evaluate"):
+            return replace(out, note=f"its condition reads the clock ({', '.join(clock)}): at the seeding time ({at}) "
+                           f"no seeded data makes it true ({out.note}); seed it when the clock allows")
+        return out
 
     def solve(self, rule: Rule, state: State, base: Tweaks | None = None,
               keep: list[tuple[Any, bool]] | None = None) -> Outcome:
@@ -152,6 +178,9 @@ class Solver:
         self.keep = list(keep or [])
         self.reader = f"{rule.source.replace(chr(92), '/').rsplit('/', 1)[-1]}: {rule.name}"  # its queries' source
         node = parse(rule.expr)
+        return self._clocked(rule, node, self._solve_rule(rule, node, state, base))
+
+    def _solve_rule(self, rule: Rule, node: Any, state: State, base: Tweaks) -> Outcome:
         want = state == "firing"
         hold = rule.for_s + W.max_window(node, self.records) + HOLD_MARGIN_S if want else 0.0
         try:

@@ -127,7 +127,8 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
         quiet_keep += [(E.parse(r.expr), False)] if ok else []
     firing: Tweaks = dict(others)
     hold = 0.0
-    for r in targets:
+    # absent() alerts last: their solution (no series) undoes every alert reading the same metric
+    for r in sorted(targets, key=lambda r: _absence(r.expr)):
         o = solver.solve(r, "firing", firing, keep)
         if not o.solved:  # it cannot fire alone: let alerts that follow from it fire too
             o = solver.solve(r, "firing", firing, [(k, w) for k, w in keep if w])
@@ -137,6 +138,7 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
         else:
             o = _conflict(solver, r, o, others, firing, outcomes)
         outcomes.append(o)
+    outcomes.sort(key=lambda o: order[id(o.rule)])  # the files' order again
     if targets:  # a series left out in one phase is left out throughout (emit): check what is written
         dropped = {k for k, t in list(base.items()) + list(firing.items()) if t.drop}
         base = {**base, **{k: replace(base.get(k) or Tweak(), drop=True) for k in dropped}}
@@ -225,6 +227,11 @@ def _feeding(files: list[str], model: M.SynthModel) -> list[str]:
     """The files whose queries read a synthesized metric first (the scenario is named after one)."""
     used = {src.split(": ", 1)[0] for m in model.metrics.values() for src in m.sources}
     return [f for f in files if Path(f).name in used] + [f for f in files if Path(f).name not in used]
+
+
+def _absence(expr: str) -> bool:
+    """Does the condition fire on a metric's absence (``absent(x)``, ``absent_over_time``)?"""
+    return bool(re.search(r"\babsent(_over_time)?\s*\(", expr))
 
 
 def _parses(expr: str) -> bool:

@@ -35,3 +35,33 @@ def test_sloth_burn_rate_alerts_are_solved_for_each_slo() -> None:
         assert fired and all(o.solved for o in fired), [(o.rule.name, o.note) for o in fired]
     quiet = generate([CLASSES / "h42-record-labels"], "quiet", now=NOW)
     assert all(o.solved for o in quiet.plan.outcomes), [(o.rule.name, o.note) for o in quiet.plan.outcomes]
+
+
+def _at(hour: int, minute: int = 0) -> float:
+    """A Tuesday (2026-12-01) at this UTC time."""
+    return 1_796_083_200.0 + hour * 3600 + minute * 60
+
+
+def test_clock_functions_read_the_seeding_time() -> None:
+    """Was: hour(), day_of_week() evaluated as 1 whatever the time: `and on() hour() >= 9` was
+    promised firing at night, and quiet was claimed without looking at the clock."""
+    day = generate([CLASSES / "h42-clock"], "firing", "NoOrders", now=_at(12))
+    assert [o.solved for o in day.plan.outcomes if o.state == "firing"] == [True]
+    night = generate([CLASSES / "h42-clock"], "firing", "NoOrders", now=_at(3))
+    fired = [o for o in night.plan.outcomes if o.state == "firing"]
+    assert not fired[0].solved and "reads the clock (hour())" in fired[0].note, fired[0].note
+    late = generate([CLASSES / "h42-clock"], "firing", "ApiDownBusinessHours", now=_at(16, 59))
+    fired = [o for o in late.plan.outcomes if o.state == "firing"]
+    assert not fired[0].solved and "stops holding" in fired[0].note, fired[0].note
+    quiet = generate([CLASSES / "h42-clock"], "quiet", now=_at(12))
+    assert all(o.solved for o in quiet.plan.outcomes), [(o.rule.name, o.note) for o in quiet.plan.outcomes]
+
+
+def test_absent_alerts_are_solved_after_the_ones_reading_the_metric() -> None:
+    """Was: the absent() alert, first in the file, took the metric away in the firing phase and
+    every burn-rate alert was "fires alone, but SLOMetricAbsent sets the same series"."""
+    g = generate([CLASSES / "h42-absent-last"], "firing", now=NOW)
+    solved = {o.rule.name: o.solved for o in g.plan.outcomes if o.state == "firing"}
+    assert solved == {"ErrorBudgetBurn": True, "SLOMetricAbsent": False}
+    alone = generate([CLASSES / "h42-absent-last"], "firing", "SLOMetricAbsent", now=NOW)
+    assert all(o.solved for o in alone.plan.outcomes if o.state == "firing")
