@@ -33,6 +33,8 @@ FINE = tuple(1.04 ** k for k in range(-120, 121) if k)  # x0.009..x110: a narrow
 MARGIN = 1.3
 ABSENT = frozenset({"absent", "absent_over_time", "vector"})  # conditions "no series" can make true
 HOLD_MARGIN_S = 180.0
+HISTORY_S = 1800.0  # the usual seeded history: a longer range holds no more samples than that
+FEW_EVENTS = 3.0  # fewer events than this in a window: whole counts, not a rate, decide a ratio
 AGE_S = 900.0  # a quiet `time() - timestamp` condition must stay quiet this long after seeding
 # written by Prometheus' rule manager for its active alerts (InfoInhibitor reads them): never seeded
 RULE_MANAGER_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
@@ -121,6 +123,8 @@ class _Knob:
             return f"no series of {self.selector}"
         if self.attr == "thin":
             return f"one series of {self.selector} only"
+        if self.attr == "set" and factor <= -1e9:
+            return f"{self.selector} set to 0 (a timestamp that was never set)"
         if self.attr == "set":
             return f"{self.selector} set to {factor:g}"
         if self.attr == "differ":
@@ -215,13 +219,33 @@ class Solver:
             return True
         if not want and self._ages(node, tweaks):
             return False
+        window = min(W.max_window(node, self.records) or HISTORY_S, HISTORY_S)
         for knob in self._knobs(node):
             if knob.attr in ("drop", "set", "slope", "differ", "thin") or not self._noisy(knob.metric):
                 continue
             for f in (MARGIN, 1 / MARGIN):
                 if self.fires(node, knob.apply(tweaks, f)) != want:
                     return False
+            few = self._few_events(knob, tweaks, window)
+            if few is not None and self.fires(node, few) != want:
+                return False
         return True
+
+    def _few_events(self, knob: _Knob, tweaks: Tweaks, window: float) -> Tweaks | None:
+        """A counter expected to count less than a few events in the window counts whole events:
+        one error among a few hundred requests is already a 0.3 % ratio (a quiet burn-rate
+        alert fired on a single seeded error). The setting with those series at ``FEW_EVENTS``."""
+        m = self.model.metrics[knob.metric]
+        if knob.attr != "rate" or m.kind not in ("counter", "histogram") or window <= 0:
+            return None
+        floor, out, changed = FEW_EVENTS / window, dict(tweaks), False
+        for i in knob.indexes:
+            t = out.get((m.name, i)) or Tweak()
+            level = m.series[i].level
+            if not t.drop and level > 0 and 0 < level * t.rate < floor:
+                out[(m.name, i)] = replace(t, rate=floor / level)
+                changed = True
+        return out if changed else None
 
     def _noisy(self, metric: str) -> bool:
         """Counters and histograms count Poisson events, gauges with a spread vary: margin needed."""
@@ -282,9 +306,12 @@ class Solver:
         rank = {"rate": 0, "value": 0, "slope": 0, "set": 1, "differ": 1, "thin": 2, "drop": 3}
         knobs = sorted(self._knobs(node, want), key=lambda k: rank[k.attr])  # leaving series out is the last resort
         numbers = sorted({abs(n) for n in W.numbers(node)})
+        window = min(W.max_window(node, self.records) or HISTORY_S, HISTORY_S)
         for knob in knobs:
             if knob.attr == "set":
                 values = [v for n in numbers for v in (n * 1.5 + 1, n / 2, n + 1, n * 2)] + [0.0, 1.0]
+                if self.model.metrics[knob.metric].profile.from_now:
+                    values.append(-self.now)  # a timestamp seeded relative to now: 0 is "never" (`max_over_time(ts[3h]) == 0`)
                 candidates = list(dict.fromkeys(values))
             elif knob.attr in ("drop", "differ", "thin"):
                 candidates = [1.0] if knob.attr == "differ" else [0.0]
@@ -306,6 +333,9 @@ class Solver:
                     continue
                 if knob.attr in ("rate", "value") and f not in (0.0,) and self._noisy(knob.metric):
                     if any(self.fires(node, knob.apply(base, f * g)) != want for g in (MARGIN, 1 / MARGIN)):
+                        continue
+                    few = None if want else self._few_events(knob, tweaks, window)
+                    if few is not None and self.fires(node, few):
                         continue
                 return tweaks, [knob.describe(f)]
         return self._fine(node, want, base, knobs)

@@ -165,6 +165,10 @@ def _conflict(solver: Solver, rule: Rule, failed: Outcome, others: Tweaks, firin
             continue
         rivals = sorted({o.rule.name for o in outcomes if o.state == "firing" and o.solved
                          and not solver.fires(E.parse(o.rule.expr), merged)})
+        if rivals == [rule.name]:  # --alert NAME selects both rules: no way to seed it alone
+            return Outcome(rule, "firing", False, f"fires alone ({alone.note}), but another rule named {rule.name} "
+                           "needs the same series the other way: the two rules of that name cannot fire at once",
+                           failed.hold_s, failed.tweaks)
         if rivals:
             return Outcome(rule, "firing", False, f"fires alone ({alone.note}), but {', '.join(rivals)} set(s) the same "
                            f"series the other way: seed it on its own with --alert {rule.name}", failed.hold_s, failed.tweaks)

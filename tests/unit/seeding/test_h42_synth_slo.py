@@ -65,3 +65,29 @@ def test_absent_alerts_are_solved_after_the_ones_reading_the_metric() -> None:
     assert solved == {"ErrorBudgetBurn": True, "SLOMetricAbsent": False}
     alone = generate([CLASSES / "h42-absent-last"], "firing", "SLOMetricAbsent", now=NOW)
     assert all(o.solved for o in alone.plan.outcomes if o.state == "firing")
+
+
+def test_quiet_burn_rate_leaves_no_fraction_of_an_event() -> None:
+    """Was: quiet scaled the 5xx counter x0.2 (0.0001 errors/s: a fraction of one event in the
+    seeded half hour); the one error Poisson drew made the 6h ratio 0.0013 > 0.001: firing."""
+    g = generate([CLASSES / "h42-few-events"], "quiet", now=NOW)
+    assert all(o.solved for o in g.plan.outcomes), [(o.rule.name, o.note) for o in g.plan.outcomes]
+    m = g.plan.model.metrics["http_request_duration_seconds"] if "http_request_duration_seconds" in g.plan.model.metrics \
+        else g.plan.model.metrics["http_request_duration_seconds_count"]
+    for i, s in enumerate(m.series):
+        if s.labels.get("code", "").startswith("5"):
+            t = g.plan.base.get((m.name, i))
+            rate = s.level * (t.rate if t else 1.0) * (0.0 if t and t.drop else 1.0)
+            assert rate == 0.0 or rate * 1800 >= 3, rate
+
+
+def test_a_timestamp_compared_with_zero_stays_a_timestamp() -> None:
+    """Was: `max_over_time(ts[3h]) == 0` made the timestamp a 0/1 state (value 1): `time() - ts
+    > 3h` could not be quiet. Now a timestamp; firing the `== 0` rule sets it to 0 ("never"), and
+    the two rules of one name that want it both ways are said to exclude each other."""
+    quiet = generate([CLASSES / "h42-timestamp-zero"], "quiet", now=NOW)
+    assert all(o.solved for o in quiet.plan.outcomes), [(o.rule.name, o.note) for o in quiet.plan.outcomes]
+    firing = [o for o in generate([CLASSES / "h42-timestamp-zero"], "firing", now=NOW).plan.outcomes
+              if o.state == "firing"]
+    assert [o.solved for o in firing] == [True, False], [o.note for o in firing]
+    assert "another rule named LokiCompactorHasNotSuccessfullyRunCompaction" in firing[1].note
