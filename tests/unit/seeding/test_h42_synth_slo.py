@@ -98,7 +98,7 @@ def test_the_one_side_of_a_group_left_has_one_series_per_key() -> None:
     refused the rule ("found duplicate series for the match group {schedule="6hrly"} on the right
     hand-side"), verify reported it unhealthy."""
     for state in ("quiet", "firing"):
-        g = generate([CLASSES / "h42-one-side"], state, now=NOW)  # type: ignore[arg-type]
+        g = generate([CLASSES / "h42-one-side"], state, now=NOW)
         schedules = [s.labels.get("schedule") for s in g.plan.model.metrics["velero_backup_attempt_total"].series]
         assert len(schedules) == len(set(schedules)) and {"6hrly", "daily"} <= set(schedules), schedules
         assert all(o.solved for o in g.plan.outcomes), [(o.rule.name, o.note) for o in g.plan.outcomes]
