@@ -337,6 +337,8 @@ class Solver:
                     few = None if want else self._few_events(knob, tweaks, window)
                     if few is not None and self.fires(node, few):
                         continue
+                if not want and not self._holds(node, want, tweaks, robust=True):
+                    continue  # quiet must survive the noise of every input, not only the knob's
                 return tweaks, [knob.describe(f)]
         return self._fine(node, want, base, knobs)
 
