@@ -102,3 +102,24 @@ def test_the_one_side_of_a_group_left_has_one_series_per_key() -> None:
         schedules = [s.labels.get("schedule") for s in g.plan.model.metrics["velero_backup_attempt_total"].series]
         assert len(schedules) == len(set(schedules)) and {"6hrly", "daily"} <= set(schedules), schedules
         assert all(o.solved for o in g.plan.outcomes), [(o.rule.name, o.note) for o in g.plan.outcomes]
+
+
+def test_quiet_survives_the_noise_of_every_input() -> None:
+    """Was: velero quiet was bought by moving the timestamp only; the counter added to the age
+    (5/s, read raw) came out 30 % above its expected value and the alert went pending."""
+    from dataclasses import replace
+
+    from stackctl.seeding.synth.alerts import Solver
+    from stackctl.seeding.synth.evaluate import Tweak
+    from stackctl.seeding.synth.exprs import parse
+
+    g = generate([CLASSES / "h42-one-side"], "quiet", now=NOW)
+    rule = next(o.rule for o in g.plan.outcomes)
+    solver = Solver(g.plan.model, [rule], NOW)
+    m = g.plan.model.metrics["velero_backup_attempt_total"]
+    noisy = dict(g.plan.base)
+    for i in range(len(m.series)):
+        t = noisy.get((m.name, i)) or Tweak()
+        noisy[(m.name, i)] = replace(t, rate=t.rate * 1.3)
+    assert not solver.fires(parse(rule.expr), g.plan.base)
+    assert not solver.fires(parse(rule.expr), noisy)
