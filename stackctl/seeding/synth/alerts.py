@@ -48,6 +48,7 @@ class Rule:
     for_s: float = 0.0
     labels: tuple[tuple[str, str], ...] = ()
     source: str = ""
+    interval_s: float = 0.0  # its group's `interval:` (0: the global evaluation interval)
 
 
 def recorded(rules: list[Rule]) -> dict[str, str]:

@@ -123,3 +123,12 @@ def test_quiet_survives_the_noise_of_every_input() -> None:
         noisy[(m.name, i)] = replace(t, rate=t.rate * 1.3)
     assert not solver.fires(parse(rule.expr), g.plan.base)
     assert not solver.fires(parse(rule.expr), noisy)
+
+
+def test_expected_alerts_wait_for_their_groups_interval() -> None:
+    """Was: `within: 2m` for an alert whose group evaluates every 2m30s (Pyrra's increase group):
+    verify called the promise broken before the group had looked twice."""
+    g = generate([CLASSES / "h42-absent-last"], "firing", "SLOMetricAbsent", now=NOW)
+    assert "{name: SLOMetricAbsent, state: pending, within: 6m}" in g.text, g.text[-800:]
+    g = generate([CLASSES / "h42-absent-last"], "firing", "ErrorBudgetBurn", now=NOW)
+    assert "within: 2m" in g.text
