@@ -10,8 +10,10 @@ plus a margin; the scenario's last phase lasts that long, history included.
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Literal
 
@@ -20,7 +22,7 @@ import promql_parser as pp
 from stackctl.seeding.synth import walkers as W
 from stackctl.seeding.synth.evaluate import Env, Tweak, Unsupported, as_vec, evaluate
 from stackctl.seeding.synth.exprs import matchers_of, name_of, parse
-from stackctl.seeding.synth.functions import TREND, make_env
+from stackctl.seeding.synth.functions import CLOCK, TREND, make_env
 from stackctl.seeding.synth.model import SynthModel, matching
 
 State = Literal["firing", "quiet"]
@@ -31,6 +33,8 @@ FINE = tuple(1.04 ** k for k in range(-120, 121) if k)  # x0.009..x110: a narrow
 MARGIN = 1.3
 ABSENT = frozenset({"absent", "absent_over_time", "vector"})  # conditions "no series" can make true
 HOLD_MARGIN_S = 180.0
+HISTORY_S = 1800.0  # the usual seeded history: a longer range holds no more samples than that
+FEW_EVENTS = 3.0  # fewer events than this in a window: whole counts, not a rate, decide a ratio
 AGE_S = 900.0  # a quiet `time() - timestamp` condition must stay quiet this long after seeding
 # written by Prometheus' rule manager for its active alerts (InfoInhibitor reads them): never seeded
 RULE_MANAGER_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
@@ -44,6 +48,36 @@ class Rule:
     for_s: float = 0.0
     labels: tuple[tuple[str, str], ...] = ()
     source: str = ""
+    interval_s: float = 0.0  # its group's `interval:` (0: the global evaluation interval)
+
+
+def recorded(rules: list[Rule]) -> dict[str, str]:
+    """Each recorded name's series as one expression: every rule recording it, its ``labels:``
+    put on (they add or overwrite, as the rule manager does), several rules joined by ``or``
+    (Sloth records ``slo:sli_error:ratio_rate5m`` once per SLO, told apart by ``sloth_id``)."""
+    exprs: dict[str, list[str]] = {}
+    for r in rules:
+        if r.kind != "record":
+            continue
+        text = f"({r.expr.strip()})"
+        for key, value in r.labels:
+            if key == "__name__":
+                continue
+            literal = json.dumps(str(value).replace("\\", "\\\\").replace("$", "$$"))
+            text = f'label_replace({text}, "{key}", {literal}, "", "")'
+        exprs.setdefault(r.name, []).append(text)
+    return {name: " or ".join(texts) if len(texts) > 1 else texts[0] for name, texts in exprs.items()}
+
+
+def parsed_records(rules: list[Rule]) -> dict[str, Any]:
+    """``recorded`` parsed; a rule that does not parse is left out (reported elsewhere)."""
+    out: dict[str, Any] = {}
+    for name, text in recorded(rules).items():
+        try:
+            out[name] = parse(text)
+        except ValueError:
+            continue
+    return out
 
 
 @dataclass
@@ -90,6 +124,8 @@ class _Knob:
             return f"no series of {self.selector}"
         if self.attr == "thin":
             return f"one series of {self.selector} only"
+        if self.attr == "set" and factor <= -1e9:
+            return f"{self.selector} set to 0 (a timestamp that was never set)"
         if self.attr == "set":
             return f"{self.selector} set to {factor:g}"
         if self.attr == "differ":
@@ -102,7 +138,7 @@ class _Knob:
 class Solver:
     def __init__(self, model: SynthModel, rules: list[Rule], now: float = 1.7e9) -> None:
         self.model, self.now = model, now
-        self.records = {r.name: parse(r.expr) for r in rules if r.kind == "record"}
+        self.records = parsed_records(rules)
 
     def env(self, tweaks: Tweaks, age: float = 0.0) -> Env:
         return make_env(self.model, tweaks, self.records, self.now, age)
@@ -112,7 +148,32 @@ class Solver:
 
     def _ages(self, node: Any, tweaks: Tweaks) -> bool:
         """Quiet only until the seeded constant timestamps age (`time() - x > 1`): not quiet."""
-        return any(c.func.name == "time" for c in W.calls(node)) and self.fires(node, tweaks, AGE_S)
+        return any(c.func.name == "time" or c.func.name in CLOCK for c in W.calls(node)) and self.fires(node, tweaks, AGE_S)
+
+    def _clock(self, node: Any) -> list[str]:
+        """The calendar functions (``hour()``, ``day_of_week()``) the condition reads: no seeded
+        data moves them, the wall clock at evaluation time does."""
+        return sorted({f"{c.func.name}()" for n in [node, *(self.records[x] for x in self._recorded(node))]
+                       for c in W.calls(n) if c.func.name in CLOCK})
+
+    def _recorded(self, node: Any) -> list[str]:
+        return [n for vs in W.walk(node) if isinstance(vs, pp.VectorSelector) and (n := name_of(vs) or "") in self.records]
+
+    def _clocked(self, rule: Rule, node: Any, out: Outcome) -> Outcome:
+        """A firing solution of a condition on the clock must hold until it fires (for: + window);
+        one that cannot fire says the clock is why."""
+        clock = self._clock(node)
+        if not clock or out.state != "firing":
+            return out
+        at = time.strftime("%a %H:%M UTC", time.gmtime(self.now))
+        if out.solved and not self.fires(node, out.tweaks, out.hold_s):
+            return replace(out, solved=False, note=f"fires at the seeding time ({at}) but its condition reads the clock "
+                           f"({', '.join(clock)}) and stops holding before it has held for {out.hold_s / 60:g}m "
+                           "(for: + its longest range): seed it again when the clock allows")
+        if not out.solved and not out.note.startswith("cannot evaluate"):
+            return replace(out, note=f"its condition reads the clock ({', '.join(clock)}): at the seeding time ({at}) "
+                           f"no seeded data makes it true ({out.note}); seed it when the clock allows")
+        return out
 
     def solve(self, rule: Rule, state: State, base: Tweaks | None = None,
               keep: list[tuple[Any, bool]] | None = None) -> Outcome:
@@ -122,6 +183,9 @@ class Solver:
         self.keep = list(keep or [])
         self.reader = f"{rule.source.replace(chr(92), '/').rsplit('/', 1)[-1]}: {rule.name}"  # its queries' source
         node = parse(rule.expr)
+        return self._clocked(rule, node, self._solve_rule(rule, node, state, base))
+
+    def _solve_rule(self, rule: Rule, node: Any, state: State, base: Tweaks) -> Outcome:
         want = state == "firing"
         hold = rule.for_s + W.max_window(node, self.records) + HOLD_MARGIN_S if want else 0.0
         try:
@@ -156,13 +220,33 @@ class Solver:
             return True
         if not want and self._ages(node, tweaks):
             return False
+        window = min(W.max_window(node, self.records) or HISTORY_S, HISTORY_S)
         for knob in self._knobs(node):
             if knob.attr in ("drop", "set", "slope", "differ", "thin") or not self._noisy(knob.metric):
                 continue
             for f in (MARGIN, 1 / MARGIN):
                 if self.fires(node, knob.apply(tweaks, f)) != want:
                     return False
+            few = self._few_events(knob, tweaks, window)
+            if few is not None and self.fires(node, few) != want:
+                return False
         return True
+
+    def _few_events(self, knob: _Knob, tweaks: Tweaks, window: float) -> Tweaks | None:
+        """A counter expected to count less than a few events in the window counts whole events:
+        one error among a few hundred requests is already a 0.3 % ratio (a quiet burn-rate
+        alert fired on a single seeded error). The setting with those series at ``FEW_EVENTS``."""
+        m = self.model.metrics[knob.metric]
+        if knob.attr != "rate" or m.kind not in ("counter", "histogram") or window <= 0:
+            return None
+        floor, out, changed = FEW_EVENTS / window, dict(tweaks), False
+        for i in knob.indexes:
+            t = out.get((m.name, i)) or Tweak()
+            level = m.series[i].level
+            if not t.drop and level > 0 and 0 < level * t.rate < floor:
+                out[(m.name, i)] = replace(t, rate=floor / level)
+                changed = True
+        return out if changed else None
 
     def _noisy(self, metric: str) -> bool:
         """Counters and histograms count Poisson events, gauges with a spread vary: margin needed."""
@@ -223,9 +307,12 @@ class Solver:
         rank = {"rate": 0, "value": 0, "slope": 0, "set": 1, "differ": 1, "thin": 2, "drop": 3}
         knobs = sorted(self._knobs(node, want), key=lambda k: rank[k.attr])  # leaving series out is the last resort
         numbers = sorted({abs(n) for n in W.numbers(node)})
+        window = min(W.max_window(node, self.records) or HISTORY_S, HISTORY_S)
         for knob in knobs:
             if knob.attr == "set":
                 values = [v for n in numbers for v in (n * 1.5 + 1, n / 2, n + 1, n * 2)] + [0.0, 1.0]
+                if self.model.metrics[knob.metric].profile.from_now:
+                    values.append(-self.now)  # a timestamp seeded relative to now: 0 is "never" (`max_over_time(ts[3h]) == 0`)
                 candidates = list(dict.fromkeys(values))
             elif knob.attr in ("drop", "differ", "thin"):
                 candidates = [1.0] if knob.attr == "differ" else [0.0]
@@ -248,6 +335,11 @@ class Solver:
                 if knob.attr in ("rate", "value") and f not in (0.0,) and self._noisy(knob.metric):
                     if any(self.fires(node, knob.apply(base, f * g)) != want for g in (MARGIN, 1 / MARGIN)):
                         continue
+                    few = None if want else self._few_events(knob, tweaks, window)
+                    if few is not None and self.fires(node, few):
+                        continue
+                if not want and not self._holds(node, want, tweaks, robust=True):
+                    continue  # quiet must survive the noise of every input, not only the knob's
                 return tweaks, [knob.describe(f)]
         return self._fine(node, want, base, knobs)
 

@@ -189,6 +189,10 @@ def _rule_file(path: Path, out: Inputs) -> None:
         return
     out.files.append(str(path))
     for g in groups:
+        try:
+            interval_s = parse_duration(g.get("interval") or 0)
+        except ValueError:
+            interval_s = 0.0
         for r in g.get("rules") or []:
             if not isinstance(r, dict) or not isinstance(r.get("expr"), (str, int, float)):
                 continue
@@ -202,5 +206,5 @@ def _rule_file(path: Path, out: Inputs) -> None:
             except ValueError:
                 for_s = 0.0
             labels = tuple(sorted((str(k), str(v)) for k, v in (r.get("labels") or {}).items()))
-            out.rules.append(Rule(str(name), expr, kind, for_s, labels, str(path)))
+            out.rules.append(Rule(str(name), expr, kind, for_s, labels, str(path), interval_s))
             out.queries.append(Query(expr, f"{path.name}: {name}"))

@@ -207,7 +207,9 @@ def expected_entries(firing: list[Outcome]) -> list[tuple[dict[str, Any], str]]:
             entry, note = merged[key]
             entry["state"] = "pending" if "pending" in (entry["state"], state) else "firing"
             continue
-        entry = {"name": o.rule.name, "state": state, "within": "2m"}
+        # a group evaluated every 2m30s may take two of its intervals to see the condition (and for:)
+        within = max(2, math.ceil((2 * o.rule.interval_s + 30) / 60))
+        entry = {"name": o.rule.name, "state": state, "within": f"{within}m"}
         if labels:
             entry["labels"] = dict(labels)
         merged[key] = (entry, o.note)

@@ -64,6 +64,7 @@ class Use:
     boolean: bool = False  # compared with == 0 / == 1: a 0/1 state
     steady: bool = False  # under changes()/deriv()/delta(): sample-to-sample noise would be read as a change
     above: tuple[float, ...] = ()  # thresholds a histogram_quantile over it is compared with (> 40)
+    unique: tuple[str, ...] | None = None  # the "one" side of `+ on(x) group_left`: one series per x
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class _Ctx:
     boolean: bool = False
     steady: bool = False
     above: tuple[float, ...] = ()
+    unique: tuple[str, ...] | None = None
 
     def but(self, **kw: Any) -> _Ctx:
         return _Ctx(**{**self.__dict__, **kw})
@@ -197,7 +199,7 @@ def _visit(node: Any, ctx: _Ctx, out: Walk) -> _Side:
         if not name:
             return empty
         out.uses.append(Use(name, matchers_of(node), ctx.counter, ctx.quantile, ctx.info, ctx.labels, ctx.absent,
-                            ctx.carried, ctx.boolean, ctx.steady, ctx.above))
+                            ctx.carried, ctx.boolean, ctx.steady, ctx.above, ctx.unique))
         return _Side(frozenset({name}), True)
     if isinstance(node, pp.MatrixSelector):
         return _visit(node.vector_selector, ctx, out)
@@ -309,11 +311,14 @@ def _binary(node: Any, ctx: _Ctx, out: Walk) -> _Side:
     # The "one" side of a `* on(...) group_left(...)` join lends labels: an info metric (value 1).
     # Under another operator (`a - ignoring(x) group_right b`, a ratio) it is a value of its own.
     lends = str(node.op) == "*"
+    # Prometheus refuses a "one" side with two series per on() key ("found duplicate series for
+    # the match group"): a value of its own (not lent, `+ on(schedule) group_left`) gets one per key
+    unique = on if on is not None and not lends and card in ("ManyToOne", "OneToMany") else None
     if card == "ManyToOne":
-        rctx = rctx.but(info=lends, labels=rctx.labels | set(include), carried=frozenset(include))
+        rctx = rctx.but(info=lends, labels=rctx.labels | set(include), carried=frozenset(include), unique=unique)
         lctx = lctx.but(labels=lctx.labels - set(include))
     elif card == "OneToMany":
-        lctx = lctx.but(info=lends, labels=lctx.labels | set(include), carried=frozenset(include))
+        lctx = lctx.but(info=lends, labels=lctx.labels | set(include), carried=frozenset(include), unique=unique)
         rctx = rctx.but(labels=rctx.labels - set(include))
     if str(node.op) in ("==", "!=") and _is_flag(node.rhs):
         lctx = lctx.but(boolean=True)

@@ -7,6 +7,8 @@ approximations the alert solver reports when a rule depends on them.
 
 from __future__ import annotations
 
+import calendar
+import datetime
 import math
 from typing import Any, Callable
 
@@ -26,6 +28,8 @@ from stackctl.seeding.synth.evaluate import (
 )
 
 SCRAPE = 15.0
+# the calendar functions: the clock at the evaluation time (or of a timestamp argument), in UTC
+CLOCK = frozenset({"day_of_week", "day_of_month", "day_of_year", "days_in_month", "hour", "minute", "month", "year"})
 _MATH: dict[str, Callable[[float], float]] = {
     "abs": abs, "ceil": math.ceil, "floor": math.floor, "exp": math.exp, "sqrt": lambda x: math.sqrt(x) if x >= 0 else math.nan,
     "ln": lambda x: math.log(x) if x > 0 else -math.inf if x == 0 else math.nan,
@@ -57,6 +61,18 @@ def _map(vec: Vec, fn: Callable[[float], float]) -> Vec:
         except (OverflowError, ValueError):
             out.append((drop_name(lab), math.nan))
     return out
+
+
+def _calendar(name: str, ts: float) -> float:
+    """``hour()``, ``day_of_week()``, ... of a Unix time, in UTC as Prometheus computes them."""
+    if not math.isfinite(ts):
+        return math.nan
+    d = datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc)
+    if name == "days_in_month":
+        return float(calendar.monthrange(d.year, d.month)[1])
+    values = {"minute": d.minute, "hour": d.hour, "day_of_week": d.isoweekday() % 7, "day_of_month": d.day,
+              "day_of_year": d.timetuple().tm_yday, "month": d.month, "year": d.year}
+    return float(values[name])
 
 
 def _num(node: Any, env: Env) -> float:
@@ -131,8 +147,10 @@ def _other(name: str, args: list[Any], env: Env) -> Value:
         return out
     if name in ("pi",):
         return math.pi
-    if name in ("day_of_week", "day_of_month", "hour", "minute", "month", "year", "days_in_month", "day_of_year"):
-        return 1.0
+    if name in CLOCK:
+        if not args:  # Prometheus: vector(time()), one series without labels
+            return [({}, _calendar(name, env.now + env.age))]
+        return [(drop_name(lab), _calendar(name, v)) for lab, v in as_vec(evaluate(args[0], env))]
     raise Unsupported(f"function {name}()")
 
 

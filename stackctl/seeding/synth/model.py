@@ -187,7 +187,7 @@ def build(walks: list[tuple[Query, Walk]], recorded: set[str] | None = None, poo
             # changes()/deriv()/delta() would read Gaussian noise as flapping or a trend,
             # count_values()/stdvar() as series that disagree
             prof = replace(prof, spread=0.0, why=prof.why + "; constant: read by changes()/deriv()/delta()/count_values()/stdvar()")
-        rows = _project(rows_by_group[root], schemas[key])
+        rows = _one_per_key(_project(rows_by_group[root], schemas[key]), need.uses)
         model.metrics[key] = MetricModel(key, prof.kind, prof, [SeriesModel(r, prof.level) for r in rows],
                                          need.sources, _buckets(key, need.uses, prof) if prof.kind == "histogram" else ())
     _relate(model)
@@ -287,6 +287,19 @@ def _rows(members: list[str], needs: dict[str, _Need], schemas: dict[str, set[st
         if len(rows) >= MAX_ROWS:
             break
     return [_carry(r, i, pools) for i, r in enumerate(rows)]
+
+
+def _one_per_key(rows: list[dict[str, str]], uses: list[Use]) -> list[dict[str, str]]:
+    """The "one" side of `+ on(x) group_left` in every query reading it: one series per x
+    (Prometheus refuses two: "found duplicate series for the match group")."""
+    keys = {u.unique for u in uses}
+    if not uses or len(keys) != 1 or None in keys:
+        return rows
+    on = next(iter(keys)) or ()
+    firsts: dict[tuple[str, ...], dict[str, str]] = {}
+    for r in rows:
+        firsts.setdefault(tuple(r.get(k, "") for k in on), r)
+    return list(firsts.values())
 
 
 _CARRIED = "\x00carried"

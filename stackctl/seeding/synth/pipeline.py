@@ -21,7 +21,7 @@ from stackctl.seeding.scenario import Scenario, raise_problems
 from stackctl.seeding.synth import collect as C
 from stackctl.seeding.synth import exprs as E
 from stackctl.seeding.synth import model as M
-from stackctl.seeding.synth.alerts import Outcome, Rule, Solver, Tweaks
+from stackctl.seeding.synth.alerts import Outcome, Rule, Solver, Tweaks, parsed_records
 from stackctl.seeding.synth.chains import RULE_MANAGER_SERIES, through_records
 from stackctl.seeding.synth.emit import Plan, scenario_text
 from stackctl.seeding.synth.evaluate import Tweak, Unsupported, as_vec, evaluate
@@ -129,7 +129,8 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
         quiet_keep += [(E.parse(r.expr), False)] if ok else []
     firing: Tweaks = dict(others)
     hold = 0.0
-    for r in targets:
+    # absent() alerts last: their solution (no series) undoes every alert reading the same metric
+    for r in sorted(targets, key=lambda r: _absence(r.expr)):
         o = solver.solve(r, "firing", firing, keep)
         if not o.solved:  # it cannot fire alone: let alerts that follow from it fire too
             o = solver.solve(r, "firing", firing, [(k, w) for k, w in keep if w])
@@ -139,6 +140,7 @@ def generate(paths: Iterable[Path], state: State = "quiet", alert: str | None = 
         else:
             o = _conflict(solver, r, o, others, firing, outcomes)
         outcomes.append(o)
+    outcomes.sort(key=lambda o: order[id(o.rule)])  # the files' order again
     if targets:  # a series left out in one phase is left out throughout (emit): check what is written
         dropped = {k for k, t in list(base.items()) + list(firing.items()) if t.drop}
         base = {**base, **{k: replace(base.get(k) or Tweak(), drop=True) for k in dropped}}
@@ -165,6 +167,10 @@ def _conflict(solver: Solver, rule: Rule, failed: Outcome, others: Tweaks, firin
             continue
         rivals = sorted({o.rule.name for o in outcomes if o.state == "firing" and o.solved
                          and not solver.fires(E.parse(o.rule.expr), merged)})
+        if rivals == [rule.name]:  # --alert NAME selects both rules: no way to seed it alone
+            return Outcome(rule, "firing", False, f"fires alone ({alone.note}), but another rule named {rule.name} "
+                           "needs the same series the other way: the two rules of that name cannot fire at once",
+                           failed.hold_s, failed.tweaks)
         if rivals:
             return Outcome(rule, "firing", False, f"fires alone ({alone.note}), but {', '.join(rivals)} set(s) the same "
                            f"series the other way: seed it on its own with --alert {rule.name}", failed.hold_s, failed.tweaks)
@@ -199,7 +205,7 @@ def _unreachable_records(walks: list[tuple[M.Query, E.Walk]], rules: list[Rule],
                          now: float) -> set[str]:
     """Recorded names a dashboard reads with labels the rule's output never has (the panel asks
     job="node", the rule reads job="node-exporter"): no seeded input can feed those panels."""
-    records = {r.name: E.parse(r.expr) for r in rules if r.kind == "record" and _parses(r.expr)}
+    records = parsed_records(rules)
     env = make_env(model, {}, records, now)
     out: set[str] = set()
     for q, w in walks:
@@ -227,6 +233,11 @@ def _feeding(files: list[str], model: M.SynthModel) -> list[str]:
     """The files whose queries read a synthesized metric first (the scenario is named after one)."""
     used = {src.split(": ", 1)[0] for m in model.metrics.values() for src in m.sources}
     return [f for f in files if Path(f).name in used] + [f for f in files if Path(f).name not in used]
+
+
+def _absence(expr: str) -> bool:
+    """Does the condition fire on a metric's absence (``absent(x)``, ``absent_over_time``)?"""
+    return bool(re.search(r"\babsent(_over_time)?\s*\(", expr))
 
 
 def _parses(expr: str) -> bool:

@@ -69,7 +69,9 @@ def unit_of(name: str) -> str:
 def profile(name: str, kind: Kind, boolean: bool = False) -> Profile:
     """``boolean``: the queries compare the gauge with 0 or 1, a 0/1 state."""
     unit = unit_of(name)
-    if boolean and kind == "gauge":
+    short = name.rsplit(":", 1)[-1]
+    stamp = unit == "seconds" and _TIMESTAMP.search(short) and not _DURATION.search(short)
+    if boolean and kind == "gauge" and not stamp:  # `max_over_time(ts[3h]) == 0` still reads a timestamp
         zero = bool(_ZERO.search(name.rsplit(":", 1)[-1]))
         return Profile("gauge", 0.0 if zero else 1.0, 0.0, why=f"a 0/1 state (compared with 0/1): {0 if zero else 1}")
     if kind == "counter":
