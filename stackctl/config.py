@@ -337,32 +337,33 @@ def _build(merged: dict[str, Any], model: FileModel, path: Path | None, env: Map
     )
 
 
+def _user_path(value: str, path: Path, key: tuple[str, str], what: str, hint: str, *, file_only: bool) -> Path:
+    """A path stackctl.yaml names at ``key``, relative to the file; an error at its line when it
+    does not exist (or, with ``file_only``, is a folder)."""
+    target = Path(value).expanduser()
+    target = target if target.is_absolute() else path.parent / target
+    if not target.exists() or (file_only and target.is_dir()):
+        line = read_yaml(path, ConfigError).line_of(key)
+        why = "is a folder" if target.is_dir() else "does not exist"
+        raise ConfigError(f"{path}:{line}: {what} {value!r} {why} (resolved to {target})", hint=hint)
+    return target.resolve()
+
+
 def _prometheus_config(model: FileModel, path: Path | None) -> Path | None:
     """``prometheus.config``, relative to stackctl.yaml; it must be a file."""
     if path is None or model.prometheus is None or not model.prometheus.config:
         return None
-    config = Path(model.prometheus.config).expanduser()
-    config = config if config.is_absolute() else path.parent / config
-    if not config.is_file():
-        line = read_yaml(path, ConfigError).line_of(("prometheus", "config"))
-        raise ConfigError(f"{path}:{line}: prometheus.config {model.prometheus.config!r} "
-                          f"{'is a folder' if config.is_dir() else 'does not exist'} (resolved to {config})",
-                          hint="name your prometheus.yml; the path is relative to stackctl.yaml")
-    return config.resolve()
+    return _user_path(model.prometheus.config, path, ("prometheus", "config"), "prometheus.config",
+                      "name your prometheus.yml; the path is relative to stackctl.yaml", file_only=True)
 
 
 def _grafana_provisioning(model: FileModel, path: Path | None) -> Path | None:
     """``grafana.provisioning``, relative to stackctl.yaml: a folder, or one provisioning file."""
     if path is None or model.grafana is None or not model.grafana.provisioning:
         return None
-    target = Path(model.grafana.provisioning).expanduser()
-    target = target if target.is_absolute() else path.parent / target
-    if not target.exists():
-        line = read_yaml(path, ConfigError).line_of(("grafana", "provisioning"))
-        raise ConfigError(f"{path}:{line}: grafana.provisioning {model.grafana.provisioning!r} does not exist (resolved to {target})",
-                          hint="name your Grafana provisioning folder (the one holding datasources/ and dashboards/), "
-                               "or one of its .yml files; the path is relative to stackctl.yaml")
-    return target.resolve()
+    return _user_path(model.grafana.provisioning, path, ("grafana", "provisioning"), "grafana.provisioning",
+                      "name your Grafana provisioning folder (the one holding datasources/ and dashboards/), "
+                      "or one of its .yml files; the path is relative to stackctl.yaml", file_only=False)
 
 
 def _prometheus_rule_files(path: Path) -> tuple[Path, ...]:

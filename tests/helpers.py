@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -158,3 +159,10 @@ def prom(env: dict[str, str], path: str, **params: str) -> Any:
     response = requests.get(f"http://127.0.0.1:{env['STACKCTL_PORT_PROMETHEUS']}{path}", params=params, timeout=5)
     response.raise_for_status()
     return response.json()["data"]
+
+
+def prometheus_alerts(env: Mapping[str, str], cwd: Path) -> list[dict[str, Any]]:
+    """The alerts the stack's Prometheus holds, as `stackctl alerts --json` lists them."""
+    out = stackctl("alerts", "--json", env=env, cwd=cwd)
+    assert out.returncode == 0, out.stderr
+    return [a for a in json.loads(out.stdout) if a["source"] == "prometheus"]

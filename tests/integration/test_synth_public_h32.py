@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
-from helpers import REPO, repo_stack, require_binaries, stackctl
+from helpers import REPO, prometheus_alerts, repo_stack, require_binaries, stackctl
 
 pytestmark = pytest.mark.native
 CLASSES = REPO / "tests" / "fixtures" / "synth" / "classes"
@@ -29,12 +29,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, 
         yield stack  # the PrometheusRule resource loads as a rule file
 
 
-def _alerts(env: dict[str, str], repo: Path) -> list[dict[str, Any]]:
-    out = stackctl("alerts", "--json", env=env, cwd=repo)
-    assert out.returncode == 0, out.stderr
-    return [a for a in json.loads(out.stdout) if a["source"] == "prometheus"]
-
-
 def test_alert_on_a_recorded_series_by_label_fires(stack: tuple[dict[str, str], Path]) -> None:
     """First, on fresh series: GrafanaRequestsFailing reads record{status_code=~"5.."}."""
     env, repo = stack
@@ -42,7 +36,7 @@ def test_alert_on_a_recorded_series_by_label_fires(stack: tuple[dict[str, str], 
                       "--duration", "0", "--random-seed", "3", env=env, cwd=repo)
     assert seeded.returncode == 0, seeded.stderr
     assert "unsolved" not in seeded.stderr, seeded.stderr  # was: no scaling of its inputs makes it true
-    states = {a["state"] for a in _alerts(env, repo) if a["alertname"] == "GrafanaRequestsFailing"}
+    states = {a["state"] for a in prometheus_alerts(env, repo) if a["alertname"] == "GrafanaRequestsFailing"}
     assert states & {"pending", "firing"}, states
 
 
@@ -57,7 +51,7 @@ def test_quiet_keeps_rule_inputs_and_verify_passes(stack: tuple[dict[str, str], 
     quiet = {"KubeDeploymentGenerationMismatch", "KubeVersionMismatch", "PrometheusRemoteWriteBehind",
              "CPUThrottlingHigh", "InfoInhibitor", "ThanosCompactIsDown", "ThanosCompactMultipleRunning",
              "ThanosRuleRuleEvaluationLatencyHigh", "ThanosRuleNoEvaluationFor10Intervals"}
-    active = {a["alertname"] for a in _alerts(env, repo) if a["state"] in ("pending", "firing")}
+    active = {a["alertname"] for a in prometheus_alerts(env, repo) if a["state"] in ("pending", "firing")}
     assert not active & quiet, active
 
 

@@ -5,13 +5,12 @@ seeded error passes its budget)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
-from helpers import REPO, poll, repo_stack, require_binaries, stackctl
+from helpers import REPO, poll, prometheus_alerts, repo_stack, require_binaries, stackctl
 
 pytestmark = pytest.mark.native
 CLASSES = REPO / "tests" / "fixtures" / "synth" / "classes"
@@ -28,12 +27,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, 
         yield stack
 
 
-def _alerts(env: dict[str, str], repo: Path) -> list[dict[str, Any]]:
-    out = stackctl("alerts", "--json", env=env, cwd=repo)
-    assert out.returncode == 0, out.stderr
-    return [a for a in json.loads(out.stdout) if a["source"] == "prometheus"]
-
-
 def test_sloth_alert_on_recorded_series_by_their_labels_fires(stack: tuple[dict[str, str], Path]) -> None:
     env, repo = stack
     seeded = stackctl("seed", "--from", str(LABELS), "--alert", "PaymentsGrpcErrorBudgetBurn", "--history", "20m",
@@ -41,7 +34,7 @@ def test_sloth_alert_on_recorded_series_by_their_labels_fires(stack: tuple[dict[
     assert seeded.returncode == 0, seeded.stderr
     assert "unsolved" not in seeded.stderr, seeded.stderr  # was: no scaling of its inputs makes it true
     # no `for:`: nothing to restore, it fires at the rule group's next evaluation after the seed
-    raised = poll("PaymentsGrpcErrorBudgetBurn active", lambda: _alerts(env, repo),
+    raised = poll("PaymentsGrpcErrorBudgetBurn active", lambda: prometheus_alerts(env, repo),
                   lambda alerts: any(a["alertname"] == "PaymentsGrpcErrorBudgetBurn" and a["state"] in ("pending", "firing")
                                      for a in alerts), timeout=20)
     active = {a["alertname"]: a for a in raised if a["state"] in ("pending", "firing")}
@@ -54,5 +47,5 @@ def test_quiet_long_window_burn_rate_stays_quiet(stack: tuple[dict[str, str], Pa
     seeded = stackctl("seed", "--from", str(FEW), "--history", "30m", "--duration", "0", "--random-seed", "7",
                       env=env, cwd=repo)
     assert seeded.returncode == 0, seeded.stderr
-    active = {a["alertname"] for a in _alerts(env, repo) if a["state"] in ("pending", "firing")}
+    active = {a["alertname"] for a in prometheus_alerts(env, repo) if a["state"] in ("pending", "firing")}
     assert "CheckoutAvailabilitySLO" not in active, active
