@@ -22,7 +22,7 @@ import pytest
 import requests
 import yaml
 
-from helpers import REPO, isolated_env, require_binaries, stackctl
+from helpers import REPO, isolated_env, repo_stack, require_binaries, stackctl
 
 pytestmark = pytest.mark.native
 SHOP = REPO / "tests" / "fixtures" / "synth" / "shop"
@@ -157,17 +157,9 @@ PUBLIC_RULES = REPO / "tests" / "fixtures" / "synth" / "rules"
 def public_stack(tmp_path: Path) -> Iterator[tuple[dict[str, str], Path]]:
     """Prometheus alone, loading the public-style rule files (their recording rules feed panels)."""
     require_binaries("prometheus", "promtool")
-    env = isolated_env(tmp_path, ("prometheus",), STACKCTL_RUNTIME="native")
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    rules = "".join(f"  - {p}\n" for p in sorted(PUBLIC_RULES.glob("*.yaml")))
-    (repo / "stackctl.yaml").write_text(f"dashboards:\n  - {PUBLIC}\nrules:\n{rules}")
-    up = stackctl("up", env=env, cwd=repo)
-    assert up.returncode == 0, up.stderr
-    try:
-        yield env, repo
-    finally:
-        stackctl("down", "--volumes", env=env, cwd=repo)
+    config = {"dashboards": [str(PUBLIC)], "rules": [str(p) for p in sorted(PUBLIC_RULES.glob("*.yaml"))]}
+    with repo_stack(tmp_path, ("prometheus",), config) as stack:
+        yield stack
 
 
 def test_public_style_dashboards_are_populated_and_their_alerts_quiet(public_stack: tuple[dict[str, str], Path]) -> None:
